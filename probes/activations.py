@@ -1,0 +1,518 @@
+"""Reading hidden activations of a causal LM at named token positions.
+
+Layer ``i`` means the residual stream *after* transformer block ``i`` (``0 .. n-1``;
+negative indices count from the end), read with a forward hook on that block, so the
+numbers equal ``output_hidden_states=True``'s ``hidden_states[i + 1]`` without asking
+the model for every layer.
+
+Positions
+---------
+``last_prompt``
+    The last prompt token, i.e. the state from which the first answer token is
+    predicted: a score there is available before the model answers.
+``last_answer``
+    The last token of the model's answer (EOS excluded).
+``mean_answer``
+    The mean over the answer's tokens (EOS excluded).
+
+An empty answer (EOS first) has no answer tokens: both answer positions then fall back
+to the ``last_prompt`` state. When an answer is cut by ``max_new_tokens`` its final token
+was never fed back to the model, so the answer positions use the tokens that were (the
+row is flagged ``truncated``).
+
+Two paths read them:
+
+* :func:`generate_and_read` reads while the model generates its own greedy answer: the
+  prefill gives ``last_prompt``, each decoding step gives the state of the token it
+  feeds back. No second forward pass.
+* :func:`read_activations` reads given prompts (and optional given answers) with one
+  teacher-forced forward pass, left or right padded, positions taken from the
+  attention mask.
+
+Both return float32 numpy arrays of shape ``(n_samples, hidden_size)`` per
+``(layer, position)`` and agree to float tolerance on the same tokens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from howsure.probes.models import context_length, find_layers
+
+Position = Literal["last_prompt", "last_answer", "mean_answer"]
+POSITIONS: tuple[str, ...] = ("last_prompt", "last_answer", "mean_answer")
+ANSWER_POSITIONS: tuple[str, ...] = ("last_answer", "mean_answer")
+
+Key = tuple[int, str]
+"""``(layer, position)`` key of an activation matrix."""
+
+
+def resolve_layers(model: Any, layers: int | Sequence[int] | Literal["all"]) -> list[int]:
+    """Validate layer indices and return them as sorted non-negative ints.
+
+    Parameters
+    ----------
+    model : transformers model
+    layers : int, sequence of int, or "all"
+        Block indices; negative ones count from the end (``-1`` is the last block).
+
+    Raises
+    ------
+    ValueError
+        For an index outside ``-n .. n-1``, naming it and the valid range.
+    """
+    n = len(find_layers(model))
+    if isinstance(layers, str):
+        if layers != "all":
+            raise ValueError(f"unknown layers {layers!r}; give indices or 'all'")
+        return list(range(n))
+    if isinstance(layers, (int, np.integer)):
+        layers = [int(layers)]
+    out = []
+    for layer in layers:
+        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
+            raise TypeError(f"layer indices must be int, got {layer!r}")
+        if not -n <= layer < n:
+            raise ValueError(
+                f"layer index {layer} is out of range: this model has {n} layers, "
+                f"so use 0 .. {n - 1} (or -{n} .. -1 from the end)"
+            )
+        out.append(int(layer) % n)
+    if not out:
+        raise ValueError("no layers given; pass at least one layer index")
+    return sorted(set(out))
+
+
+def resolve_positions(positions: str | Sequence[str]) -> list[str]:
+    """Validate position names (see the module docstring) and return them as a list."""
+    if isinstance(positions, str):
+        positions = [positions]
+    out = []
+    for pos in positions:
+        if pos not in POSITIONS:
+            raise ValueError(f"unknown position {pos!r}; use one of {', '.join(POSITIONS)}")
+        if pos not in out:
+            out.append(pos)
+    if not out:
+        raise ValueError(f"no positions given; use one or more of {', '.join(POSITIONS)}")
+    return out
+
+
+def _block_output(output: Any) -> torch.Tensor:
+    return output[0] if isinstance(output, (tuple, list)) else output
+
+
+class LayerCapture:
+    """Forward hooks that record chosen blocks' outputs; removed on exit, even on errors.
+
+    Parameters
+    ----------
+    model : transformers model
+    layers : list of int
+        Validated block indices (see :func:`resolve_layers`).
+    keep : {"last", "all"}
+        ``"last"`` records only the final position of every call, shape ``(batch, d)``
+        (enough while generating); ``"all"`` records ``(batch, seq, d)``.
+
+    Attributes
+    ----------
+    calls : dict of int to list of torch.Tensor
+        Per layer, one detached tensor per forward call, on the model's device.
+    """
+
+    def __init__(self, model: Any, layers: Sequence[int], *, keep: Literal["last", "all"]):
+        self.model = model
+        self.layers = list(layers)
+        self.keep = keep
+        self.calls: dict[int, list[torch.Tensor]] = {layer: [] for layer in self.layers}
+        self._handles: list[Any] = []
+
+    def _hook(self, layer: int):
+        def hook(module: Any, args: Any, output: Any) -> None:
+            hidden = _block_output(output)
+            part = hidden[:, -1, :] if self.keep == "last" else hidden
+            self.calls[layer].append(part.detach().clone())
+
+        return hook
+
+    def __enter__(self) -> LayerCapture:
+        blocks = find_layers(self.model)
+        try:
+            for layer in self.layers:
+                self._handles.append(blocks[layer].register_forward_hook(self._hook(layer)))
+        except BaseException:
+            self.remove()
+            raise
+        return self
+
+    def remove(self) -> None:
+        """Remove every hook this capture registered (safe to call twice)."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
+
+
+class AnswerStats:
+    """Logits processor recording the log-probability and entropy of each greedy step.
+
+    It sees the raw logits of every step; the token chosen at step ``k`` is read from
+    the ``input_ids`` of step ``k + 1`` (and from the final sequences for the last step),
+    so only one step's log-softmax is held at a time. It never changes the scores.
+    """
+
+    def __init__(self) -> None:
+        self.chosen_logprob: list[torch.Tensor] = []
+        self.entropy: list[torch.Tensor] = []
+        self._prev: torch.Tensor | None = None
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        logp = torch.log_softmax(scores.float(), dim=-1)
+        if self._prev is not None:
+            self.chosen_logprob.append(self._prev.gather(1, input_ids[:, -1:]).squeeze(1))
+        self.entropy.append(-(logp.exp() * logp).nan_to_num().sum(-1))
+        self._prev = logp
+        return scores
+
+    def finish(self, last_tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return ``(logprob, entropy)``, each of shape ``(batch, steps)``."""
+        if self._prev is not None:
+            self.chosen_logprob.append(self._prev.gather(1, last_tokens[:, None]).squeeze(1))
+            self._prev = None
+        return torch.stack(self.chosen_logprob, 1), torch.stack(self.entropy, 1)
+
+
+@dataclass
+class GenerationResult:
+    """Greedy answers with activations read from the same generation pass.
+
+    Attributes
+    ----------
+    answers : list of str
+        Decoded answers (special tokens skipped, stripped).
+    answer_ids : list of list of int
+        Answer token ids, EOS excluded.
+    truncated : numpy.ndarray of bool, shape (n,)
+        True where ``max_new_tokens`` cut the answer.
+    logprob_mean, logprob_min, entropy_mean : numpy.ndarray of float, shape (n,)
+        Over the answer's tokens (the EOS step for an empty answer): single-pass
+        baselines, in nats.
+    activations : dict of (int, str) to numpy.ndarray of float32, shape (n, hidden_size)
+    """
+
+    answers: list[str]
+    answer_ids: list[list[int]]
+    truncated: np.ndarray
+    logprob_mean: np.ndarray
+    logprob_min: np.ndarray
+    entropy_mean: np.ndarray
+    activations: dict[Key, np.ndarray] = field(default_factory=dict)
+
+
+def _eos_ids(model: Any, tokenizer: Any) -> set[int]:
+    ids = model.generation_config.eos_token_id
+    ids = [ids] if isinstance(ids, int) else list(ids or [])
+    if tokenizer.eos_token_id is not None:
+        ids.append(tokenizer.eos_token_id)
+    return set(ids)
+
+
+def _check_prompts(prompts: Sequence[str]) -> None:
+    if isinstance(prompts, str):
+        raise TypeError("prompts must be a list of strings, not one string; wrap it in a list")
+    if len(prompts) == 0:
+        raise ValueError("no prompts given; pass at least one")
+    for i, p in enumerate(prompts):
+        if not isinstance(p, str):
+            raise TypeError(f"prompt {i} must be a str, got {type(p).__name__}: {p!r}")
+        if not p.strip():
+            raise ValueError(f"prompt {i} is empty ({p!r}); every prompt needs text")
+
+
+def _check_length(model: Any, tokenizer: Any, lengths: Sequence[int], extra: int) -> None:
+    limit = context_length(model, tokenizer)
+    if limit is None:
+        return
+    for i, n in enumerate(lengths):
+        if n + extra > limit:
+            raise ValueError(
+                f"prompt {i} is {n} tokens; with {extra} new tokens it exceeds the model's "
+                f"context of {limit} tokens. Shorten the prompt or lower max_new_tokens"
+            )
+
+
+def _batches(n: int, batch_size: int) -> Iterator[slice]:
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    for start in range(0, n, batch_size):
+        yield slice(start, min(start + batch_size, n))
+
+
+def _model_device(model: Any) -> torch.device:
+    return next(model.parameters()).device
+
+
+def generate_and_read(
+    model: Any,
+    tokenizer: Any,
+    prompts: Sequence[str],
+    *,
+    layers: int | Sequence[int] | Literal["all"] = "all",
+    positions: str | Sequence[str] = POSITIONS,
+    max_new_tokens: int = 32,
+    batch_size: int = 16,
+    progress: bool = True,
+) -> GenerationResult:
+    """Greedily answer ``prompts`` and read activations from the same forward passes.
+
+    Parameters
+    ----------
+    model, tokenizer : transformers causal LM and its tokenizer
+    prompts : list of str, length n
+        Fully rendered prompts (chat template applied), e.g. from
+        :func:`howsure.probes.prompts.question_prompt`.
+    layers : int, list of int, or "all", default "all"
+    positions : str or list of str, default all of ``POSITIONS``
+    max_new_tokens : int, default 32
+    batch_size : int, default 16
+        Prompts per batch, left padded.
+    progress : bool, default True
+        Show a progress bar over prompts.
+
+    Returns
+    -------
+    GenerationResult
+        Answers, baselines and ``activations[(layer, position)]`` of shape
+        ``(n, hidden_size)``, float32.
+    """
+    _check_prompts(prompts)
+    layer_ids = resolve_layers(model, layers)
+    pos_names = resolve_positions(positions)
+    if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
+        raise ValueError(f"max_new_tokens must be a positive integer, got {max_new_tokens!r}")
+    eos = _eos_ids(model, tokenizer)
+    device = _model_device(model)
+    chunks: dict[Key, list[np.ndarray]] = {(la, p): [] for la in layer_ids for p in pos_names}
+    answers: list[str] = []
+    answer_ids: list[list[int]] = []
+    truncated, lp_mean, lp_min, ent_mean = [], [], [], []
+    bar = tqdm(total=len(prompts), desc="generating", unit="q", disable=not progress)
+    try:
+        for sl in _batches(len(prompts), batch_size):
+            enc = tokenizer(
+                list(prompts[sl]),
+                return_tensors="pt",
+                padding=True,
+                padding_side="left",
+                add_special_tokens=False,
+            )
+            _check_length(model, tokenizer, enc["attention_mask"].sum(1).tolist(), max_new_tokens)
+            enc = {k: v.to(device) for k, v in enc.items()}
+            stats = AnswerStats()
+            with LayerCapture(model, layer_ids, keep="last") as cap, torch.inference_mode():
+                seqs = model.generate(
+                    **enc,
+                    max_new_tokens=max_new_tokens,
+                    do_sample=False,
+                    temperature=None,
+                    top_p=None,
+                    top_k=None,
+                    pad_token_id=tokenizer.pad_token_id,
+                    logits_processor=[stats],
+                )
+            new = seqs[:, enc["input_ids"].shape[1] :].cpu()
+            logp, ent = stats.finish(seqs[:, -1])
+            logp, ent = logp.float().cpu(), ent.float().cpu()
+            lengths, cut = [], []
+            for row in new.tolist():
+                stop = next((j for j, tok in enumerate(row) if tok in eos), None)
+                lengths.append(len(row) if stop is None else stop)
+                cut.append(stop is None)
+                answer_ids.append(row[: lengths[-1]])
+            answers += [
+                tokenizer.decode(ids, skip_special_tokens=True).strip()
+                for ids in answer_ids[-len(lengths) :]
+            ]
+            truncated += cut
+            for b, n_tok in enumerate(lengths):
+                steps = max(n_tok, 1)
+                lp_mean.append(float(logp[b, :steps].mean()))
+                lp_min.append(float(logp[b, :steps].min()))
+                ent_mean.append(float(ent[b, :steps].mean()))
+            for layer in layer_ids:
+                calls = cap.calls[layer]
+                prefill = calls[0].float().cpu()  # (B, d): last prompt token
+                steps = (
+                    torch.stack([c.float().cpu() for c in calls[1:]], 1)
+                    if len(calls) > 1
+                    else prefill[:, None, :0].expand(-1, 0, prefill.shape[1])
+                )  # (B, S, d): state of generated token j at index j
+                for pos in pos_names:
+                    chunks[(layer, pos)].append(_select(pos, prefill, steps, lengths))
+            bar.update(sl.stop - sl.start)
+    finally:
+        bar.close()
+    return GenerationResult(
+        answers=answers,
+        answer_ids=answer_ids,
+        truncated=np.asarray(truncated, dtype=bool),
+        logprob_mean=np.asarray(lp_mean),
+        logprob_min=np.asarray(lp_min),
+        entropy_mean=np.asarray(ent_mean),
+        activations={k: np.concatenate(v).astype(np.float32) for k, v in chunks.items()},
+    )
+
+
+def _select(pos: str, prompt_last: torch.Tensor, steps: torch.Tensor, lengths: list[int]):
+    """Pick one position per row: ``prompt_last`` (B, d), ``steps`` (B, S, d)."""
+    out = prompt_last.clone()
+    if pos == "last_prompt":
+        return out.numpy()
+    for b, n_tok in enumerate(lengths):
+        n = min(n_tok, steps.shape[1])
+        if n == 0:
+            continue
+        out[b] = steps[b, n - 1] if pos == "last_answer" else steps[b, :n].mean(0)
+    return out.numpy()
+
+
+def read_activations(
+    model: Any,
+    tokenizer: Any,
+    prompts: Sequence[str],
+    answers: Sequence[str] | None = None,
+    *,
+    layers: int | Sequence[int] | Literal["all"] = "all",
+    positions: str | Sequence[str] = "last_prompt",
+    batch_size: int = 16,
+    padding_side: Literal["left", "right"] = "left",
+    progress: bool = True,
+) -> dict[Key, np.ndarray]:
+    """Read activations of given texts with one teacher-forced forward pass per batch.
+
+    Parameters
+    ----------
+    model, tokenizer : transformers causal LM and its tokenizer
+    prompts : list of str, length n
+        Rendered prompts (chat template applied).
+    answers : list of str, length n, optional
+        Answer texts that follow each prompt; required for answer positions.
+    layers, positions, batch_size : see :func:`generate_and_read`
+    padding_side : {"left", "right"}, default "left"
+        Results do not depend on it (positions come from the attention mask and
+        position ids are counted from each row's first real token).
+    progress : bool, default True
+
+    Returns
+    -------
+    dict of (int, str) to numpy.ndarray of float32, shape (n, hidden_size)
+    """
+    _check_prompts(prompts)
+    layer_ids = resolve_layers(model, layers)
+    pos_names = resolve_positions(positions)
+    if padding_side not in ("left", "right"):
+        raise ValueError(f"padding_side must be 'left' or 'right', got {padding_side!r}")
+    if answers is None:
+        if any(p in ANSWER_POSITIONS for p in pos_names):
+            raise ValueError(
+                f"positions {pos_names} need answers: pass answers=, or use generate_and_read"
+            )
+        answers = [""] * len(prompts)
+    if len(answers) != len(prompts):
+        raise ValueError(f"got {len(prompts)} prompts but {len(answers)} answers")
+    prompt_ids = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    ans_ids = [tokenizer(a, add_special_tokens=False)["input_ids"] if a else [] for a in answers]
+    return read_token_activations(
+        model,
+        prompt_ids,
+        ans_ids,
+        layers=layer_ids,
+        positions=pos_names,
+        batch_size=batch_size,
+        padding_side=padding_side,
+        pad_token_id=tokenizer.pad_token_id,
+        progress=progress,
+        tokenizer=tokenizer,
+    )
+
+
+def read_token_activations(
+    model: Any,
+    prompt_ids: Sequence[Sequence[int]],
+    answer_ids: Sequence[Sequence[int]],
+    *,
+    layers: Sequence[int],
+    positions: Sequence[str],
+    batch_size: int = 16,
+    padding_side: Literal["left", "right"] = "left",
+    pad_token_id: int = 0,
+    progress: bool = True,
+    tokenizer: Any = None,
+) -> dict[Key, np.ndarray]:
+    """Token-id form of :func:`read_activations` (validated layers and positions)."""
+    device = _model_device(model)
+    if tokenizer is not None:
+        _check_length(
+            model,
+            tokenizer,
+            [len(p) + len(a) for p, a in zip(prompt_ids, answer_ids, strict=True)],
+            0,
+        )
+    chunks: dict[Key, list[np.ndarray]] = {(la, p): [] for la in layers for p in positions}
+    bar = tqdm(total=len(prompt_ids), desc="reading", unit="q", disable=not progress)
+    try:
+        for sl in _batches(len(prompt_ids), batch_size):
+            rows = [list(p) + list(a) for p, a in zip(prompt_ids[sl], answer_ids[sl], strict=True)]
+            width = max(len(r) for r in rows)
+            ids = torch.full((len(rows), width), pad_token_id, dtype=torch.long)
+            mask = torch.zeros((len(rows), width), dtype=torch.long)
+            starts = []
+            for b, row in enumerate(rows):
+                start = width - len(row) if padding_side == "left" else 0
+                ids[b, start : start + len(row)] = torch.tensor(row, dtype=torch.long)
+                mask[b, start : start + len(row)] = 1
+                starts.append(start)
+            position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
+            with LayerCapture(model, layers, keep="all") as cap, torch.inference_mode():
+                model(
+                    input_ids=ids.to(device),
+                    attention_mask=mask.to(device),
+                    position_ids=position_ids.to(device),
+                    use_cache=False,
+                )
+            for layer in layers:
+                hidden = cap.calls[layer][0].float().cpu()  # (B, T, d)
+                for pos in positions:
+                    out = torch.empty(len(rows), hidden.shape[-1])
+                    for b, (p, a) in enumerate(zip(prompt_ids[sl], answer_ids[sl], strict=True)):
+                        p_end = starts[b] + len(p)  # one past the last prompt token
+                        if pos == "last_prompt" or len(a) == 0:
+                            out[b] = hidden[b, p_end - 1]
+                        elif pos == "last_answer":
+                            out[b] = hidden[b, p_end + len(a) - 1]
+                        else:
+                            out[b] = hidden[b, p_end : p_end + len(a)].mean(0)
+                    chunks[(layer, pos)].append(out.numpy())
+            bar.update(sl.stop - sl.start)
+    finally:
+        bar.close()
+    return {k: np.concatenate(v).astype(np.float32) for k, v in chunks.items()}
+
+
+@contextlib.contextmanager
+def no_hooks_left(model: Any) -> Iterator[None]:
+    """Context manager asserting (with ``RuntimeError``) that no forward hook leaks."""
+    before = sum(len(m._forward_hooks) for m in model.modules())
+    yield
+    after = sum(len(m._forward_hooks) for m in model.modules())
+    if after != before:
+        raise RuntimeError(f"{after - before} forward hooks were left on the model")

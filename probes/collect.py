@@ -1,0 +1,329 @@
+"""Collection: the model's own answers to QA items, their correctness and activations.
+
+A :class:`Collection` is what probes train on. It is saved as a folder:
+
+``records.jsonl``
+    One row per question: id, question, gold answers, topic, difficulty, split, the
+    model's answer, ``correct``, answer token count, ``truncated``, and the single-pass
+    baselines ``logprob_mean``, ``logprob_min``, ``entropy_mean``.
+``activations.safetensors``
+    One float32 tensor ``(n, hidden_size)`` per ``"L{layer}.{position}"``.
+``meta.json``
+    Format version, model fingerprint, dataset, split, generation settings, accuracy.
+
+:func:`collect` keeps such folders in a disk cache keyed by model fingerprint, dataset
+content (which fixes the split and limit), generation settings, layers and positions,
+so a second run with the same inputs reads instead of recomputing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from howsure._version import __version__
+from howsure.probes.activations import (
+    POSITIONS,
+    Key,
+    generate_and_read,
+    resolve_layers,
+    resolve_positions,
+)
+from howsure.probes.labels import Judge, label_all
+from howsure.probes.models import cache_dir, fingerprint_key, model_fingerprint
+from howsure.probes.prompts import DEFAULT_INSTRUCTION, question_prompt
+from howsure.probes.qa_data import QAItem, dataset_fingerprint
+
+FORMAT_VERSION = 1
+READER_VERSION = 1  # bump when generation or reading changes what is stored
+RECORD_FIELDS = (
+    "answer",
+    "correct",
+    "n_answer_tokens",
+    "truncated",
+    "logprob_mean",
+    "logprob_min",
+    "entropy_mean",
+)
+
+
+def _tensor_name(key: Key) -> str:
+    return f"L{key[0]}.{key[1]}"
+
+
+def _parse_tensor_name(name: str) -> Key:
+    layer, _, pos = name.partition(".")
+    if not layer.startswith("L") or pos not in POSITIONS:
+        raise ValueError(f"unexpected tensor {name!r} in activations file")
+    return int(layer[1:]), pos
+
+
+@dataclass
+class Collection:
+    """Questions, the model's answers, correctness labels and activations.
+
+    Attributes
+    ----------
+    items : list of QAItem, length n
+    answers : list of str, length n
+    labels : numpy.ndarray of bool, shape (n,)
+        True where the answer is correct (see :mod:`howsure.probes.labels`).
+    activations : dict of (int, str) to numpy.ndarray of float32, shape (n, hidden_size)
+    extras : dict of str to numpy.ndarray, each shape (n,)
+        ``n_answer_tokens``, ``truncated``, ``logprob_mean``, ``logprob_min``,
+        ``entropy_mean``.
+    meta : dict
+        Model fingerprint, dataset, split and generation settings.
+    """
+
+    items: list[QAItem]
+    answers: list[str]
+    labels: np.ndarray
+    activations: dict[Key, np.ndarray]
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def accuracy(self) -> float:
+        """Fraction of correct answers."""
+        return float(np.mean(self.labels)) if len(self.labels) else float("nan")
+
+    def topic_accuracy(self) -> dict[str, tuple[int, float]]:
+        """Per topic: ``(count, accuracy)``, topics sorted by name."""
+        topics = np.array([it.topic for it in self.items])
+        return {
+            t: (int((topics == t).sum()), float(self.labels[topics == t].mean()))
+            for t in sorted(set(topics.tolist()))
+        }
+
+    def features(self, layer: int, position: str) -> np.ndarray:
+        """Activation matrix ``(n, hidden_size)`` for one layer and position."""
+        try:
+            return self.activations[(layer, position)]
+        except KeyError:
+            have = sorted(self.activations)
+            raise ValueError(
+                f"no activations for layer {layer}, position {position!r}; collected: {have}"
+            ) from None
+
+    def records(self) -> list[dict]:
+        """One JSON-ready dict per question (item fields plus the model's answer)."""
+        rows = []
+        for i, it in enumerate(self.items):
+            row = it.to_dict()
+            row["answer"] = self.answers[i]
+            row["correct"] = bool(self.labels[i])
+            for name, values in self.extras.items():
+                v = values[i]
+                row[name] = v.item() if hasattr(v, "item") else v
+            rows.append(row)
+        return rows
+
+    def save(self, folder: str | Path) -> Path:
+        """Write the collection to ``folder`` (created; files replaced atomically)."""
+        from safetensors.numpy import save_file
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder))
+        try:
+            with (tmp / "records.jsonl").open("w", encoding="utf-8") as fh:
+                for row in self.records():
+                    fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            tensors = {
+                _tensor_name(k): np.ascontiguousarray(v) for k, v in self.activations.items()
+            }
+            save_file(tensors, str(tmp / "activations.safetensors"))
+            meta = dict(self.meta, format_version=FORMAT_VERSION, n=len(self))
+            meta["accuracy"] = self.accuracy
+            (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+            for name in ("records.jsonl", "activations.safetensors", "meta.json"):
+                (tmp / name).replace(folder / name)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> Collection:
+        """Read a folder written by :meth:`save`; clear errors for missing or bad files."""
+        from safetensors import SafetensorError
+        from safetensors.numpy import load_file
+
+        folder = Path(folder)
+        paths = {n: folder / n for n in ("records.jsonl", "activations.safetensors", "meta.json")}
+        missing = [n for n, p in paths.items() if not p.is_file()]
+        if missing:
+            raise ValueError(f"{folder} is not a howsure collection: missing {missing}")
+        try:
+            meta = json.loads(paths["meta.json"].read_text(encoding="utf-8"))
+            rows = [
+                json.loads(line)
+                for line in paths["records.jsonl"].read_text(encoding="utf-8").splitlines()
+                if line.strip()
+            ]
+            tensors = load_file(str(paths["activations.safetensors"]))
+        except (json.JSONDecodeError, SafetensorError, OSError) as err:
+            raise ValueError(f"corrupt collection in {folder}: {err}; collect it again") from err
+        if meta.get("format_version", 0) > FORMAT_VERSION:
+            raise ValueError(
+                f"{folder} has collection format {meta.get('format_version')}, newer than this "
+                f"howsure ({FORMAT_VERSION}); upgrade howsure"
+            )
+        activations = {_parse_tensor_name(k): v for k, v in tensors.items()}
+        for key, value in activations.items():
+            if value.shape[0] != len(rows):
+                raise ValueError(
+                    f"corrupt collection in {folder}: {_tensor_name(key)} has {value.shape[0]} "
+                    f"rows but records.jsonl has {len(rows)}; collect it again"
+                )
+        item_keys = ("id", "question", "answers", "topic", "difficulty", "split")
+        items = [
+            QAItem(**{k: tuple(r[k]) if k == "answers" else r[k] for k in item_keys}) for r in rows
+        ]
+        extras = {
+            name: np.asarray([r[name] for r in rows])
+            for name in RECORD_FIELDS[2:]
+            if rows and name in rows[0]
+        }
+        return cls(
+            items=items,
+            answers=[r["answer"] for r in rows],
+            labels=np.asarray([r["correct"] for r in rows], dtype=bool),
+            activations=activations,
+            extras=extras,
+            meta=meta,
+        )
+
+
+def collect(
+    model: Any,
+    tokenizer: Any,
+    items: Sequence[QAItem],
+    *,
+    layers: int | Sequence[int] | Literal["all"] = "all",
+    positions: str | Sequence[str] = POSITIONS,
+    max_new_tokens: int = 32,
+    batch_size: int = 16,
+    instruction: str = DEFAULT_INSTRUCTION,
+    judge: Judge | None = None,
+    dataset: str = "unknown",
+    split: str = "all",
+    cache: bool = True,
+    progress: bool = True,
+) -> Collection:
+    """Answer every question greedily, label the answers and read activations.
+
+    Parameters
+    ----------
+    model, tokenizer : transformers causal LM and its tokenizer
+        E.g. from :func:`howsure.load_model`.
+    items : sequence of QAItem, length n
+    layers : int, list of int, or "all", default "all"
+    positions : str or list of str, default all three positions
+    max_new_tokens : int, default 32
+    batch_size : int, default 16
+    instruction : str
+        Appended to each question (see :mod:`howsure.probes.prompts`).
+    judge : callable ``(answer, golds) -> bool``, optional
+        Correctness judge; default :class:`howsure.probes.labels.MatchJudge`.
+    dataset, split : str
+        Recorded in the metadata.
+    cache : bool, default True
+        Read from / write to the disk cache (``$HOWSURE_CACHE/collections``).
+    progress : bool, default True
+
+    Returns
+    -------
+    Collection
+    """
+    if not items:
+        raise ValueError("no questions to collect; check the dataset, split and limit")
+    layer_ids = resolve_layers(model, layers)
+    pos_names = resolve_positions(positions)
+    prompts = [question_prompt(tokenizer, it.question, instruction=instruction) for it in items]
+    fingerprint = model_fingerprint(model)
+    settings = {
+        "max_new_tokens": max_new_tokens,
+        "instruction": instruction,
+        "reader_version": READER_VERSION,
+        "judge": type(judge).__name__ if judge is not None else "MatchJudge",
+    }
+    key_src = [fingerprint, dataset_fingerprint(items), settings]
+    key = hashlib.sha256(json.dumps(key_src, sort_keys=True).encode()).hexdigest()[:20]
+    folder = cache_dir("collections") / f"{fingerprint_key(fingerprint)}-{key}" if cache else None
+    wanted = {(la, p) for la in layer_ids for p in pos_names}
+    cached = _load_cached(folder) if folder is not None else None
+    if cached is not None and wanted <= set(cached.activations):
+        return _restrict(cached, wanted, cached=True)
+    if cached is not None:  # widen to what the cache had, so one entry serves both asks
+        have = set(cached.activations) | wanted
+        layer_ids = sorted({k[0] for k in have})
+        pos_names = [p for p in POSITIONS if p in {k[1] for k in have}]
+    result = generate_and_read(
+        model,
+        tokenizer,
+        prompts,
+        layers=layer_ids,
+        positions=pos_names,
+        max_new_tokens=max_new_tokens,
+        batch_size=batch_size,
+        progress=progress,
+    )
+    labels = label_all(result.answers, [it.answers for it in items], judge=judge)
+    out = Collection(
+        items=list(items),
+        answers=result.answers,
+        labels=labels,
+        activations=result.activations,
+        extras={
+            "n_answer_tokens": np.asarray([len(a) for a in result.answer_ids]),
+            "truncated": result.truncated,
+            "logprob_mean": result.logprob_mean,
+            "logprob_min": result.logprob_min,
+            "entropy_mean": result.entropy_mean,
+        },
+        meta={
+            "howsure_version": __version__,
+            "model": fingerprint,
+            "dataset": dataset,
+            "split": split,
+            "dataset_fingerprint": dataset_fingerprint(items),
+            "layers": layer_ids,
+            "positions": pos_names,
+            **settings,
+        },
+    )
+    if folder is not None:
+        out.save(folder)
+    return _restrict(out, wanted, cached=False)
+
+
+def _restrict(coll: Collection, wanted: set[Key], *, cached: bool) -> Collection:
+    """Keep only the ``wanted`` activation matrices (in place) and record which."""
+    coll.activations = {k: coll.activations[k] for k in sorted(wanted)}
+    coll.meta.update(
+        layers=sorted({k[0] for k in wanted}),
+        positions=[p for p in POSITIONS if p in {k[1] for k in wanted}],
+        cached=cached,
+    )
+    return coll
+
+
+def _load_cached(folder: Path | None) -> Collection | None:
+    if folder is None or not (folder / "meta.json").is_file():
+        return None
+    try:
+        return Collection.load(folder)
+    except ValueError:
+        return None  # a broken cache entry is recomputed and overwritten

@@ -1,0 +1,280 @@
+"""Decide whether a chat model's free-text answer matches the gold answers.
+
+Rules of :class:`MatchJudge` (and :func:`label`), applied to normalised text
+(see :func:`normalize_answer`):
+
+1. A gold alias hits when its tokens equal the answer's tokens or appear inside the
+   answer as a whole-token run: "The capital of France is Paris." hits "Paris",
+   "Parisian" does not, "112" does not hit "12".
+2. Numbers compare by value, token by token: "6.0" hits "6", "1,000" hits "1000",
+   "one" hits "1", but "16" does not hit "6" and "-5" does not hit "5".
+3. Hedging is not a hit: when the answer holds "or", "either", "neither", "nor" or
+   "/" anywhere outside the matched gold ("Paris or Lyon", "Paris/Lyon"), it is a
+   miss. Words inside the gold itself are fine ("Trinidad and Tobago").
+4. A gold directly preceded by a negation ("not", "isn't", "never", ...) is not a
+   hit at that place: "It is not Paris" misses "Paris".
+5. An empty or punctuation-only answer is a miss.
+
+Known limits: the rules are lexical. Any "or" outside the gold counts as hedging
+("Paris, or so I think" is a miss); only a negation directly before the gold is seen
+("Paris is wrong" is a hit); a right answer that also names a wrong one without
+hedging ("Paris and Lyon") is a hit; "a"/"an"/"the" are dropped before another word, so
+"vitamin a deficiency" reads "vitamin deficiency"; ordinals ("first") and mixed forms
+("5 thousand") are not converted; paraphrases and synonyms need a stronger
+:class:`Judge`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+_TOKEN = re.compile(r"(?:(?<![^\W_])-)?\d+(?:\.\d+)?|[^\W_]+|/")
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_THOUSANDS_SEP = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+_APOSTROPHES = re.compile(r"['’`]")
+_ARTICLES = frozenset({"a", "an", "the"})
+_HEDGES = frozenset({"or", "either", "neither", "nor", "/"})
+_NEGATIONS = frozenset({"not", "isnt", "arent", "wasnt", "werent", "never"})
+
+_UNITS = (
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
+    " fifteen sixteen seventeen eighteen nineteen"
+).split()
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+_SMALL = {w: v for v, w in enumerate(_UNITS, start=1)} | {
+    w: 10 * v for v, w in enumerate(_TENS, start=2)
+}
+_SCALES = {"thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
+
+
+class Judge(Protocol):
+    """Anything that decides whether ``answer`` matches one of ``golds``."""
+
+    def __call__(self, answer: str, golds: Sequence[str]) -> bool: ...
+
+
+def _read_number(tokens: list[str], start: int) -> tuple[int, int] | None:
+    """Parse number words at ``tokens[start:]``; return ``(value, end)`` or None."""
+    if tokens[start] == "zero":
+        return 0, start + 1
+    total = current = 0
+    i = end = start
+    while i < len(tokens):
+        word = tokens[i]
+        if word in _SMALL:
+            value, tail = _SMALL[word], current % 100
+            # After "twenty" only a unit may follow; after "five" or "twelve" nothing may.
+            if tail and not (tail >= 20 and tail % 10 == 0 and value < 10):
+                break
+            current += value
+        elif word == "hundred":
+            if current >= 100:
+                break
+            current = (current or 1) * 100
+        elif word in _SCALES:
+            if total % (_SCALES[word] * 1000):
+                break
+            total, current = total + (current or 1) * _SCALES[word], 0
+        elif (
+            word == "and"
+            and (total + current) % 100 == 0
+            and end > start
+            and i + 1 < len(tokens)
+            and tokens[i + 1] in _SMALL
+        ):
+            i += 1  # "one hundred and five": the "and" belongs to the number.
+            continue
+        else:
+            break
+        i = end = i + 1
+    return None if end == start else (total + current, end)
+
+
+def _tokens(text: str, *, keep_slash: bool = False) -> list[str]:
+    """Normalised tokens of ``text``; see :func:`normalize_answer`."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    text = _THOUSANDS_SEP.sub("", _APOSTROPHES.sub("", text.replace("&", " and ")))
+    words = [t for t in _TOKEN.findall(text) if keep_slash or t != "/"]
+    words = [w for i, w in enumerate(words) if w not in _ARTICLES or i == len(words) - 1]
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        parsed = _read_number(words, i)
+        if parsed is None:
+            out.append(words[i])
+            i += 1
+        else:
+            out.append(str(parsed[0]))
+            i = parsed[1]
+    return out
+
+
+def normalize_answer(text: str) -> str:
+    """Return ``text`` in the canonical form that answers and golds are compared in.
+
+    Parameters
+    ----------
+    text : str
+        An answer or a gold alias.
+
+    Returns
+    -------
+    str
+        Space-separated normalised tokens; empty when ``text`` has no letters or digits.
+
+    Notes
+    -----
+    Steps, in order:
+
+    1. Unicode NFKD, then drop combining marks (accents): "Bogotá" -> "bogota".
+    2. Lower-case (``str.casefold``, so "ß" -> "ss").
+    3. "&" -> "and"; apostrophes removed ("isn't" -> "isnt").
+    4. Thousands separators removed: "1,000,000" -> "1000000".
+    5. Punctuation removed, keeping a decimal point between digits ("3.14") and a
+       leading minus sign ("-5"); a hyphen between words or digits splits them.
+    6. Articles "a", "an", "the" dropped, except as the last token.
+    7. Whitespace collapsed to single spaces.
+    8. Number words -> digits: "twenty-one" -> "21", "one hundred and five" -> "105",
+       "two thousand twenty four" -> "2024" (up to billions; ordinals are not converted).
+
+    Examples
+    --------
+    >>> normalize_answer("The Café & Bar, twenty-one!")
+    'cafe and bar 21'
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}: {text!r}")
+    return " ".join(_tokens(text))
+
+
+def _same(a: str, b: str) -> bool:
+    """Tokens are equal, or both numbers of equal value ("6" and "6.0")."""
+    if a == b:
+        return True
+    return bool(_NUMBER.fullmatch(a) and _NUMBER.fullmatch(b)) and float(a) == float(b)
+
+
+def _check_inputs(answer: str, golds: Sequence[str]) -> None:
+    if not isinstance(answer, str):
+        raise TypeError(f"answer must be a str, got {type(answer).__name__}: {answer!r}")
+    if isinstance(golds, str) or not isinstance(golds, Sequence):
+        raise TypeError(
+            f"golds must be a sequence of str such as a list, got {type(golds).__name__}: "
+            f"{golds!r}; wrap a single gold answer as [gold]"
+        )
+    if len(golds) == 0:
+        raise ValueError(f"golds is empty ({golds!r}): give at least one gold answer")
+    for gold in golds:
+        if not isinstance(gold, str):
+            raise TypeError(f"every gold must be a str, got {type(gold).__name__}: {gold!r}")
+
+
+class MatchJudge:
+    """Rule-based judge: normalised token matching with hedge and negation checks.
+
+    See the module docstring for the rules and their limits.
+    """
+
+    def __call__(self, answer: str, golds: Sequence[str]) -> bool:
+        """Return True when ``answer`` names one of ``golds`` without hedging or negating.
+
+        Parameters
+        ----------
+        answer : str
+            The model's free-text answer.
+        golds : sequence of str
+            Gold aliases; at least one, each with letters or digits.
+
+        Returns
+        -------
+        bool
+        """
+        _check_inputs(answer, golds)
+        gold_runs = [run for run in (_tokens(g, keep_slash=True) for g in golds) if run]
+        if not gold_runs:
+            raise ValueError(
+                f"no gold answer in {list(golds)!r} has letters or digits: "
+                "give at least one gold answer with letters or digits"
+            )
+        tokens = _tokens(answer, keep_slash=True)
+        for run in gold_runs:
+            for start in range(len(tokens) - len(run) + 1):
+                end = start + len(run)
+                if not all(_same(a, g) for a, g in zip(tokens[start:end], run, strict=True)):
+                    continue
+                if start and tokens[start - 1] in _NEGATIONS:
+                    continue
+                if _HEDGES.intersection(tokens[:start] + tokens[end:]):
+                    continue
+                return True
+        return False
+
+
+def label(answer: str, golds: Sequence[str]) -> bool:
+    """Return ``MatchJudge()(answer, golds)``: whether ``answer`` matches a gold alias.
+
+    Parameters
+    ----------
+    answer : str
+        The model's free-text answer.
+    golds : sequence of str
+        Gold aliases (at least one).
+
+    Returns
+    -------
+    bool
+
+    Raises
+    ------
+    TypeError
+        If ``answer`` is not a str or ``golds`` is not a sequence of str.
+    ValueError
+        If ``golds`` is empty or none of its entries has letters or digits.
+    """
+    return MatchJudge()(answer, golds)
+
+
+def label_all(
+    answers: Sequence[str],
+    golds_list: Sequence[Sequence[str]],
+    *,
+    judge: Judge | None = None,
+) -> np.ndarray:
+    """Label many answers at once.
+
+    Parameters
+    ----------
+    answers : sequence of str
+        One answer per question.
+    golds_list : sequence of sequence of str
+        The gold aliases of each question, in the same order as ``answers``.
+    judge : Judge, optional
+        Decides each pair; default :class:`MatchJudge`.
+
+    Returns
+    -------
+    numpy.ndarray
+        Bool array of shape ``(len(answers),)``.
+
+    Raises
+    ------
+    ValueError
+        If ``answers`` and ``golds_list`` differ in length.
+    """
+    if isinstance(answers, str):
+        raise TypeError("answers must be a sequence of str, got a single str; wrap it as [answer]")
+    if len(answers) != len(golds_list):
+        raise ValueError(
+            f"answers has {len(answers)} items but golds_list has {len(golds_list)}: "
+            "give one list of gold answers per answer"
+        )
+    judge = MatchJudge() if judge is None else judge
+    return np.array(
+        [bool(judge(a, g)) for a, g in zip(answers, golds_list, strict=True)], dtype=bool
+    )

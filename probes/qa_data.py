@@ -1,0 +1,239 @@
+"""Question-answer data: the built-in set and local files, with deterministic splits.
+
+Schema of one row (JSON Lines, JSON list or CSV):
+
+``question`` : str, required, non-empty
+``answers`` : list of str, required, at least one non-empty gold answer (aliases allowed).
+    In CSV, several answers are separated by ``|``.
+``id`` : str, optional (default: ``"<file stem>-<row number>"``)
+``topic`` : str, optional (default ``"unknown"``)
+``difficulty`` : str, optional (default ``"unknown"``)
+``split`` : ``"train" | "calibration" | "test"``, optional (default: assigned from a hash of
+    the question text, so the same question always lands in the same split).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+Split = Literal["train", "calibration", "test", "all"]
+SPLITS: tuple[str, ...] = ("train", "calibration", "test")
+SPLIT_FRACTIONS: dict[str, float] = {"train": 0.5, "calibration": 0.25, "test": 0.25}
+BUILTIN_NAME = "builtin"
+BUILTIN_FILE = "builtin_qa.jsonl"
+
+
+@dataclass(frozen=True)
+class QAItem:
+    """One question with its gold answers.
+
+    Attributes
+    ----------
+    id : str
+        Unique within its dataset.
+    question : str
+        The question as asked (without any answer-format instruction).
+    answers : tuple of str
+        Gold answer and aliases; any of them counts as correct.
+    topic, difficulty : str
+        Free-form tags used for per-topic reports.
+    split : str
+        ``"train"``, ``"calibration"`` or ``"test"``.
+    """
+
+    id: str
+    question: str
+    answers: tuple[str, ...]
+    topic: str = "unknown"
+    difficulty: str = "unknown"
+    split: str = field(default="train")
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "question": self.question,
+            "answers": list(self.answers),
+            "topic": self.topic,
+            "difficulty": self.difficulty,
+            "split": self.split,
+        }
+
+
+def assign_split(question: str) -> str:
+    """Deterministic split of a question from a hash of its normalised text.
+
+    The same question text always gets the same split, on every machine and run,
+    so splits never share a question.
+    """
+    key = " ".join(question.lower().split()).encode("utf-8")
+    h = int.from_bytes(hashlib.sha256(key).digest()[:8], "big") / 2.0**64
+    edge = 0.0
+    for name in SPLITS:
+        edge += SPLIT_FRACTIONS[name]
+        if h < edge:
+            return name
+    return SPLITS[-1]
+
+
+def item_from_row(row: dict, *, index: int, source: str) -> QAItem:
+    """Validate one raw row and turn it into a :class:`QAItem`.
+
+    Raises ``ValueError`` naming the row (``source`` line/row ``index``, 1-based) and
+    what to fix.
+    """
+    where = f"{source} row {index}"
+    if not isinstance(row, dict):
+        raise ValueError(f"{where}: expected an object with 'question' and 'answers', got {row!r}")
+    question = row.get("question")
+    if not isinstance(question, str) or not question.strip():
+        raise ValueError(
+            f"{where}: empty or missing 'question' ({question!r}); every row needs question text"
+        )
+    answers = row.get("answers", row.get("answer"))
+    if isinstance(answers, str):
+        answers = [a for a in answers.split("|")]
+    if not isinstance(answers, (list, tuple)):
+        raise ValueError(
+            f"{where} ({question!r}): missing 'answers' (got {answers!r}); "
+            "give a list of at least one gold answer"
+        )
+    clean = tuple(str(a).strip() for a in answers if a is not None and str(a).strip())
+    if not clean:
+        raise ValueError(
+            f"{where} ({question!r}): 'answers' has no non-empty gold answer ({answers!r}); "
+            "give at least one, or drop the row"
+        )
+    split = row.get("split") or assign_split(question)
+    if split not in SPLITS:
+        raise ValueError(f"{where}: unknown split {split!r}; use one of {SPLITS}")
+    return QAItem(
+        id=str(row.get("id") or f"{Path(source).stem}-{index}"),
+        question=question.strip(),
+        answers=clean,
+        topic=str(row.get("topic") or "unknown"),
+        difficulty=str(row.get("difficulty") or "unknown"),
+        split=split,
+    )
+
+
+def _read_rows(path: Path) -> Iterable[dict]:
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson"):
+        with path.open(encoding="utf-8") as fh:
+            for n, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError as err:
+                    raise ValueError(f"{path} line {n}: not valid JSON ({err.msg})") from err
+    elif suffix == ".json":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path}: not valid JSON ({err.msg})") from err
+        if not isinstance(data, list):
+            raise ValueError(f"{path}: expected a JSON list of rows, got {type(data).__name__}")
+        yield from data
+    elif suffix == ".csv":
+        with path.open(encoding="utf-8", newline="") as fh:
+            yield from csv.DictReader(fh)
+    else:
+        raise ValueError(
+            f"unsupported dataset file {str(path)!r}: use .jsonl, .json or .csv "
+            "(columns 'question' and 'answers')"
+        )
+
+
+def load_items(path: str | Path) -> list[QAItem]:
+    """Read and validate every row of a local dataset file.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.jsonl``, ``.json`` or ``.csv`` file following the module's schema.
+
+    Returns
+    -------
+    list of QAItem
+        All rows, in file order.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"dataset file {str(path)!r} does not exist")
+    items = [
+        item_from_row(row, index=i, source=str(path)) for i, row in enumerate(_read_rows(path), 1)
+    ]
+    if not items:
+        raise ValueError(f"dataset file {str(path)!r} has no rows")
+    seen: dict[str, int] = {}
+    for i, it in enumerate(items, 1):
+        if it.id in seen:
+            raise ValueError(f"{path} row {i}: duplicate id {it.id!r} (also row {seen[it.id]})")
+        seen[it.id] = i
+    return items
+
+
+def builtin_path() -> Path:
+    """Path of the shipped built-in QA file."""
+    return Path(str(resources.files("howsure.probes").joinpath("data", BUILTIN_FILE)))
+
+
+def select_split(items: Sequence[QAItem], split: Split) -> list[QAItem]:
+    """Keep the items of one split (``"all"`` keeps everything)."""
+    if split == "all":
+        return list(items)
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; use one of {(*SPLITS, 'all')}")
+    return [it for it in items if it.split == split]
+
+
+def load_qa(
+    dataset: str | Path = BUILTIN_NAME, *, split: Split = "all", limit: int | None = None
+) -> list[QAItem]:
+    """Load a QA dataset.
+
+    Parameters
+    ----------
+    dataset : str or Path, default ``"builtin"``
+        ``"builtin"`` for the shipped set, or a local ``.jsonl``/``.json``/``.csv`` file.
+    split : {"train", "calibration", "test", "all"}, default "all"
+    limit : int, optional
+        Keep the first ``limit`` items of the split (after a fixed shuffle-free order).
+
+    Returns
+    -------
+    list of QAItem
+    """
+    if limit is not None and (not isinstance(limit, int) or limit < 1):
+        raise ValueError(f"limit must be a positive integer, got {limit!r}")
+    if str(dataset) == BUILTIN_NAME:
+        items = load_items(builtin_path())
+    else:
+        path = Path(dataset)
+        if not path.exists():
+            raise ValueError(
+                f"unknown dataset {str(dataset)!r}: not 'builtin' and no such file; "
+                "pass 'builtin' or the path of a .jsonl/.json/.csv file"
+            )
+        items = load_items(path)
+    items = select_split(items, split)
+    if not items:
+        raise ValueError(f"dataset {str(dataset)!r} has no rows in split {split!r}")
+    return items[:limit] if limit is not None else items
+
+
+def dataset_fingerprint(items: Sequence[QAItem]) -> str:
+    """Short sha256 over the ids, questions and answers of ``items`` (order matters)."""
+    h = hashlib.sha256()
+    for it in items:
+        h.update(json.dumps([it.id, it.question, list(it.answers)]).encode("utf-8"))
+        h.update(b"\n")
+    return h.hexdigest()[:16]

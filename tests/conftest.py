@@ -1,0 +1,114 @@
+"""Shared fixtures: an isolated cache, no hub access, and a tiny random-weight chat model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a hub
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Point the howsure cache at a per-session temporary folder."""
+    path = tmp_path_factory.mktemp("howsure-cache")
+    old = os.environ.get("HOWSURE_CACHE")
+    os.environ["HOWSURE_CACHE"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("HOWSURE_CACHE", None)
+    else:
+        os.environ["HOWSURE_CACHE"] = old
+
+
+def make_tiny_chat_model(folder: Path, *, layers: int = 4, max_positions: int = 256) -> Path:
+    """Write a random-weight Llama chat model (BPE tokenizer, chat template) to ``folder``."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    specials = ["<|im_end|>", "<|im_start|>", "<unk>"]
+    tok = Tokenizer(models.BPE(unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    corpus = [
+        "What is the capital of France? Reply with just the answer.",
+        "The capital of Peru is Lima. The currency of Japan is the yen.",
+        "user assistant system 0 1 2 3 4 5 6 7 8 9 + - plus minus times",
+    ] * 20
+    trainer = trainers.BpeTrainer(
+        vocab_size=400,
+        special_tokens=specials,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    tok.train_from_iterator(corpus, trainer=trainer)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|im_end|>", unk_token="<unk>"
+    )
+    tokenizer.chat_template = CHAT_TEMPLATE
+    eos = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=max_positions,
+        eos_token_id=eos,
+        pad_token_id=eos,
+        bos_token_id=None,
+        tie_word_embeddings=True,
+        initializer_range=0.3,
+    )
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(config)
+    model.generation_config.eos_token_id = eos
+    model.generation_config.pad_token_id = eos
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_tiny_chat_model(tmp_path_factory.mktemp("tiny-llama"))
+
+
+@pytest.fixture(scope="session")
+def tiny(tiny_dir: Path):
+    """``(model, tokenizer)`` of the tiny model, loaded through ``howsure.load_model``."""
+    from howsure.probes.models import load_model
+
+    return load_model(str(tiny_dir), device="cpu")
+
+
+@pytest.fixture
+def qa_jsonl(tmp_path: Path) -> Path:
+    """A small local QA file in the documented schema."""
+    import json
+
+    rows = [
+        {"id": f"q{i}", "question": q, "answers": a, "topic": t}
+        for i, (q, a, t) in enumerate(
+            [
+                ("What is the capital of France?", ["Paris"], "capital"),
+                ("What is the capital of Peru?", ["Lima"], "capital"),
+                ("What is the currency of Japan?", ["yen", "Japanese yen"], "currency"),
+                ("What is 2 + 3?", ["5"], "arithmetic"),
+                ("What is the capital of Italy?", ["Rome"], "capital"),
+                ("What is 7 + 8?", ["15"], "arithmetic"),
+            ]
+        )
+    ]
+    path = tmp_path / "qa.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path

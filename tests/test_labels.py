@@ -1,0 +1,171 @@
+"""Tests for howsure.probes.labels: normalisation, matching rules, errors, label_all."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from howsure.probes.labels import Judge, MatchJudge, label, label_all, normalize_answer
+
+CASES = [
+    # case, punctuation, articles, whitespace
+    ("PARIS", ["Paris"], True),
+    ("paris!!!", ["Paris"], True),
+    ("The Eiffel Tower", ["Eiffel Tower"], True),
+    ("  Mount \t  Everest \n", ["Mount Everest"], True),
+    ("Côte d’Ivoire", ["Cote d'Ivoire"], True),
+    # containment in a sentence, whole words only
+    ("The capital of France is Paris.", ["Paris"], True),
+    ("Parisian", ["Paris"], False),
+    ("I think it's Parisian cuisine.", ["Paris"], False),
+    ("Lyon", ["Paris"], False),
+    # accents
+    ("Bogotá", ["Bogota"], True),
+    ("Bogota", ["Bogotá"], True),
+    ("The capital of Brazil is Brasília.", ["Brasilia"], True),
+    # digits vs words, both directions
+    ("one", ["1"], True),
+    ("1", ["one"], True),
+    ("twenty-one", ["21"], True),
+    ("21", ["twenty one"], True),
+    ("It has one hundred and five floors.", ["105"], True),
+    ("Two thousand twenty four", ["2024"], True),
+    ("twelve", ["1"], False),
+    # number boundaries
+    ("The atomic number of carbon is 6.", ["6"], True),
+    ("6.0", ["6"], True),
+    ("The answer is 16", ["6"], False),
+    ("112", ["12"], False),
+    ("12", ["1"], False),
+    ("About 1,000 people", ["1000"], True),
+    ("one thousand", ["1,000"], True),
+    ("It was -5 degrees", ["5"], False),
+    ("3.14", ["3.1"], False),
+    # several candidates as alternatives
+    ("Paris or Lyon", ["Paris"], False),
+    ("Either Paris or Lyon", ["Paris"], False),
+    ("Paris, Lyon or Marseille", ["Paris"], False),
+    ("Paris/Lyon", ["Paris"], False),
+    ("Neither Paris nor Lyon", ["Paris"], False),
+    # golds containing "and", "&", "/"
+    ("Trinidad and Tobago", ["Trinidad and Tobago"], True),
+    ("It is Bosnia & Herzegovina.", ["Bosnia and Herzegovina"], True),
+    ("Trinidad", ["Trinidad and Tobago"], False),
+    ("The band is AC/DC.", ["AC/DC"], True),
+    # negation directly before the gold
+    ("Not Paris", ["Paris"], False),
+    ("It is not Paris.", ["Paris"], False),
+    ("It isn't the Paris you mean", ["Paris"], False),
+    ("Not Lyon but Paris", ["Paris"], True),
+    # several aliases
+    ("The Big Apple", ["New York City", "NYC", "Big Apple"], True),
+    ("NYC", ["New York City", "NYC"], True),
+    ("New York", ["New York City", "NYC"], False),
+    # empty answers
+    ("", ["Paris"], False),
+    ("   ", ["Paris"], False),
+    ("?!", ["Paris"], False),
+]
+
+
+@pytest.mark.parametrize(("answer", "golds", "expected"), CASES)
+def test_label_cases(answer: str, golds: list[str], expected: bool) -> None:
+    assert label(answer, golds) is expected
+    assert MatchJudge()(answer, golds) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The Café & Bar, twenty-one!", "cafe and bar 21"),
+        ("  A   quick\tfox  ", "quick fox"),
+        ("Brasília", "brasilia"),
+        ("Straße", "strasse"),
+        ("3.14", "3.14"),
+        ("-5", "-5"),
+        ("1,000", "1000"),
+        ("1,000,000", "1000000"),
+        ("1990-2000", "1990 2000"),
+        ("It is 6.", "it is 6"),
+        ("one", "1"),
+        ("twenty one", "21"),
+        ("one hundred and five", "105"),
+        ("a hundred", "100"),
+        ("five thousand and six", "5006"),
+        ("two thousand twenty four", "2024"),
+        ("one two three", "1 2 3"),
+        ("zero", "0"),
+        ("Trinidad and Tobago", "trinidad and tobago"),
+        ("isn't", "isnt"),
+        ("Vitamin A", "vitamin a"),
+        ("...", ""),
+    ],
+)
+def test_normalize_answer(text: str, expected: str) -> None:
+    assert normalize_answer(text) == expected
+
+
+def test_normalize_answer_rejects_non_str() -> None:
+    with pytest.raises(TypeError, match="int"):
+        normalize_answer(5)  # type: ignore[arg-type]
+
+
+def test_empty_golds_is_value_error_naming_value() -> None:
+    with pytest.raises(ValueError, match=r"golds is empty \(\[\]\).*at least one gold answer"):
+        label("Paris", [])
+
+
+def test_golds_without_letters_is_value_error() -> None:
+    with pytest.raises(ValueError, match="at least one gold answer"):
+        label("Paris", ["", "?"])
+
+
+@pytest.mark.parametrize(
+    ("answer", "golds", "type_name"),
+    [
+        (None, ["Paris"], "NoneType"),
+        (3, ["3"], "int"),
+        ("Paris", "Paris", "str"),
+        ("Paris", ["Paris", 3], "int"),
+        ("Paris", None, "NoneType"),
+    ],
+)
+def test_wrong_types_are_type_errors(answer: object, golds: object, type_name: str) -> None:
+    with pytest.raises(TypeError, match=type_name):
+        label(answer, golds)  # type: ignore[arg-type]
+
+
+def test_label_all_shape_and_dtype() -> None:
+    out = label_all(["Paris", "Lyon", "6.0"], [["Paris"], ["Paris"], ["6"]])
+    assert out.shape == (3,)
+    assert out.dtype == np.bool_
+    assert out.tolist() == [True, False, True]
+
+
+def test_label_all_empty() -> None:
+    out = label_all([], [])
+    assert out.shape == (0,)
+    assert out.dtype == np.bool_
+
+
+def test_label_all_length_mismatch() -> None:
+    with pytest.raises(ValueError, match="answers has 2 items but golds_list has 1"):
+        label_all(["Paris", "Lyon"], [["Paris"]])
+
+
+def test_label_all_rejects_single_string() -> None:
+    with pytest.raises(TypeError, match="single str"):
+        label_all("Paris", [["Paris"]])  # type: ignore[arg-type]
+
+
+def test_label_all_uses_custom_judge() -> None:
+    calls: list[tuple[str, tuple[str, ...]]] = []
+
+    def always_true(answer: str, golds: list[str]) -> bool:
+        calls.append((answer, tuple(golds)))
+        return True
+
+    judge: Judge = always_true
+    out = label_all(["x", "y"], [["a"], ["b"]], judge=judge)
+    assert out.tolist() == [True, True]
+    assert calls == [("x", ("a",)), ("y", ("b",))]
