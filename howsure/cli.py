@@ -71,6 +71,33 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--no-cache", action="store_true", help="ignore and do not write the cache")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.set_defaults(func=_cmd_collect)
+
+    t = sub.add_parser(
+        "train",
+        help="collect, sweep layers, fit a probe, calibrate, save a detector, report",
+        description="Collect the train / calibration / test splits (cached), pick the layer "
+        "and position by cross-validated AUROC on train, fit the probe, choose and fit the "
+        "calibrator on the calibration split, save the detector, and print held-out metrics "
+        "on the test split against the single-pass baselines.",
+    )
+    _add_model_args(t)
+    t.add_argument("--dataset", default="builtin", help="'builtin' or a .jsonl/.json/.csv file")
+    t.add_argument("--out", default="howsure-out/train", help="output folder")
+    t.add_argument("--probe", default="logistic", choices=["logistic", "mass_mean"])
+    t.add_argument(
+        "--calibrator",
+        default="auto",
+        choices=["auto", "platt", "temperature", "isotonic", "histogram", "beta"],
+    )
+    t.add_argument("--layers", type=_layers_arg, default="all", help="'all' or e.g. 5,10,-1")
+    t.add_argument("--limit", type=int, default=None, help="at most N questions per split")
+    t.add_argument("--batch-size", type=int, default=16)
+    t.add_argument("--max-new-tokens", type=int, default=32)
+    t.add_argument("--cv", type=int, default=5, help="cross-validation folds")
+    t.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the CIs")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--quiet", action="store_true", help="no progress bars")
+    t.set_defaults(func=_cmd_train)
     return parser
 
 
@@ -108,6 +135,82 @@ def _cmd_collect(args: argparse.Namespace) -> int:
         f"({len(coll.activations)} matrices), meta.json"
     )
     return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    import json
+
+    from howsure.calibration.plots import reliability_diagram
+    from howsure.eval.compare import evaluate_detectors, methods_markdown, topics_markdown
+    from howsure.plugin.train import train_detector
+    from howsure.probes.models import load_model
+    from howsure.probes.sweep import plot_sweep
+
+    out = Path(args.out)
+    model, tokenizer = load_model(args.model, device=args.device, dtype=args.dtype)
+    res = train_detector(
+        model,
+        tokenizer,
+        dataset=args.dataset,
+        probe=args.probe,
+        calibrator=args.calibrator,
+        layers=args.layers,
+        limit=args.limit,
+        max_new_tokens=args.max_new_tokens,
+        batch_size=args.batch_size,
+        cv=args.cv,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
+    detectors = {"probe": res.detector, "probe_last_prompt": res.prompt_detector}
+    test = res.collections["test"]
+    report = evaluate_detectors(detectors, test, n_boot=args.n_boot, seed=args.seed)
+    scores = report.pop("scores")
+    for name, det in detectors.items():
+        det.info["metrics"] = {"test": report["methods"][name], "n_test": report["n"]}
+    res.detector.save(out / "detector")
+    res.prompt_detector.save(out / "detector-prompt")
+    report["detector"] = str(out / "detector")
+    (out / "metrics.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    y = test.labels.astype(int)
+    det = res.detector
+    raw = det.probe.confidence(test.features(det.reader.layer, det.reader.position))
+    reliability_diagram(
+        {"probe, uncalibrated": raw, "probe, calibrated": scores["probe"]},
+        y,
+        path=out / "reliability.png",
+        title=f"Reliability on the test split (n={len(y)})",
+    )
+    plot_sweep(res.sweep, out / "sweep.png")
+    lines = [
+        f"model: {det.fingerprint['name_or_path']}  dataset: {args.dataset}  "
+        f"train/calibration/test: {len(res.collections['train'])}/"
+        f"{len(res.collections['calibration'])}/{len(test)}  test accuracy: {y.mean():.1%}",
+        f"detector: layer {det.reader.layer}, {det.reader.position}, {args.probe} probe, "
+        f"{det.info['training']['calibrator']} calibration "
+        f"(sweep AUROC {_sweep_auroc(res.sweep, det):.3f})",
+        f"prompt detector: layer {res.prompt_detector.reader.layer}, last_prompt, "
+        f"{res.prompt_detector.info['training']['calibrator']} calibration",
+        "",
+        "Held-out test split, bootstrap 95% intervals:",
+        methods_markdown(report["methods"]),
+        "",
+        "AUROC within each topic:",
+        topics_markdown(report["topics"], list(report["methods"])),
+        "",
+        f"wrote {out}/detector, {out}/detector-prompt, metrics.json, reliability.png, sweep.png",
+    ]
+    text = "\n".join(lines)
+    (out / "report.md").write_text(text + "\n", encoding="utf-8")
+    _out(text)
+    return 0
+
+
+def _sweep_auroc(sweep, det) -> float:
+    for row in sweep.rows:
+        if (row["layer"], row["position"]) == (det.reader.layer, det.reader.position):
+            return float(row["auroc_mean"])
+    return float("nan")
 
 
 def _accuracy_table(coll) -> str:

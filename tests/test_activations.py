@@ -27,9 +27,7 @@ QUESTIONS = [
 
 
 def n_hooks(model) -> int:
-    return sum(
-        len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules()
-    )
+    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
 
 
 @pytest.fixture

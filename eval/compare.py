@@ -1,0 +1,193 @@
+"""Scores of the detector and of the single-pass baselines on the same answers.
+
+Every method gives a score per answer where higher means "more likely correct":
+
+``probe``
+    The detector's calibrated P(correct).
+``logprob_mean``
+    exp(mean token log-probability of the answer): the geometric-mean token probability.
+``logprob_min``
+    exp(min token log-probability): the least likely token's probability.
+``entropy``
+    exp(-mean predictive entropy over the answer's tokens).
+
+The baselines are mapped into [0, 1] so that ECE and Brier can be computed, but they
+are *not* calibrated: their AUROC is the fair comparison, their ECE shows what a user
+would get by reading them as probabilities.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from howsure.calibration.metrics import auprc, auroc, bootstrap_ci, brier, ece
+
+BASELINES = ("logprob_mean", "logprob_min", "entropy")
+"""Single-pass baselines computed from the same generation (no extra forward pass)."""
+
+
+def baseline_scores(collection: Any) -> dict[str, np.ndarray]:
+    """Baseline scores in [0, 1] from a collection's ``extras`` (shape (n,) each)."""
+    ex = collection.extras
+    return {
+        "logprob_mean": np.exp(np.asarray(ex["logprob_mean"], dtype=float)),
+        "logprob_min": np.exp(np.asarray(ex["logprob_min"], dtype=float)),
+        "entropy": np.exp(-np.asarray(ex["entropy_mean"], dtype=float)),
+    }
+
+
+def within_group_auroc(scores: np.ndarray, y: np.ndarray, groups: Sequence[str]) -> float:
+    """AUROC inside each group (e.g. topic), averaged weighted by group size.
+
+    Groups whose answers are all right or all wrong have no AUROC and are skipped; NaN
+    when no group has both classes.
+    """
+    scores, y, groups = np.asarray(scores), np.asarray(y).astype(int), np.asarray(groups)
+    total, weight = 0.0, 0
+    for g in np.unique(groups):
+        m = groups == g
+        if 0 < y[m].sum() < m.sum():
+            total += auroc(scores[m], y[m]) * m.sum()
+            weight += int(m.sum())
+    return total / weight if weight else float("nan")
+
+
+def compare_methods(
+    methods: Mapping[str, np.ndarray],
+    y: np.ndarray,
+    groups: Sequence[str] | None = None,
+    *,
+    n_bins: int = 15,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> dict[str, dict]:
+    """Metrics with bootstrap 95% intervals for each method's scores on the same answers.
+
+    Parameters
+    ----------
+    methods : mapping of name to numpy.ndarray, each shape (n,)
+        Scores in [0, 1], higher = more likely correct.
+    y : numpy.ndarray, shape (n,)
+        1 where the answer is correct.
+    groups : sequence of str, length n, optional
+        Topics, for the within-topic AUROC.
+
+    Returns
+    -------
+    dict
+        Per method: ``auroc``, ``auprc``, ``ece``, ``brier``, ``auroc_within_topic``
+        and ``ci95`` (``{metric: [lo, hi]}``).
+    """
+    y = np.asarray(y).astype(int)
+    out = {}
+    for name, scores in methods.items():
+        s = np.asarray(scores, dtype=float)
+        if s.shape != y.shape:
+            raise ValueError(f"method {name!r}: scores of shape {s.shape}, labels {y.shape}")
+        fns = {
+            "auroc": auroc,
+            "auprc": auprc,
+            "ece": lambda p, t: ece(p, t, n_bins=n_bins),
+            "brier": brier,
+        }
+        row: dict = {k: float(f(s, y)) for k, f in fns.items()}
+        row["ci95"] = {
+            k: [float(v) for v in bootstrap_ci(k, s, y, n_boot=n_boot, seed=seed, n_bins=n_bins)]
+            for k in fns
+        }
+        if groups is not None:
+            row["auroc_within_topic"] = within_group_auroc(s, y, groups)
+        out[name] = row
+    return out
+
+
+def per_topic_auroc(
+    methods: Mapping[str, np.ndarray], y: np.ndarray, groups: Sequence[str]
+) -> dict[str, dict[str, float]]:
+    """AUROC of each method inside each topic: ``{topic: {method: auroc, "n": n, ...}}``."""
+    y, groups = np.asarray(y).astype(int), np.asarray(groups)
+    table = {}
+    for g in np.unique(groups).tolist():
+        m = groups == g
+        row: dict[str, float] = {"n": int(m.sum()), "accuracy": float(y[m].mean())}
+        for name, s in methods.items():
+            both = 0 < y[m].sum() < m.sum()
+            row[name] = float(auroc(np.asarray(s)[m], y[m])) if both else float("nan")
+        table[g] = row
+    return table
+
+
+def _fmt(row: dict, key: str) -> str:
+    lo, hi = row["ci95"][key]
+    return f"{row[key]:.3f} [{lo:.3f}, {hi:.3f}]"
+
+
+def methods_markdown(results: Mapping[str, dict]) -> str:
+    """Markdown table of :func:`compare_methods` results."""
+    lines = [
+        "| method | AUROC [95% CI] | AUROC within topic | AUPRC | ECE (15 bins) [95% CI] | Brier |",
+        "|---|---|---:|---:|---|---:|",
+    ]
+    for name, row in results.items():
+        within = row.get("auroc_within_topic", float("nan"))
+        lines.append(
+            f"| {name} | {_fmt(row, 'auroc')} | {within:.3f} | {row['auprc']:.3f} | "
+            f"{_fmt(row, 'ece')} | {row['brier']:.3f} |"
+        )
+    return "\n".join(lines)
+
+
+def topics_markdown(table: Mapping[str, dict], methods: Sequence[str]) -> str:
+    """Markdown table of :func:`per_topic_auroc`."""
+    lines = [
+        "| topic | n | accuracy | " + " | ".join(methods) + " |",
+        "|---|---:|---:|" + "---:|" * len(methods),
+    ]
+    for topic, row in table.items():
+        cells = " | ".join(f"{row[m]:.3f}" for m in methods)
+        lines.append(f"| {topic} | {row['n']} | {row['accuracy']:.1%} | {cells} |")
+    return "\n".join(lines)
+
+
+def evaluate_detectors(
+    detectors: Mapping[str, Any],
+    collection: Any,
+    *,
+    n_bins: int = 15,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> dict:
+    """Score held-out answers with each detector and every baseline, and compare.
+
+    Parameters
+    ----------
+    detectors : mapping of method name to Detector
+        E.g. ``{"probe": det, "probe_last_prompt": prompt_det}``.
+    collection : Collection
+        Held-out answers (activations at each detector's layer and position included).
+
+    Returns
+    -------
+    dict
+        ``n``, ``accuracy``, ``dataset``, ``methods`` (see :func:`compare_methods`),
+        ``topics`` (see :func:`per_topic_auroc`) and the raw ``scores`` per method.
+    """
+    scores = {
+        name: det.score_features(collection.features(det.reader.layer, det.reader.position))
+        for name, det in detectors.items()
+    }
+    scores |= baseline_scores(collection)
+    topics = [it.topic for it in collection.items]
+    y = np.asarray(collection.labels).astype(int)
+    return {
+        "n": len(collection),
+        "accuracy": float(y.mean()),
+        "dataset": collection.meta.get("dataset"),
+        "split": collection.meta.get("split"),
+        "methods": compare_methods(scores, y, topics, n_bins=n_bins, n_boot=n_boot, seed=seed),
+        "topics": per_topic_auroc(scores, y, topics),
+        "scores": scores,
+    }

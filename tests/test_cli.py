@@ -1,0 +1,68 @@
+"""CLI tests: ``main([...])`` in-process on the tiny model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from howsure.cli import main
+from howsure.probes.collect import Collection
+
+
+def test_collect_writes_outputs(tiny_dir, qa_jsonl, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["collect", "--model", str(tiny_dir), "--dataset", str(qa_jsonl), "--out", str(out)]
+    code = main([*args, "--limit", "4", "--layers", "0,-1", "--max-new-tokens", "3", "--quiet"])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "questions: 4" in text and "| **overall** | 4 | 0.0% |" in text
+    assert "| capital | 2 | 0.0% |" in text
+    coll = Collection.load(out)
+    assert len(coll) == 4
+    assert set(coll.activations) == {
+        (la, p) for la in (0, 3) for p in ("last_prompt", "last_answer", "mean_answer")
+    }
+    rows = [json.loads(x) for x in (out / "records.jsonl").read_text().splitlines()]
+    assert rows[0]["question"] == "What is the capital of France?"
+    assert set(rows[0]) >= {"answer", "correct", "logprob_mean", "truncated", "split"}
+    # second run is served by the cache
+    assert (
+        main([*args, "--limit", "4", "--layers", "0,-1", "--max-new-tokens", "3", "--quiet"]) == 0
+    )
+    assert "from cache" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        (["--layers", "9"], "layer index 9 is out of range"),
+        (["--positions", "middle"], "unknown position 'middle'"),
+        (["--limit", "0"], "limit must be a positive integer, got 0"),
+    ],
+)
+def test_collect_bad_arguments(tiny_dir, qa_jsonl, tmp_path, capsys, extra, match):
+    args = ["collect", "--model", str(tiny_dir), "--dataset", str(qa_jsonl)]
+    assert main([*args, "--out", str(tmp_path / "o"), "--quiet", *extra]) == 2
+    assert match in capsys.readouterr().err
+
+
+def test_collect_bad_dataset_row(tiny_dir, tmp_path, capsys):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "What is 1 + 1?", "answers": ["2"]}\n{"question": "Who?"}\n')
+    assert main(["collect", "--model", str(tiny_dir), "--dataset", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.jsonl row 2 ('Who?'): missing 'answers'" in err
+
+
+def test_collect_unknown_dataset_and_model(tiny_dir, capsys):
+    assert main(["collect", "--dataset", "trivia-everything"]) == 2
+    assert "unknown dataset 'trivia-everything'" in capsys.readouterr().err
+    assert main(["collect", "--model", "nobody/nothing", "--limit", "1"]) == 2
+    assert "unknown model 'nobody/nothing'" in capsys.readouterr().err
+
+
+def test_bad_layers_syntax(capsys):
+    with pytest.raises(SystemExit):
+        main(["collect", "--layers", "five"])
+    assert "invalid --layers 'five'" in capsys.readouterr().err

@@ -1,0 +1,92 @@
+"""Collection pipeline, its cache and its files, on the tiny model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from howsure.probes.collect import Collection, collect
+from howsure.probes.qa_data import load_qa
+
+
+@pytest.fixture
+def items(qa_jsonl):
+    return load_qa(qa_jsonl)
+
+
+def test_collect_records_and_cache(tiny, items, tmp_path):
+    model, tok = tiny
+    kw = dict(layers=[0, 3], max_new_tokens=4, dataset="qa.jsonl", progress=False)
+    first = collect(model, tok, items, **kw)
+    assert first.meta["cached"] is False
+    assert len(first) == 6 and first.labels.dtype == bool
+    assert set(first.activations) == {(la, p) for la in (0, 3) for p in first.meta["positions"]}
+    assert first.activations[(3, "mean_answer")].shape == (6, 32)
+    assert first.extras["n_answer_tokens"].max() <= 4
+    # random weights never say "Paris": labels come from the label function
+    assert not first.labels.any()
+
+    second = collect(model, tok, items, **kw)
+    assert second.meta["cached"] is True
+    assert second.answers == first.answers
+    for key in first.activations:
+        np.testing.assert_array_equal(second.activations[key], first.activations[key])
+
+    # a subset of the cached layers and positions is read from the same entry
+    subset = collect(model, tok, items, **{**kw, "layers": [3], "positions": "last_prompt"})
+    assert subset.meta["cached"] is True and set(subset.activations) == {(3, "last_prompt")}
+    np.testing.assert_array_equal(
+        subset.activations[(3, "last_prompt")], first.activations[(3, "last_prompt")]
+    )
+    # another generation setting is another entry
+    other = collect(model, tok, items, **{**kw, "max_new_tokens": 3})
+    assert other.meta["cached"] is False
+
+
+def test_collection_round_trip(tiny, items, tmp_path):
+    model, tok = tiny
+    coll = collect(model, tok, items, layers=[1], max_new_tokens=3, cache=False, progress=False)
+    coll.save(tmp_path / "c")
+    back = Collection.load(tmp_path / "c")
+    assert [it.to_dict() for it in back.items] == [it.to_dict() for it in coll.items]
+    assert back.answers == coll.answers
+    np.testing.assert_array_equal(back.labels, coll.labels)
+    for key in coll.activations:
+        np.testing.assert_array_equal(back.activations[key], coll.activations[key])
+    np.testing.assert_allclose(back.extras["logprob_mean"], coll.extras["logprob_mean"])
+    meta = json.loads((tmp_path / "c" / "meta.json").read_text())
+    assert meta["model"]["hidden_size"] == 32 and meta["format_version"] == 1
+
+
+def test_collection_corrupt_and_missing(tiny, items, tmp_path):
+    model, tok = tiny
+    coll = collect(model, tok, items, layers=[1], max_new_tokens=2, cache=False, progress=False)
+    folder = coll.save(tmp_path / "c")
+    (folder / "activations.safetensors").write_bytes(b"\x00garbage")
+    with pytest.raises(ValueError, match="corrupt collection"):
+        Collection.load(folder)
+    (folder / "meta.json").unlink()
+    with pytest.raises(ValueError, match=r"missing \['meta.json'\]"):
+        Collection.load(folder)
+
+
+def test_topic_accuracy_and_features(tiny, items):
+    model, tok = tiny
+    coll = collect(model, tok, items, layers=[2], max_new_tokens=2, cache=False, progress=False)
+    coll.labels = np.array([True, False, True, True, False, False])
+    table = coll.topic_accuracy()
+    assert table == {
+        "arithmetic": (2, 0.5),
+        "capital": (3, 1 / 3),
+        "currency": (1, 1.0),
+    }
+    with pytest.raises(ValueError, match="no activations for layer 5"):
+        coll.features(5, "last_prompt")
+
+
+def test_collect_rejects_empty(tiny):
+    model, tok = tiny
+    with pytest.raises(ValueError, match="no questions"):
+        collect(model, tok, [], progress=False)

@@ -1,0 +1,206 @@
+"""Detector training, artefact round trip and refusals, on the tiny model."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import numpy as np
+import pytest
+
+from howsure.cli import main
+from howsure.plugin.detector import Detector
+from howsure.plugin.train import fit_detector, train_detector
+from howsure.probes.activations import generate_and_read
+from howsure.probes.models import load_model
+from howsure.probes.prompts import question_prompt
+
+N_QUESTIONS = 160
+
+
+@pytest.fixture(scope="module")
+def tiny_qa(tiny, tmp_path_factory):
+    """A QA file where the tiny model is right about half the time.
+
+    Random weights answer nonsense, so the gold answer of every other question is set
+    to the model's own greedy answer: the labels then have both classes.
+    """
+    model, tok = tiny
+    questions = [f"What is {a} plus {b}?" for a in range(16) for b in range(10)][:N_QUESTIONS]
+    prompts = [question_prompt(tok, q) for q in questions]
+    res = generate_and_read(model, tok, prompts, layers=[0], max_new_tokens=4, progress=False)
+    rows = []
+    for i, (q, ans) in enumerate(zip(questions, res.answers, strict=True)):
+        usable = bool(re.search(r"[A-Za-z0-9]", ans))
+        gold = ans if (i % 2 == 0 and usable) else "zzzz"
+        rows.append({"id": f"t{i}", "question": q, "answers": [gold], "topic": f"topic{i % 3}"})
+    path = tmp_path_factory.mktemp("tinyqa") / "tiny_qa.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(tiny, tiny_qa):
+    model, tok = tiny
+    return train_detector(
+        model, tok, dataset=str(tiny_qa), layers=[1, 3], max_new_tokens=4, cv=3, progress=False
+    )
+
+
+def test_training_picks_from_the_sweep(trained):
+    det = trained.detector
+    keys = {(r["layer"], r["position"]) for r in trained.sweep.rows}
+    assert keys == {(la, p) for la in (1, 3) for p in ("last_prompt", "last_answer", "mean_answer")}
+    assert (det.reader.layer, det.reader.position) == trained.sweep.best
+    assert trained.prompt_detector.reader.position == "last_prompt"
+    assert det.info["training"]["n_train"] == len(trained.collections["train"])
+    assert det.info["training"]["calibrator"] in {
+        "platt",
+        "temperature",
+        "isotonic",
+        "histogram",
+        "beta",
+    }
+    assert 0.3 < trained.collections["train"].accuracy < 0.7
+
+
+def test_round_trip_same_scores(trained, tiny, tmp_path):
+    model, tok = tiny
+    questions = ["What is 3 plus 4?", "What is 11 plus 2?", "Peru"]
+    for det in (trained.detector, trained.prompt_detector):
+        before = det.score(questions, model=model, tokenizer=tok)
+        det.save(tmp_path / "d")
+        back = Detector.load(tmp_path / "d", model=model, tokenizer=tok)
+        after = back.score(questions)
+        assert before.shape == (3,) and np.all((before >= 0) & (before <= 1))
+        np.testing.assert_allclose(after, before, atol=1e-6, rtol=0)
+        assert back.reader == det.reader and back.fingerprint == det.fingerprint
+        cfg = json.loads((tmp_path / "d" / "config.json").read_text())
+        assert cfg["format_version"] == 1 and cfg["model"]["hidden_size"] == 32
+        assert set(cfg["model"]) == {
+            "model_type",
+            "hidden_size",
+            "num_layers",
+            "vocab_size",
+            "name_or_path",
+        }
+        assert sorted(p.name for p in (tmp_path / "d").iterdir()) == [
+            "config.json",
+            "tensors.safetensors",
+        ]
+
+
+def test_answer_position_scores(trained, tiny):
+    """An answer-position detector scores given answers, or the model's own greedy ones."""
+    model, tok = tiny
+    det, _ = fit_detector(
+        trained.collections["train"],
+        trained.collections["calibration"],
+        layer=3,
+        position="mean_answer",
+        cv=3,
+    )
+    assert det.needs_answer
+    q = ["What is 3 plus 4?", "What is 1 plus 1?"]
+    given = det.score(q, ["seven", "zzzz zzzz"], model=model, tokenizer=tok)
+    assert given.shape == (2,) and given[0] != given[1]
+    own = det.score(q, model=model, tokenizer=tok)
+    res = generate_and_read(
+        model,
+        tok,
+        det.render(q, tok),
+        layers=[3],
+        positions="mean_answer",
+        max_new_tokens=det.reader.max_new_tokens,
+        progress=False,
+    )
+    np.testing.assert_allclose(own, det.score_features(res.activations[(3, "mean_answer")]))
+
+
+def test_mismatched_model_is_refused(trained, tmp_path, tmp_path_factory):
+    import sys
+
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+    from conftest import make_tiny_chat_model
+
+    other_dir = make_tiny_chat_model(tmp_path_factory.mktemp("other"), layers=3)
+    other, _ = load_model(str(other_dir), device="cpu")
+    trained.detector.save(tmp_path / "d")
+    with pytest.raises(
+        ValueError, match=r"fitted on another model \(num_layers: detector 4, model 3"
+    ):
+        Detector.load(tmp_path / "d", model=other)
+
+
+def test_corrupt_truncated_and_newer_folders(trained, tmp_path):
+    folder = trained.detector.save(tmp_path / "d")
+    blob = (folder / "tensors.safetensors").read_bytes()
+    (folder / "tensors.safetensors").write_bytes(blob[: len(blob) // 2])
+    with pytest.raises(ValueError, match="corrupted or truncated"):
+        Detector.load(folder)
+    (folder / "tensors.safetensors").write_bytes(blob)
+    Detector.load(folder)  # intact again
+
+    cfg = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**cfg, "format_version": 99}))
+    with pytest.raises(ValueError, match=r"format version 99.*upgrade howsure"):
+        Detector.load(folder)
+    (folder / "config.json").write_text("{not json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        Detector.load(folder)
+    (folder / "config.json").unlink()
+    with pytest.raises(ValueError, match=r"missing \['config.json'\]"):
+        Detector.load(folder)
+    shutil.rmtree(folder)
+    with pytest.raises(ValueError, match="does not exist"):
+        Detector.load(folder)
+
+
+def test_one_class_labels_are_refused(tiny, tmp_path):
+    model, tok = tiny
+    path = tmp_path / "wrong.jsonl"
+    rows = [{"question": f"What is {i} times 3?", "answers": ["zzzz"]} for i in range(120)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(ValueError, match=r"one class|both correct and wrong"):
+        train_detector(
+            model, tok, dataset=str(path), layers=[1], max_new_tokens=2, cv=3, progress=False
+        )
+
+
+def test_cli_train(tiny_dir, tiny_qa, tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(
+        [
+            "train",
+            "--model",
+            str(tiny_dir),
+            "--dataset",
+            str(tiny_qa),
+            "--out",
+            str(out),
+            "--layers",
+            "1,3",
+            "--max-new-tokens",
+            "4",
+            "--cv",
+            "3",
+            "--n-boot",
+            "50",
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "Held-out test split" in text and "| probe |" in text and "| logprob_mean |" in text
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {"n", "accuracy", "dataset", "detector", "methods"} <= set(metrics)
+    for name in ("probe", "probe_last_prompt", "logprob_mean", "logprob_min", "entropy"):
+        m = metrics["methods"][name]
+        assert 0 <= m["auroc"] <= 1 and 0 <= m["ece"] <= 1
+        lo, hi = m["ci95"]["auroc"]
+        assert lo <= hi
+    for name in ("reliability.png", "sweep.png", "report.md"):
+        assert (out / name).stat().st_size > 1000 or name == "report.md"
+    Detector.load(out / "detector")
+    Detector.load(out / "detector-prompt")

