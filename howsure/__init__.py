@@ -6,6 +6,9 @@ Public API (imported lazily, so ``import howsure`` stays fast)::
     items = howsure.load_qa("builtin", split="train")  # built-in QA set
     coll = howsure.collect(model, tokenizer, items)    # answers, labels, activations
     howsure.label("The capital is Paris.", ["Paris"])  # -> True
+    result = howsure.train_detector(model, tokenizer)   # sweep, probe, calibrator
+    det = howsure.Detector.load("howsure-out/train/detector", model=model, tokenizer=tokenizer)
+    det.score(["What is the capital of Peru?"])         # -> array([P(correct)])
 """
 
 from __future__ import annotations
@@ -29,6 +32,11 @@ _EXPORTS = {
     "POSITIONS": "howsure.probes.activations",
     "Collection": "howsure.probes.collect",
     "collect": "howsure.probes.collect",
+    "LogisticProbe": "howsure.probes.linear",
+    "MassMeanProbe": "howsure.probes.linear",
+    "layer_sweep": "howsure.probes.sweep",
+    "Detector": "howsure.plugin.detector",
+    "train_detector": "howsure.plugin.train",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]

