@@ -4,7 +4,8 @@ Runs the CLI in-process twice against one fresh cache folder: the first run pays
 everything (GGUF conversion, generation and activation reading over all three splits,
 sweep, fits, bootstrap), the second reads the collection cache. Wall times go to
 ``bench/results/train.json`` / ``train.md``; the run's own outputs (detector, metrics,
-plots, report) go to ``bench/results/train-run/``.
+plots, report) go to ``howsure-out/bench-train/`` (the README quotes the main job's
+copy of them in ``bench/results/main-job/``).
 
     .venv/bin/python bench/train.py [--limit N] [--keep-cache]
 """
@@ -35,7 +36,7 @@ def main() -> None:
 
     from howsure.cli import main as cli
 
-    out = RESULTS / "train-run"
+    out = Path("howsure-out/bench-train")
     argv = ["train", "--out", str(out), "--quiet"]
     if args.limit:
         argv += ["--limit", str(args.limit)]

@@ -9,6 +9,8 @@ Public API (imported lazily, so ``import howsure`` stays fast)::
     result = howsure.train_detector(model, tokenizer)   # sweep, probe, calibrator
     det = howsure.Detector.load("howsure-out/train/detector", model=model, tokenizer=tokenizer)
     det.score(["What is the capital of Peru?"])         # -> array([P(correct)])
+    chat = howsure.wrap(model, tokenizer, det)          # the plugin
+    chat.generate("What is the capital of Peru?").text  # -> 'The model is 83% sure. Lima'
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ _EXPORTS = {
     "layer_sweep": "howsure.probes.sweep",
     "Detector": "howsure.plugin.detector",
     "train_detector": "howsure.plugin.train",
+    "wrap": "howsure.plugin.wrapper",
+    "ConfidentModel": "howsure.plugin.wrapper",
+    "ConfidentGeneration": "howsure.plugin.wrapper",
+    "threshold_for_error_rate": "howsure.calibration.selective",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]

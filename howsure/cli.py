@@ -9,6 +9,9 @@ from pathlib import Path
 
 from howsure._version import __version__
 
+DEFAULT_DETECTOR = "howsure-out/train/detector"
+"""Where ``howsure train`` saves its detector (with the default ``--out``)."""
+
 
 def _out(text: str = "") -> None:
     sys.stdout.write(text + "\n")
@@ -98,6 +101,51 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--quiet", action="store_true", help="no progress bars")
     t.set_defaults(func=_cmd_train)
+
+    ch = sub.add_parser(
+        "chat",
+        help="chat with a model that says how sure it is",
+        description="A terminal chat: each line you type is a question (the detector's "
+        "instruction is appended), answered in the context of the conversation so far; "
+        "the reply is the line 'The model is N% sure.' and then the answer, read from "
+        "the same forward pass. /reset clears the conversation; /quit or end of input "
+        "(Ctrl-D) ends. With --json: read one prompt from stdin, print one JSON object "
+        "(text, answer, confidence, layer, position, abstained, flagged) and exit.",
+    )
+    _add_model_args(ch)
+    ch.add_argument(
+        "--detector",
+        default=None,
+        help=f"detector folder (default: {DEFAULT_DETECTOR}, written by `howsure train`)",
+    )
+    ch.add_argument("--json", action="store_true", help="one prompt from stdin, one JSON line")
+    ch.add_argument(
+        "--max-new-tokens",
+        type=int,
+        default=None,
+        help="answer length limit (default: the detector's, what it was trained with)",
+    )
+    ch.add_argument(
+        "--abstain-below",
+        type=float,
+        default=None,
+        metavar="P",
+        help='answer "I\'m not sure." when the confidence is below P (0-1, e.g. 0.5)',
+    )
+    ch.add_argument(
+        "--target-error",
+        type=float,
+        default=None,
+        metavar="E",
+        help="instead of --abstain-below: the threshold that kept the error rate of the "
+        "answers given at most E on the detector's calibration split",
+    )
+    ch.add_argument(
+        "--flag",
+        action="store_true",
+        help="keep low-confidence answers and mark them instead of replacing them",
+    )
+    ch.set_defaults(func=_cmd_chat)
     return parser
 
 
@@ -203,6 +251,84 @@ def _cmd_train(args: argparse.Namespace) -> int:
     text = "\n".join(lines)
     (out / "report.md").write_text(text + "\n", encoding="utf-8")
     _out(text)
+    return 0
+
+
+def _cmd_chat(args: argparse.Namespace) -> int:
+    import json
+
+    from howsure.plugin.wrapper import wrap
+    from howsure.probes.models import load_model
+
+    folder = Path(args.detector if args.detector is not None else DEFAULT_DETECTOR)
+    if args.detector is None and not (folder / "config.json").is_file():
+        raise ValueError(
+            f"no detector at {folder}: run `howsure train` first to make one, or pass "
+            "--detector DIR"
+        )
+    prompt = None
+    if args.json:
+        prompt = sys.stdin.read().strip()
+        if not prompt:
+            raise ValueError(
+                "--json reads one prompt from stdin, but stdin was empty; e.g. "
+                "echo 'What is the capital of Peru?' | howsure chat --json"
+            )
+    model, tokenizer = load_model(args.model, device=args.device, dtype=args.dtype)
+    chat = wrap(
+        model,
+        tokenizer,
+        folder,
+        abstain_below=args.abstain_below,
+        target_error=args.target_error,
+        abstain_mode="flag" if args.flag else "replace",
+    )
+    if prompt is not None:
+        gen = chat.generate(prompt, max_new_tokens=args.max_new_tokens)
+        keys = ("text", "answer", "confidence", "layer", "position", "abstained", "flagged")
+        _out(json.dumps({k: getattr(gen, k) for k in keys}, ensure_ascii=False))
+        return 0
+    return _chat_loop(chat, max_new_tokens=args.max_new_tokens)
+
+
+def _chat_loop(chat, *, max_new_tokens: int | None) -> int:
+    """Read lines from stdin until /quit or end of input; answer each in context."""
+    from howsure.probes.prompts import question_messages
+
+    instruction = chat.detector.reader.instruction
+    reader = chat.detector.reader
+    _out(
+        f"howsure chat ({chat.model.config.name_or_path}, detector layer {reader.layer}, "
+        f"{reader.position}). Type a question; /reset clears the conversation, /quit ends."
+    )
+    conversation: list[dict] = []
+    try:
+        for line in sys.stdin:
+            text = line.strip()
+            if not text:
+                continue
+            if text in ("/quit", "/exit"):
+                break
+            if text == "/reset":
+                conversation = []
+                _out("(conversation cleared)")
+                continue
+            if text.startswith("/"):
+                _out(f"unknown command {text!r}: use /reset or /quit")
+                continue
+            user = question_messages(text, instruction=instruction)[0]
+            try:
+                gen = chat.generate([*conversation, user], max_new_tokens=max_new_tokens)
+            except ValueError as err:  # e.g. the conversation outgrew the context
+                _out(f"error: {err}. Type /reset to start a new conversation.")
+                continue
+            _out(gen.prefix + (" (below the confidence threshold)" if gen.flagged else ""))
+            _out(chat.abstain_message if gen.abstained else gen.answer)
+            if gen.answer:  # the model's own answer stays in its context
+                conversation += [user, {"role": "assistant", "content": gen.answer}]
+    except KeyboardInterrupt:
+        _out()
+        return 130
     return 0
 
 

@@ -9,7 +9,10 @@ A detector folder holds two files:
     calibrator's kinds and JSON parameters, a training-data summary, metrics, and the
     sha256 of the tensor file.
 ``tensors.safetensors``
-    The probe's and calibrator's arrays (``probe.*``, ``calibrator.*``).
+    The probe's and calibrator's arrays (``probe.*``, ``calibrator.*``) and, when the
+    detector has them, the calibration split's calibrated (out-of-fold) scores and
+    labels (``calib.scores``, ``calib.labels``), from which :meth:`Detector.threshold_for`
+    picks an abstention threshold. Folders without them (older ones) still load.
 
 Loading checks the format version, the tensor file's checksum and, when a model is
 given, that it matches the fingerprint, so a detector never scores a model it was not
@@ -31,6 +34,7 @@ import numpy as np
 
 from howsure._version import __version__
 from howsure.calibration.calibrators import CALIBRATORS, calibrator_from_state
+from howsure.calibration.selective import threshold_for_error_rate
 from howsure.probes.activations import (
     ANSWER_POSITIONS,
     POSITIONS,
@@ -130,6 +134,12 @@ class Detector:
         :func:`howsure.probes.models.model_fingerprint` of the model it was fitted on.
     info : dict
         Training-data summary, metrics and anything else JSON-able worth keeping.
+    calibration_scores : numpy.ndarray of float64, shape (m,), optional
+        Calibrated scores of the calibration split (out-of-fold, see
+        :func:`howsure.plugin.train.fit_detector`); ``None`` for detectors saved
+        without them.
+    calibration_labels : numpy.ndarray of bool, shape (m,), optional
+        Their correctness labels.
     """
 
     probe: Any
@@ -139,6 +149,25 @@ class Detector:
     info: dict = field(default_factory=dict)
     model: Any = field(default=None, repr=False, compare=False)
     tokenizer: Any = field(default=None, repr=False, compare=False)
+    calibration_scores: np.ndarray | None = field(default=None, repr=False, compare=False)
+    calibration_labels: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        scores, labels = self.calibration_scores, self.calibration_labels
+        if (scores is None) != (labels is None):
+            raise ValueError(
+                "give both calibration_scores and calibration_labels, or neither; got "
+                f"{'scores' if labels is None else 'labels'} only"
+            )
+        if scores is not None:
+            scores = np.asarray(scores, dtype=np.float64).ravel()
+            labels = np.asarray(labels).astype(bool).ravel()
+            if scores.shape != labels.shape:
+                raise ValueError(
+                    f"calibration_scores has {scores.size} entries but calibration_labels has "
+                    f"{labels.size}; pass one label per score"
+                )
+            self.calibration_scores, self.calibration_labels = scores, labels
 
     # -- scoring -----------------------------------------------------------------------
     @property
@@ -161,6 +190,28 @@ class Detector:
         """
         raw = self.probe.confidence(np.asarray(features, dtype=np.float64))
         return np.asarray(self.calibrator.predict(raw), dtype=np.float64)
+
+    def threshold_for(self, target_error: float) -> float:
+        """Abstention threshold for an error rate of at most ``target_error``.
+
+        The lowest confidence threshold whose accepted answers (``confidence >=
+        threshold``) had an error rate at most ``target_error`` on the calibration
+        split (see :func:`howsure.calibration.selective.threshold_for_error_rate`).
+
+        Raises
+        ------
+        ValueError
+            When the detector has no calibration scores (saved by an older howsure;
+            retrain it), or the target is unreachable on the calibration split.
+        """
+        if self.calibration_scores is None or self.calibration_labels is None:
+            raise ValueError(
+                "this detector has no calibration scores (it was saved by an older howsure); "
+                "retrain it with `howsure train`, or give the threshold itself (abstain_below=)"
+            )
+        return threshold_for_error_rate(
+            self.calibration_scores, self.calibration_labels, target_error
+        )
 
     def bind(self, model: Any, tokenizer: Any = None) -> Detector:
         """Attach a model (and tokenizer) after checking it matches; returns self."""
@@ -249,6 +300,9 @@ class Detector:
         cal_arrays, cal_params = self.calibrator.get_state()
         tensors = {f"probe.{k}": np.ascontiguousarray(v) for k, v in probe_arrays.items()}
         tensors |= {f"calibrator.{k}": np.ascontiguousarray(v) for k, v in cal_arrays.items()}
+        if self.calibration_scores is not None and self.calibration_labels is not None:
+            tensors["calib.scores"] = np.ascontiguousarray(self.calibration_scores, np.float64)
+            tensors["calib.labels"] = np.ascontiguousarray(self.calibration_labels, np.uint8)
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder))
@@ -332,6 +386,12 @@ class Detector:
             )
             reader = ReaderSettings(**config["reader"])
             fingerprint = dict(config["model"])
+            calib_scores = tensors.get("calib.scores")
+            calib_labels = tensors.get("calib.labels")
+            if (calib_scores is None) != (calib_labels is None) or (
+                calib_scores is not None and calib_scores.shape != calib_labels.shape
+            ):
+                raise KeyError("calib.scores and calib.labels do not match")
         except (SafetensorError, KeyError, TypeError) as err:
             raise ValueError(f"corrupted detector in {folder}: {err!r}; retrain it") from err
         known = {
@@ -345,7 +405,14 @@ class Detector:
             "tensors_sha256",
         }
         info = {k: v for k, v in config.items() if k not in known}
-        det = cls(probe=probe, calibrator=calibrator, reader=reader, fingerprint=fingerprint)
+        det = cls(
+            probe=probe,
+            calibrator=calibrator,
+            reader=reader,
+            fingerprint=fingerprint,
+            calibration_scores=calib_scores,
+            calibration_labels=None if calib_labels is None else calib_labels.astype(bool),
+        )
         det.info = info
         if model is not None:
             det.bind(model, tokenizer)

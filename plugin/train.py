@@ -9,11 +9,15 @@ The three splits of a QA dataset each have one job:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+from sklearn.base import clone
+from sklearn.model_selection import StratifiedKFold
+from threadpoolctl import threadpool_limits
 
 from howsure.calibration.calibrators import CALIBRATORS
 from howsure.calibration.select import select_calibrator
@@ -105,6 +109,10 @@ def fit_detector(
     Returns
     -------
     detector : Detector
+        With ``calibration_scores`` / ``calibration_labels``: the calibration split's
+        out-of-fold calibrated scores (the chosen calibrator refitted on the other
+        ``cv - 1`` folds, the folds of the calibrator choice) and labels, from which
+        :meth:`Detector.threshold_for` picks an abstention threshold.
     calibration_table : dict
         The candidates' cross-validated scores on the calibration split.
     """
@@ -112,7 +120,10 @@ def fit_detector(
         raise ValueError(f"unknown probe {probe!r}; use one of {sorted(PROBES)}")
     if calibrator != "auto" and calibrator not in CALIBRATORS:
         raise ValueError(f"unknown calibrator {calibrator!r}; use 'auto' or {sorted(CALIBRATORS)}")
-    fitted = PROBES[probe](random_state=seed).fit(train.features(layer, position), train.labels)
+    # single-threaded BLAS: these fits are small, and BLAS threads fighting torch's idle
+    # OpenMP threads for the same cores made them many times slower
+    with threadpool_limits(limits=1, user_api="blas"):
+        fitted = PROBES[probe](random_state=seed).fit(train.features(layer, position), train.labels)
     raw = fitted.confidence(calibration.features(layer, position))
     candidates = (
         tuple(k for k in CALIBRATORS if k != "identity") if calibrator == "auto" else (calibrator,)
@@ -120,6 +131,14 @@ def fit_detector(
     chosen = select_calibrator(
         raw, calibration.labels, candidates=candidates, cv=cv, random_state=seed
     )
+    y_cal = np.asarray(calibration.labels, dtype=bool)
+    oof = np.empty(len(raw), dtype=np.float64)
+    folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for fit_rows, held_out in folds.split(raw[:, None], y_cal):
+            est = clone(chosen.calibrator).fit(raw[fit_rows], y_cal[fit_rows].astype(int))
+            oof[held_out] = est.predict(raw[held_out])
     meta = train.meta
     detector = Detector(
         probe=fitted,
@@ -143,6 +162,8 @@ def fit_detector(
                 "topics": sorted({it.topic for it in train.items}),
             }
         },
+        calibration_scores=oof,
+        calibration_labels=y_cal,
     )
     return detector, {"chosen": chosen.name, "candidates": chosen.table}
 

@@ -36,7 +36,7 @@ Both return float32 numpy arrays of shape ``(n_samples, hidden_size)`` per
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -120,6 +120,14 @@ class LayerCapture:
     keep : {"last", "all"}
         ``"last"`` records only the final position of every call, shape ``(batch, d)``
         (enough while generating); ``"all"`` records ``(batch, seq, d)``.
+    max_calls : int, optional
+        Record only the first ``max_calls`` forward calls per layer (``1``: the prefill
+        only, all a ``last_prompt`` reading needs); later calls cost nothing.
+    on_record : callable, optional
+        ``on_record(layer, index, tensor)`` is called from inside the hook with each
+        recorded tensor (``index`` counts the calls of that layer from 0), e.g. to score
+        the prefill while ``generate`` goes on. An exception it raises aborts the
+        forward pass.
 
     Attributes
     ----------
@@ -127,18 +135,35 @@ class LayerCapture:
         Per layer, one detached tensor per forward call, on the model's device.
     """
 
-    def __init__(self, model: Any, layers: Sequence[int], *, keep: Literal["last", "all"]):
+    def __init__(
+        self,
+        model: Any,
+        layers: Sequence[int],
+        *,
+        keep: Literal["last", "all"],
+        max_calls: int | None = None,
+        on_record: Callable[[int, int, torch.Tensor], None] | None = None,
+    ):
+        if max_calls is not None and (not isinstance(max_calls, int) or max_calls < 1):
+            raise ValueError(f"max_calls must be a positive integer or None, got {max_calls!r}")
         self.model = model
         self.layers = list(layers)
         self.keep = keep
+        self.max_calls = max_calls
+        self.on_record = on_record
         self.calls: dict[int, list[torch.Tensor]] = {layer: [] for layer in self.layers}
         self._handles: list[Any] = []
 
     def _hook(self, layer: int):
         def hook(module: Any, args: Any, output: Any) -> None:
+            recorded = self.calls[layer]
+            if self.max_calls is not None and len(recorded) >= self.max_calls:
+                return
             hidden = _block_output(output)
             part = hidden[:, -1, :] if self.keep == "last" else hidden
-            self.calls[layer].append(part.detach().clone())
+            recorded.append(part.detach().clone())
+            if self.on_record is not None:
+                self.on_record(layer, len(recorded) - 1, recorded[-1])
 
         return hook
 
@@ -332,32 +357,18 @@ def generate_and_read(
             new = seqs[:, enc["input_ids"].shape[1] :].cpu()
             logp, ent = stats.finish(seqs[:, -1])
             logp, ent = logp.float().cpu(), ent.float().cpu()
-            lengths, cut = [], []
-            for row in new.tolist():
-                stop = next((j for j, tok in enumerate(row) if tok in eos), None)
-                lengths.append(len(row) if stop is None else stop)
-                cut.append(stop is None)
-                answer_ids.append(row[: lengths[-1]])
-            answers += [
-                tokenizer.decode(ids, skip_special_tokens=True).strip()
-                for ids in answer_ids[-len(lengths) :]
-            ]
+            batch_ids, cut = split_answers(new, eos)
+            lengths = [len(ids) for ids in batch_ids]
+            answer_ids += batch_ids
+            answers += [tokenizer.decode(a, skip_special_tokens=True).strip() for a in batch_ids]
             truncated += cut
             for b, n_tok in enumerate(lengths):
                 steps = max(n_tok, 1)
                 lp_mean.append(float(logp[b, :steps].mean()))
                 lp_min.append(float(logp[b, :steps].min()))
                 ent_mean.append(float(ent[b, :steps].mean()))
-            for layer in layer_ids:
-                calls = cap.calls[layer]
-                prefill = calls[0].float().cpu()  # (B, d): last prompt token
-                steps = (
-                    torch.stack([c.float().cpu() for c in calls[1:]], 1)
-                    if len(calls) > 1
-                    else prefill[:, None, :0].expand(-1, 0, prefill.shape[1])
-                )  # (B, S, d): state of generated token j at index j
-                for pos in pos_names:
-                    chunks[(layer, pos)].append(_select(pos, prefill, steps, lengths))
+            for key, value in generation_features(cap.calls, lengths, pos_names).items():
+                chunks[key].append(value)
             bar.update(sl.stop - sl.start)
     finally:
         bar.close()
@@ -370,6 +381,64 @@ def generate_and_read(
         entropy_mean=np.asarray(ent_mean),
         activations={k: np.concatenate(v).astype(np.float32) for k, v in chunks.items()},
     )
+
+
+def split_answers(new_ids: torch.Tensor, eos: set[int]) -> tuple[list[list[int]], list[bool]]:
+    """Cut each row of generated token ids at its first EOS.
+
+    Parameters
+    ----------
+    new_ids : torch.Tensor of int, shape (batch, steps)
+        The tokens ``generate`` appended to the prompts (padding after an EOS included).
+    eos : set of int
+        End-of-sequence token ids.
+
+    Returns
+    -------
+    answer_ids : list of list of int
+        Per row, the answer's tokens, EOS excluded.
+    truncated : list of bool
+        True where no EOS came, i.e. ``max_new_tokens`` cut the answer.
+    """
+    answer_ids, truncated = [], []
+    for row in new_ids.tolist():
+        stop = next((j for j, tok in enumerate(row) if tok in eos), None)
+        answer_ids.append(row if stop is None else row[:stop])
+        truncated.append(stop is None)
+    return answer_ids, truncated
+
+
+def generation_features(
+    calls: dict[int, list[torch.Tensor]], lengths: Sequence[int], positions: Sequence[str]
+) -> dict[Key, np.ndarray]:
+    """Activations at named positions from a :class:`LayerCapture` (``keep="last"``) of
+    one ``generate`` call.
+
+    Parameters
+    ----------
+    calls : dict of int to list of torch.Tensor, each (batch, d)
+        ``LayerCapture.calls``: the prefill first (its last position is the last prompt
+        token of every left-padded row), then one call per decoding step, whose input
+        is the token generated at the step before.
+    lengths : list of int, length batch
+        Answer token counts, EOS excluded (see :func:`split_answers`).
+    positions : list of str
+        Validated position names.
+
+    Returns
+    -------
+    dict of (int, str) to numpy.ndarray of float32, shape (batch, d)
+    """
+    out: dict[Key, np.ndarray] = {}
+    for layer, layer_calls in calls.items():
+        prefill = layer_calls[0].float().cpu()  # (B, d): last prompt token
+        if len(layer_calls) > 1:  # (B, S, d): state of generated token j at index j
+            steps = torch.stack([c.float().cpu() for c in layer_calls[1:]], 1)
+        else:
+            steps = prefill.new_zeros((prefill.shape[0], 0, prefill.shape[1]))
+        for pos in positions:
+            out[(layer, pos)] = _select(pos, prefill, steps, list(lengths)).astype(np.float32)
+    return out
 
 
 def _select(pos: str, prompt_last: torch.Tensor, steps: torch.Tensor, lengths: list[int]):

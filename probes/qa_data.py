@@ -206,7 +206,8 @@ def load_qa(
         ``"builtin"`` for the shipped set, or a local ``.jsonl``/``.json``/``.csv`` file.
     split : {"train", "calibration", "test", "all"}, default "all"
     limit : int, optional
-        Keep the first ``limit`` items of the split (after a fixed shuffle-free order).
+        Keep ``limit`` items of the split, taken round-robin over topics (in file order
+        within each topic), so a small sample still covers every topic. Deterministic.
 
     Returns
     -------
@@ -227,7 +228,20 @@ def load_qa(
     items = select_split(items, split)
     if not items:
         raise ValueError(f"dataset {str(dataset)!r} has no rows in split {split!r}")
-    return items[:limit] if limit is not None else items
+    return interleave_topics(items)[:limit] if limit is not None else items
+
+
+def interleave_topics(items: Sequence[QAItem]) -> list[QAItem]:
+    """Reorder items round-robin over topics (topics in order of first appearance,
+    file order within each), e.g. ``a1 b1 c1 a2 b2 c2 a3 ...``."""
+    by_topic: dict[str, list[QAItem]] = {}
+    for it in items:
+        by_topic.setdefault(it.topic, []).append(it)
+    out: list[QAItem] = []
+    queues = list(by_topic.values())
+    for i in range(max(len(q) for q in queues)):
+        out += [q[i] for q in queues if i < len(q)]
+    return out
 
 
 def dataset_fingerprint(items: Sequence[QAItem]) -> str:

@@ -65,6 +65,20 @@ def test_training_picks_from_the_sweep(trained):
     assert 0.3 < trained.collections["train"].accuracy < 0.7
 
 
+def test_calibration_scores_are_stored(trained, tmp_path):
+    """fit_detector keeps the calibration split's out-of-fold scores for threshold_for."""
+    cal = trained.collections["calibration"]
+    for det in (trained.detector, trained.prompt_detector):
+        assert det.calibration_scores.shape == (len(cal),)
+        assert np.all((det.calibration_scores >= 0) & (det.calibration_scores <= 1))
+        np.testing.assert_array_equal(det.calibration_labels, cal.labels.astype(bool))
+        back = Detector.load(det.save(tmp_path / det.reader.position))
+        np.testing.assert_array_equal(back.calibration_scores, det.calibration_scores)
+        t = back.threshold_for(0.45)
+        accepted = back.calibration_scores >= t
+        assert accepted.any() and 1 - back.calibration_labels[accepted].mean() <= 0.45
+
+
 def test_round_trip_same_scores(trained, tiny, tmp_path):
     model, tok = tiny
     questions = ["What is 3 plus 4?", "What is 11 plus 2?", "Peru"]

@@ -137,5 +137,18 @@ def test_load_qa_limit(tmp_path) -> None:
     _write_jsonl(path, rows)
     assert [it.question for it in load_qa(path, limit=3)] == [r["question"] for r in rows[:3]]
     assert len(load_qa("builtin", split="test", limit=5)) == 5
+    # a limited sample of the built-in set covers every topic, deterministically
+    sample = load_qa("builtin", split="test", limit=22)
+    assert len({it.topic for it in sample}) == 11
+    assert [it.id for it in sample] == [it.id for it in load_qa("builtin", split="test", limit=22)]
+    topics = [f"t{i % 3}" for i in range(7)]
+    rows = [{"question": f"Q{i}?", "answers": ["a"], "topic": t} for i, t in enumerate(topics)]
+    _write_jsonl(path, rows)
+    assert [it.question for it in load_qa(path, limit=5)] == ["Q0?", "Q1?", "Q2?", "Q3?", "Q4?"]
+    rows = [
+        {"question": f"Q{i}?", "answers": ["a"], "topic": t} for i, t in enumerate(sorted(topics))
+    ]
+    _write_jsonl(path, rows)
+    assert [it.question for it in load_qa(path, limit=4)] == ["Q0?", "Q3?", "Q5?", "Q1?"]
     with pytest.raises(ValueError, match="limit"):
         load_qa(path, limit=0)

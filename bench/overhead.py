@@ -1,0 +1,193 @@
+"""Benchmark the wrapper's overhead over a plain ``model.generate`` (target: at most 1.03x).
+
+For the same questions (the first ``--n`` of the built-in test split) and the same greedy
+settings, times
+
+* plain: render the prompts, tokenize (left padding), ``model.generate``, decode;
+* wrapper: ``howsure.wrap(model, tokenizer, detector).generate_batch(questions)``, which
+  does the same plus the forward hook on the detector's layer and the probe + calibrator;
+
+interleaved (the order alternates between repeats), after a warm-up, and reports the
+minimum and median wall times and their ratios. It also checks, and fails (exit code 1)
+otherwise, that
+
+* the wrapper generates exactly the token ids plain ``generate`` does;
+* the wrapper's confidence equals :meth:`Detector.score` for the same prompts to 1e-5
+  (for an answer-position detector: the detector's scores of the same greedy answers,
+  read by :func:`generate_and_read`).
+
+Results go to ``<out>/overhead.json`` and ``<out>/overhead.md`` (default
+``bench/results``).
+
+    .venv/bin/python bench/overhead.py [--detector howsure-out/train/detector] [--n 32]
+        [--batch-size 16] [--repeats 5] [--model M] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--detector",
+        default="howsure-out/train/detector",
+        help="detector folder fitted on --model (default: howsure-out/train/detector)",
+    )
+    ap.add_argument("--model", default=None, help="model (default: the embedded SmolLM2-135M)")
+    ap.add_argument("--n", type=int, default=32, help="questions from the test split")
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--repeats", type=int, default=5, help="timed runs of each, interleaved")
+    ap.add_argument(
+        "--max-new-tokens",
+        type=int,
+        default=None,
+        help="answer length limit (default: the detector's)",
+    )
+    ap.add_argument("--out", default=str(RESULTS), help="results folder")
+    args = ap.parse_args()
+
+    import numpy as np
+    import torch
+
+    from howsure.plugin.detector import Detector
+    from howsure.plugin.wrapper import wrap
+    from howsure.probes.activations import _eos_ids, generate_and_read, split_answers
+    from howsure.probes.models import load_model
+    from howsure.probes.qa_data import load_qa
+
+    model, tok = load_model(args.model, device="auto")
+    det = Detector.load(args.detector, model=model, tokenizer=tok)
+    chat = wrap(model, tok, det)
+    reader = det.reader
+    n_new = args.max_new_tokens or reader.max_new_tokens
+    questions = [it.question for it in load_qa("builtin", split="test", limit=args.n)]
+    eos = _eos_ids(model, tok)
+    device = next(model.parameters()).device
+
+    def plain() -> list[list[int]]:
+        token_ids = []
+        for start in range(0, len(questions), args.batch_size):
+            prompts = det.render(questions[start : start + args.batch_size], tok)
+            enc = tok(
+                prompts,
+                return_tensors="pt",
+                padding=True,
+                padding_side="left",
+                add_special_tokens=False,
+            ).to(device)
+            with torch.inference_mode():
+                seqs = model.generate(
+                    **enc, max_new_tokens=n_new, do_sample=False, pad_token_id=tok.pad_token_id
+                )
+            new = seqs[:, enc["input_ids"].shape[1] :].cpu()
+            answers, cut = split_answers(new, eos)
+            _texts = [tok.decode(a, skip_special_tokens=True).strip() for a in answers]
+            for row, a, c in zip(new.tolist(), answers, cut, strict=True):
+                token_ids.append(row[: len(a) + (0 if c else 1)])
+        return token_ids
+
+    def wrapped() -> list:
+        return chat.generate_batch(questions, batch_size=args.batch_size, max_new_tokens=n_new)
+
+    def timed(fn) -> float:
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        t = time.perf_counter()
+        fn()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        return time.perf_counter() - t
+
+    # warm-up, and the equality checks on the full set
+    plain_ids = plain()
+    gens = wrapped()
+    same_tokens = [list(g.token_ids) for g in gens] == plain_ids
+    conf = np.array([g.confidence for g in gens])
+    if reader.position == "last_prompt":
+        ref = det.score(questions, batch_size=args.batch_size)
+    else:
+        res = generate_and_read(
+            model,
+            tok,
+            det.render(questions, tok),
+            layers=[reader.layer],
+            positions=reader.position,
+            max_new_tokens=n_new,
+            batch_size=args.batch_size,
+            progress=False,
+        )
+        ref = det.score_features(res.activations[(reader.layer, reader.position)])
+    max_diff = float(np.max(np.abs(conf - ref)))
+
+    plain_t, wrap_t = [], []
+    for i in range(args.repeats):
+        if i % 2 == 0:
+            plain_t.append(timed(plain))
+            wrap_t.append(timed(wrapped))
+        else:
+            wrap_t.append(timed(wrapped))
+            plain_t.append(timed(plain))
+
+    ratio_min = min(wrap_t) / min(plain_t)
+    ratio_median = statistics.median(wrap_t) / statistics.median(plain_t)
+    n_tokens = sum(len(ids) for ids in plain_ids)
+    res = {
+        "model": model.config.name_or_path,
+        "detector": str(args.detector),
+        "layer": reader.layer,
+        "position": reader.position,
+        "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads, {device.type}",
+        "torch": torch.__version__,
+        "questions": len(questions),
+        "generated_tokens": n_tokens,
+        "batch_size": args.batch_size,
+        "max_new_tokens": n_new,
+        "repeats": args.repeats,
+        "plain_generate_s": {"min": min(plain_t), "median": statistics.median(plain_t)},
+        "wrapper_s": {"min": min(wrap_t), "median": statistics.median(wrap_t)},
+        "ratio_min": ratio_min,
+        "ratio_median": ratio_median,
+        "same_token_ids": same_tokens,
+        "confidence_max_abs_diff_vs_detector_score": max_diff,
+    }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "overhead.json").write_text(json.dumps(res, indent=2) + "\n")
+    md = [
+        "| measure | value | target |",
+        "|---|---:|---:|",
+        f"| plain `generate` (min / median of {args.repeats}) | {min(plain_t):.2f} s / "
+        f"{statistics.median(plain_t):.2f} s | |",
+        f"| `howsure.wrap(...).generate_batch` (min / median) | {min(wrap_t):.2f} s / "
+        f"{statistics.median(wrap_t):.2f} s | |",
+        f"| wrapper / plain (min-based / median-based) | {ratio_min:.3f}x / "
+        f"{ratio_median:.3f}x | ≤ 1.03x |",
+        f"| same generated token ids | {'yes' if same_tokens else 'NO'} | yes |",
+        f"| max abs(confidence - `Detector.score`) | {max_diff:.1e} | ≤ 1e-5 |",
+    ]
+    (out / "overhead.md").write_text("\n".join(md) + "\n")
+    print(
+        f"{len(questions)} questions, {n_tokens} generated tokens, batch size "
+        f"{args.batch_size}, detector layer {reader.layer} {reader.position}"
+    )
+    print("\n".join(md))
+    failures = []
+    if not same_tokens:
+        failures.append("the wrapper generated other token ids than plain generate")
+    if not max_diff <= 1e-5:
+        failures.append(f"confidence differs from Detector.score by {max_diff:.2e} (> 1e-5)")
+    if failures:
+        raise SystemExit("FAILED: " + "; ".join(failures))
+
+
+if __name__ == "__main__":
+    main()
