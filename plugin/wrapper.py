@@ -7,8 +7,8 @@
     model, tokenizer = howsure.load_model()
     chat = howsure.wrap(model, tokenizer, "howsure-out/train/detector")
     out = chat.generate("What is the capital of Peru?")
-    out.text        # 'The model is 83% sure. Lima'
-    out.confidence  # 0.83..., calibrated P(answer correct)
+    out.text        # 'The model is 92% sure. The capital of Peru is Lima.'
+    out.confidence  # 0.916..., calibrated P(answer correct)
 
     # or in one line from a pipeline
     chat = howsure.wrap(pipeline("text-generation", model=...), detector=det)

@@ -206,8 +206,9 @@ def load_qa(
         ``"builtin"`` for the shipped set, or a local ``.jsonl``/``.json``/``.csv`` file.
     split : {"train", "calibration", "test", "all"}, default "all"
     limit : int, optional
-        Keep ``limit`` items of the split, taken round-robin over topics (in file order
-        within each topic), so a small sample still covers every topic. Deterministic.
+        Keep ``limit`` items of the split, taken round-robin over topics and in a fixed
+        pseudo-random order (a hash of the id) within each topic, so a small sample
+        covers every topic and every difficulty. Deterministic.
 
     Returns
     -------
@@ -232,11 +233,14 @@ def load_qa(
 
 
 def interleave_topics(items: Sequence[QAItem]) -> list[QAItem]:
-    """Reorder items round-robin over topics (topics in order of first appearance,
-    file order within each), e.g. ``a1 b1 c1 a2 b2 c2 a3 ...``."""
+    """Reorder items round-robin over topics (topics in order of first appearance),
+    e.g. ``a b c a b c a ...``; within a topic, by a hash of the id (a fixed shuffle, so
+    that a prefix is not just the easy items a file may list first)."""
     by_topic: dict[str, list[QAItem]] = {}
-    for it in items:
+    for it in sorted(items, key=lambda it: hashlib.sha256(it.id.encode()).digest()):
         by_topic.setdefault(it.topic, []).append(it)
+    first_seen = {t: i for i, t in reversed(list(enumerate(it.topic for it in items)))}
+    by_topic = dict(sorted(by_topic.items(), key=lambda kv: first_seen[kv[0]]))
     out: list[QAItem] = []
     queues = list(by_topic.values())
     for i in range(max(len(q) for q in queues)):
