@@ -21,7 +21,9 @@ Choosing one, and judging it on held-out data::
 
 Available calibrators: :data:`CALIBRATORS` ("platt", "temperature", "isotonic",
 "histogram", "beta", "identity"). Metrics: :func:`ece`, :func:`mce`,
-:func:`brier`, :func:`nll`, :func:`auroc`, :func:`auprc`,
+:func:`brier`, :func:`nll`, :func:`auroc`, :func:`auprc`; selective prediction
+:func:`risk_coverage_curve`, :func:`aurc`, :func:`prr`, :func:`accuracy_at_coverage`
+(:func:`accuracy_at_50`, :func:`accuracy_at_80`);
 :func:`reliability_table`, :func:`bootstrap_ci`, :func:`calibration_report`.
 :func:`reliability_diagram` needs matplotlib (``pip install 'howsure[eval]'``).
 """
@@ -42,8 +44,13 @@ from howsure.calibration.calibrators import (
 )
 from howsure.calibration.metrics import (
     METRICS,
+    RANK_METRICS,
     ReliabilityTable,
+    accuracy_at_50,
+    accuracy_at_80,
+    accuracy_at_coverage,
     auprc,
+    aurc,
     auroc,
     bootstrap_ci,
     brier,
@@ -51,7 +58,9 @@ from howsure.calibration.metrics import (
     ece,
     mce,
     nll,
+    prr,
     reliability_table,
+    risk_coverage_curve,
 )
 from howsure.calibration.plots import reliability_diagram
 from howsure.calibration.select import CalibratorSelection, select_calibrator
@@ -59,6 +68,7 @@ from howsure.calibration.select import CalibratorSelection, select_calibrator
 __all__ = [
     "CALIBRATORS",
     "METRICS",
+    "RANK_METRICS",
     "BaseCalibrator",
     "BetaCalibrator",
     "CalibratorSelection",
@@ -68,7 +78,11 @@ __all__ = [
     "PlattCalibrator",
     "ReliabilityTable",
     "TemperatureCalibrator",
+    "accuracy_at_50",
+    "accuracy_at_80",
+    "accuracy_at_coverage",
     "auprc",
+    "aurc",
     "auroc",
     "bootstrap_ci",
     "brier",
@@ -78,7 +92,9 @@ __all__ = [
     "make_calibrator",
     "mce",
     "nll",
+    "prr",
     "reliability_diagram",
     "reliability_table",
+    "risk_coverage_curve",
     "select_calibrator",
 ]

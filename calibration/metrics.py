@@ -14,6 +14,11 @@ bins.
 Every metric is computed by one batched routine on an array of shape
 (n_resamples, n), so :func:`bootstrap_ci` evaluates 1000 resamples in one pass
 (AUROC by the rank-sum formula, average precision by a sort), not 1000 calls.
+
+Selective prediction (:func:`risk_coverage_curve`, :func:`aurc`, :func:`prr`,
+:func:`accuracy_at_coverage`): answers are accepted in order of decreasing score;
+inside a group of tied scores the error count is interpolated linearly, i.e. the
+expectation over a random order of the tied answers.
 """
 
 from __future__ import annotations
@@ -35,8 +40,13 @@ from howsure.calibration._validation import (
 
 __all__ = [
     "METRICS",
+    "RANK_METRICS",
     "ReliabilityTable",
+    "accuracy_at_50",
+    "accuracy_at_80",
+    "accuracy_at_coverage",
     "auprc",
+    "aurc",
     "auroc",
     "bootstrap_ci",
     "brier",
@@ -44,11 +54,26 @@ __all__ = [
     "ece",
     "mce",
     "nll",
+    "prr",
     "reliability_table",
+    "risk_coverage_curve",
 ]
 
 Strategy = Literal["uniform", "quantile"]
-MetricName = Literal["ece", "mce", "brier", "nll", "auroc", "auprc"]
+MetricName = Literal[
+    "ece",
+    "mce",
+    "brier",
+    "nll",
+    "auroc",
+    "auprc",
+    "aurc",
+    "prr",
+    "accuracy_at_50",
+    "accuracy_at_80",
+]
+RANK_METRICS = frozenset({"auroc", "auprc", "aurc", "prr", "accuracy_at_50", "accuracy_at_80"})
+"""Metrics that use only the order of the scores, so accept any finite reals."""
 _NLL_EPS = 1e-15
 _CHUNK_ELEMENTS = 1_000_000  # resamples x rows per batch in the bootstrap
 
@@ -164,6 +189,10 @@ def _kernel(name: str, *, n_bins: int, strategy: str) -> Callable[..., np.ndarra
         "nll": _nll_batch,
         "auroc": _auroc_batch,
         "auprc": _auprc_batch,
+        "aurc": _aurc_batch,
+        "prr": _prr_batch,
+        "accuracy_at_50": lambda s, y: _accuracy_at_batch(s, y, coverage=0.5),
+        "accuracy_at_80": lambda s, y: _accuracy_at_batch(s, y, coverage=0.8),
     }[name]
 
 
@@ -325,6 +354,208 @@ def auprc(scores: Any, y: Any) -> float:
     return float(_auprc_batch(s[None], lab[None])[0])
 
 
+# ---- selective prediction: risk-coverage, AURC, PRR, accuracy at coverage -------------
+def _expected_errors(s: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Expected error count among the ``k`` most confident answers, for k = 1..n.
+
+    Rows of ``s``, ``y`` (B, n) are sorted by decreasing score; inside a group of tied
+    scores the error count is interpolated linearly between the group's ends, which is
+    its expectation when the tied answers are taken in random order. Shape (B, n).
+    """
+    b, n = s.shape
+    order = np.argsort(-s, axis=1, kind="stable")
+    s_sorted = np.take_along_axis(s, order, axis=1)
+    err = np.cumsum(1.0 - np.take_along_axis(y, order, axis=1), axis=1)
+    idx = np.arange(n)
+    tied_next = np.zeros((b, n), dtype=bool)
+    tied_next[:, :-1] = s_sorted[:, :-1] == s_sorted[:, 1:]
+    # group end (last index) and group start (first index) of every element
+    end = np.minimum.accumulate(np.where(tied_next, n, idx)[:, ::-1], axis=1)[:, ::-1]
+    starts_group = np.ones((b, n), dtype=bool)
+    starts_group[:, 1:] = ~tied_next[:, :-1]
+    start = np.maximum.accumulate(np.where(starts_group, idx, 0), axis=1)
+    before = np.where(start > 0, np.take_along_axis(err, np.maximum(start - 1, 0), axis=1), 0.0)
+    at_end = np.take_along_axis(err, end, axis=1)
+    frac = (idx + 1.0 - start) / (end + 1.0 - start)
+    return before + frac * (at_end - before)
+
+
+def _aurc_batch(s: np.ndarray, y: np.ndarray) -> np.ndarray:
+    n = s.shape[1]
+    return (_expected_errors(s, y) / np.arange(1.0, n + 1.0)).mean(axis=1)
+
+
+def _oracle_aurc(y: np.ndarray) -> np.ndarray:
+    """AURC of a perfect ranking (every correct answer first), per row of ``y`` (B, n)."""
+    n = y.shape[1]
+    n_correct = y.sum(axis=1).astype(np.intp)
+    harmonic = np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1.0, n + 1.0))])
+    # (1/n) sum_{k > n_c} (k - n_c) / k = (1/n) [n_wrong - n_c (H_n - H_{n_c})]
+    return ((n - n_correct) - n_correct * (harmonic[n] - harmonic[n_correct])) / n
+
+
+def _prr_batch(s: np.ndarray, y: np.ndarray) -> np.ndarray:
+    random = 1.0 - y.mean(axis=1)  # expected risk of a random order at every coverage
+    oracle = _oracle_aurc(y)
+    span = random - oracle
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = (random - _aurc_batch(s, y)) / span
+    return np.where(span > 0, out, np.nan)
+
+
+def _n_accepted(coverage: float, n: int) -> int:
+    # the smallest k with k / n >= coverage (tolerant of float error in coverage * n)
+    return max(1, min(n, int(np.ceil(coverage * n - 1e-9))))
+
+
+def _accuracy_at_batch(s: np.ndarray, y: np.ndarray, *, coverage: float) -> np.ndarray:
+    k = _n_accepted(coverage, s.shape[1])
+    return 1.0 - _expected_errors(s, y)[:, k - 1] / k
+
+
+def _check_coverage(coverage: Any) -> float:
+    if isinstance(coverage, bool) or not isinstance(
+        coverage, (int, float, np.integer, np.floating)
+    ):
+        raise TypeError(
+            f"coverage must be a real number in (0, 1], the fraction of answers kept; got "
+            f"{coverage!r} of type {type(coverage).__name__}."
+        )
+    c = float(coverage)
+    if not (0.0 < c <= 1.0):
+        raise ValueError(
+            f"coverage must be in (0, 1], the fraction of answers kept (e.g. 0.8); got {c!r}."
+        )
+    return c
+
+
+def risk_coverage_curve(scores: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Risk (error rate of the accepted answers) against coverage (fraction accepted).
+
+    Answers are accepted in order of decreasing score; point ``k`` (k = 1..n) accepts the
+    ``k`` most confident. Ties: inside a group of equal scores the risk is the expected one
+    when the tied answers are accepted in random order (the error count is interpolated
+    linearly across the group), so the curve does not depend on the input order and a
+    constant score gives the overall error rate at every coverage.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n,) or (n, 1)
+        Higher = more likely correct; any finite reals (only the order matters).
+    y : array-like of shape (n,) or (n, 1)
+        Labels, 1 = correct, 0 = wrong.
+
+    Returns
+    -------
+    coverage : ndarray of shape (n,)
+        ``k / n`` for k = 1..n.
+    risk : ndarray of shape (n,)
+        Error rate among the accepted answers at each coverage; ``risk[-1]`` is the
+        overall error rate ``1 - mean(y)``.
+
+    Examples
+    --------
+    >>> cov, risk = risk_coverage_curve([0.9, 0.8, 0.3, 0.2], [1, 0, 1, 0])
+    >>> cov.tolist(), risk.tolist()
+    ([0.25, 0.5, 0.75, 1.0], [0.0, 0.5, 0.3333333333333333, 0.5])
+    """
+    s, lab = _prepare(scores, y, bounded=False)
+    n = s.size
+    k = np.arange(1.0, n + 1.0)
+    return k / n, _expected_errors(s[None], lab[None])[0] / k
+
+
+def aurc(scores: Any, y: Any) -> float:
+    """Area under the risk-coverage curve: the mean risk over coverages ``k / n``, k = 1..n.
+
+    Lower is better. A random order gives the error rate ``1 - mean(y)``; the oracle
+    (every correct answer before every wrong one) gives the lowest value reachable on
+    ``y``. Ties are handled as in :func:`risk_coverage_curve`.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n,) or (n, 1)
+        Higher = more likely correct; any finite reals.
+    y : array-like of shape (n,) or (n, 1)
+        Labels, 1 = correct, 0 = wrong.
+
+    Returns
+    -------
+    float
+        AURC in [0, 1].
+    """
+    s, lab = _prepare(scores, y, bounded=False)
+    return float(_aurc_batch(s[None], lab[None])[0])
+
+
+def prr(scores: Any, y: Any) -> float:
+    """Prediction rejection ratio: how much of the oracle's AURC gain over random is reached.
+
+    ``(AURC_random - AURC_scores) / (AURC_random - AURC_oracle)`` with ``AURC_random =
+    1 - mean(y)`` (the expected AURC of a random order) and ``AURC_oracle`` the AURC of a
+    ranking that puts every correct answer first.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n,) or (n, 1)
+        Higher = more likely correct; any finite reals.
+    y : array-like of shape (n,) or (n, 1)
+        Labels, 1 = correct, 0 = wrong.
+
+    Returns
+    -------
+    float
+        1 for a perfect ranking, about 0 for a random one (exactly 0 for a constant
+        score), negative when worse than random. ``nan`` (with a RuntimeWarning) when
+        ``y`` holds a single class: then random and oracle coincide and the ratio is 0/0.
+    """
+    s, lab = _prepare(scores, y, bounded=False)
+    out = float(_prr_batch(s[None], lab[None])[0])
+    if np.isnan(out):
+        _warn_single_class("prr", lab)
+    return out
+
+
+def accuracy_at_coverage(scores: Any, y: Any, *, coverage: float) -> float:
+    """Accuracy of the most confident ``coverage`` fraction of the answers.
+
+    The ``k = ceil(coverage * n)`` answers with the highest scores are kept (at least one);
+    ties at the cut count by their expected accuracy as in :func:`risk_coverage_curve`.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n,) or (n, 1)
+        Higher = more likely correct; any finite reals.
+    y : array-like of shape (n,) or (n, 1)
+        Labels, 1 = correct, 0 = wrong.
+    coverage : float
+        Fraction of answers kept, in (0, 1], e.g. 0.5 or 0.8.
+
+    Returns
+    -------
+    float
+        ``1 - risk`` at coverage ``k / n``, in [0, 1]; ``mean(y)`` at coverage 1.
+
+    Examples
+    --------
+    >>> accuracy_at_coverage([0.9, 0.8, 0.3, 0.2], [1, 0, 1, 0], coverage=0.5)
+    0.5
+    """
+    c = _check_coverage(coverage)
+    s, lab = _prepare(scores, y, bounded=False)
+    return float(_accuracy_at_batch(s[None], lab[None], coverage=c)[0])
+
+
+def accuracy_at_50(scores: Any, y: Any) -> float:
+    """:func:`accuracy_at_coverage` at coverage 0.5 (the most confident half)."""
+    return accuracy_at_coverage(scores, y, coverage=0.5)
+
+
+def accuracy_at_80(scores: Any, y: Any) -> float:
+    """:func:`accuracy_at_coverage` at coverage 0.8."""
+    return accuracy_at_coverage(scores, y, coverage=0.8)
+
+
 METRICS: dict[str, Callable[..., float]] = {
     "ece": ece,
     "mce": mce,
@@ -332,6 +563,10 @@ METRICS: dict[str, Callable[..., float]] = {
     "nll": nll,
     "auroc": auroc,
     "auprc": auprc,
+    "aurc": aurc,
+    "prr": prr,
+    "accuracy_at_50": accuracy_at_50,
+    "accuracy_at_80": accuracy_at_80,
 }
 """The metric functions by name, as understood by :func:`bootstrap_ci`."""
 
@@ -515,10 +750,13 @@ def bootstrap_ci(
 
     Parameters
     ----------
-    metric : {"ece", "mce", "brier", "nll", "auroc", "auprc"} or callable
-        The metric, or ``metric(probs, y) -> float`` on 1-D arrays.
+    metric : str or callable
+        A name of :data:`METRICS` ("ece", "mce", "brier", "nll", "auroc", "auprc",
+        "aurc", "prr", "accuracy_at_50", "accuracy_at_80"), or
+        ``metric(probs, y) -> float`` on 1-D arrays.
     probs : array-like of shape (n,) or (n, 1)
-        Predicted P(correct) in [0, 1] (any finite reals for "auroc"/"auprc").
+        Predicted P(correct) in [0, 1] (any finite reals for the rank-only metrics
+        :data:`RANK_METRICS`).
     y : array-like of shape (n,) or (n, 1)
         Labels, 1 = correct, 0 = wrong.
     n_boot : int, default=1000
@@ -549,7 +787,7 @@ def bootstrap_ci(
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed must be an int; got {seed!r}.")
     n_bins, strategy = check_n_bins(n_bins), _check_strategy(strategy)
-    bounded = not (isinstance(resolved, str) and resolved in ("auroc", "auprc"))
+    bounded = not (isinstance(resolved, str) and resolved in RANK_METRICS)
     p, lab = _prepare(probs, y, bounded=bounded)
     label = resolved if isinstance(resolved, str) else getattr(resolved, "__name__", "metric")
     values = _bootstrap_values(
@@ -581,7 +819,8 @@ def calibration_report(
     -------
     dict
         JSON-able (floats may be nan): ``n``, ``n_correct``, ``base_rate``, ``n_bins``,
-        ``ece``, ``mce``, ``brier``, ``nll``, ``auroc``, ``auprc``, ``reliability``
+        ``ece``, ``mce``, ``brier``, ``nll``, ``auroc``, ``auprc``, ``aurc``, ``prr``,
+        ``accuracy_at_50``, ``accuracy_at_80``, ``reliability``
         (a list of per-bin dicts, see :class:`ReliabilityTable`) and
         ``ci95: {metric: [lo, hi]}``.
     """

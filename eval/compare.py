@@ -14,19 +14,40 @@ Every method gives a score per answer where higher means "more likely correct":
 The baselines are mapped into [0, 1] so that ECE and Brier can be computed, but they
 are *not* calibrated: their AUROC is the fair comparison, their ECE shows what a user
 would get by reading them as probabilities.
+
+Cost: every method above is read from the one generation pass that produced the answer
+(the probe from its hidden states, the baselines from its token log-probabilities), so
+each costs 1.0 forward pass per question; ``forward_passes_per_question`` in
+:func:`compare_methods` records this so that multi-pass methods (P(True), consistency
+sampling) can be compared at their cost. The keys of the results are documented in
+:mod:`howsure.eval.schema`.
 """
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from howsure.calibration.metrics import auprc, auroc, bootstrap_ci, brier, ece
+from howsure.calibration.metrics import (
+    accuracy_at_50,
+    accuracy_at_80,
+    auprc,
+    aurc,
+    auroc,
+    bootstrap_ci,
+    brier,
+    ece,
+    prr,
+)
 
 BASELINES = ("logprob_mean", "logprob_min", "entropy")
 """Single-pass baselines computed from the same generation (no extra forward pass)."""
+
+DEFAULT_COST = 1.0
+"""Forward passes per question of a method not named in ``costs``: the one generation pass."""
 
 
 def baseline_scores(collection: Any) -> dict[str, np.ndarray]:
@@ -63,6 +84,7 @@ def compare_methods(
     n_bins: int = 15,
     n_boot: int = 1000,
     seed: int = 0,
+    costs: Mapping[str, float] | None = None,
 ) -> dict[str, dict]:
     """Metrics with bootstrap 95% intervals for each method's scores on the same answers.
 
@@ -73,33 +95,76 @@ def compare_methods(
     y : numpy.ndarray, shape (n,)
         1 where the answer is correct.
     groups : sequence of str, length n, optional
-        Topics, for the within-topic AUROC.
+        Topics, for the within-topic AUROC (nan without groups).
+    n_bins : int, default=15
+        Bins of both ECEs (equal-width ``ece``, equal-mass ``ece_equal_mass``).
+    n_boot : int, default=1000
+        Bootstrap resamples; every metric of every method sees the same resamples.
+    seed : int, default=0
+        Seed of the resampling.
+    costs : mapping of method name to float, optional
+        Forward passes per question of each method. A method not named gets
+        :data:`DEFAULT_COST` (1.0): the probe and the single-pass baselines are all read
+        from the one generation pass. Name e.g. ``{"consistency": 6.0}`` for a method that
+        samples extra answers.
 
     Returns
     -------
     dict
-        Per method: ``auroc``, ``auprc``, ``ece``, ``brier``, ``auroc_within_topic``
-        and ``ci95`` (``{metric: [lo, hi]}``).
+        Per method: ``auroc``, ``auroc_within_topic``, ``auprc``, ``ece``,
+        ``ece_equal_mass``, ``brier``, ``aurc``, ``prr``, ``accuracy_at_50``,
+        ``accuracy_at_80``, ``forward_passes_per_question`` and ``ci95`` (``{metric:
+        [lo, hi]}`` for every metric but ``auroc_within_topic``). Floats may be nan where
+        a metric is undefined (e.g. a single class). See :mod:`howsure.eval.schema`.
+
+    Raises
+    ------
+    ValueError
+        A method's scores do not match ``y`` in shape, or a cost is not a finite
+        number > 0.
     """
     y = np.asarray(y).astype(int)
+    costs = dict(costs or {})
+    unknown = sorted(set(costs) - set(methods))
+    if unknown:
+        raise ValueError(
+            f"costs name methods that are not compared: {unknown}; methods are "
+            f"{sorted(methods)}. Drop those entries or add the methods."
+        )
+    for name, c in costs.items():
+        if isinstance(c, bool) or not isinstance(c, numbers.Real) or not (0 < c < float("inf")):
+            raise ValueError(
+                f"costs[{name!r}] must be a finite number of forward passes > 0; got {c!r}."
+            )
+    fns = {
+        "auroc": auroc,
+        "auprc": auprc,
+        "ece": lambda p, t: ece(p, t, n_bins=n_bins),
+        "ece_equal_mass": lambda p, t: ece(p, t, n_bins=n_bins, strategy="quantile"),
+        "brier": brier,
+        "aurc": aurc,
+        "prr": prr,
+        "accuracy_at_50": accuracy_at_50,
+        "accuracy_at_80": accuracy_at_80,
+    }
     out = {}
     for name, scores in methods.items():
         s = np.asarray(scores, dtype=float)
         if s.shape != y.shape:
             raise ValueError(f"method {name!r}: scores of shape {s.shape}, labels {y.shape}")
-        fns = {
-            "auroc": auroc,
-            "auprc": auprc,
-            "ece": lambda p, t: ece(p, t, n_bins=n_bins),
-            "brier": brier,
-        }
         row: dict = {k: float(f(s, y)) for k, f in fns.items()}
-        row["ci95"] = {
-            k: [float(v) for v in bootstrap_ci(k, s, y, n_boot=n_boot, seed=seed, n_bins=n_bins)]
-            for k in fns
-        }
-        if groups is not None:
-            row["auroc_within_topic"] = within_group_auroc(s, y, groups)
+        row["auroc_within_topic"] = (
+            within_group_auroc(s, y, groups) if groups is not None else float("nan")
+        )
+        row["forward_passes_per_question"] = float(costs.get(name, DEFAULT_COST))
+        ci = {}
+        for k in fns:
+            metric, strategy = ("ece", "quantile") if k == "ece_equal_mass" else (k, "uniform")
+            lo, hi = bootstrap_ci(
+                metric, s, y, n_boot=n_boot, seed=seed, n_bins=n_bins, strategy=strategy
+            )
+            ci[k] = [float(lo), float(hi)]
+        row["ci95"] = ci
         out[name] = row
     return out
 
@@ -128,14 +193,16 @@ def _fmt(row: dict, key: str) -> str:
 def methods_markdown(results: Mapping[str, dict]) -> str:
     """Markdown table of :func:`compare_methods` results."""
     lines = [
-        "| method | AUROC [95% CI] | AUROC within topic | AUPRC | ECE (15 bins) [95% CI] | Brier |",
-        "|---|---|---:|---:|---|---:|",
+        "| method | AUROC [95% CI] | AUROC within topic | AUPRC | ECE (15 bins) [95% CI] | Brier "
+        "| AURC [95% CI] | PRR [95% CI] |",
+        "|---|---|---:|---:|---|---:|---|---|",
     ]
     for name, row in results.items():
         within = row.get("auroc_within_topic", float("nan"))
         lines.append(
             f"| {name} | {_fmt(row, 'auroc')} | {within:.3f} | {row['auprc']:.3f} | "
-            f"{_fmt(row, 'ece')} | {row['brier']:.3f} |"
+            f"{_fmt(row, 'ece')} | {row['brier']:.3f} | {_fmt(row, 'aurc')} | "
+            f"{_fmt(row, 'prr')} |"
         )
     return "\n".join(lines)
 
@@ -159,6 +226,7 @@ def evaluate_detectors(
     n_bins: int = 15,
     n_boot: int = 1000,
     seed: int = 0,
+    costs: Mapping[str, float] | None = None,
 ) -> dict:
     """Score held-out answers with each detector and every baseline, and compare.
 
@@ -168,12 +236,17 @@ def evaluate_detectors(
         E.g. ``{"probe": det, "probe_last_prompt": prompt_det}``.
     collection : Collection
         Held-out answers (activations at each detector's layer and position included).
+    costs : mapping of method name to float, optional
+        Forward passes per question, passed to :func:`compare_methods` (default 1.0 for
+        every method: the detectors and baselines share the one generation pass).
 
     Returns
     -------
     dict
-        ``n``, ``accuracy``, ``dataset``, ``methods`` (see :func:`compare_methods`),
-        ``topics`` (see :func:`per_topic_auroc`) and the raw ``scores`` per method.
+        ``n``, ``accuracy``, ``dataset``, ``split``, ``methods`` (see
+        :func:`compare_methods`), ``topics`` (see :func:`per_topic_auroc`) and the raw
+        ``scores`` per method. Without ``scores`` and with ``detector`` added it is the
+        ``metrics.json`` of :mod:`howsure.eval.schema`.
     """
     scores = {
         name: det.score_features(collection.features(det.reader.layer, det.reader.position))
@@ -187,7 +260,9 @@ def evaluate_detectors(
         "accuracy": float(y.mean()),
         "dataset": collection.meta.get("dataset"),
         "split": collection.meta.get("split"),
-        "methods": compare_methods(scores, y, topics, n_bins=n_bins, n_boot=n_boot, seed=seed),
+        "methods": compare_methods(
+            scores, y, topics, n_bins=n_bins, n_boot=n_boot, seed=seed, costs=costs
+        ),
         "topics": per_topic_auroc(scores, y, topics),
         "scores": scores,
     }

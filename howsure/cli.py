@@ -43,6 +43,19 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
 
 
+def _add_data_args(p: argparse.ArgumentParser, *, limit_help: str) -> None:
+    p.add_argument(
+        "--dataset",
+        default="builtin",
+        help="'builtin', a local .jsonl/.json/.csv/.parquet file, or a hub dataset name: "
+        "triviaqa, nq_open, sciq, popqa, truthfulqa (needs network)",
+    )
+    p.add_argument("--limit", type=int, default=None, help=limit_help)
+    p.add_argument("--layers", type=_layers_arg, default="all", help="'all' or e.g. 5,10,-1")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--max-new-tokens", type=int, default=32)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="howsure",
@@ -58,19 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
         "answers, and read hidden activations; write them to --out.",
     )
     _add_model_args(c)
-    c.add_argument("--dataset", default="builtin", help="'builtin' or a .jsonl/.json/.csv file")
+    _add_data_args(c, limit_help="N questions of the split, round-robin over topics")
     c.add_argument("--split", default="all", choices=["train", "calibration", "test", "all"])
-    c.add_argument("--limit", type=int, default=None, help="first N questions of the split")
     c.add_argument("--out", default="howsure-out/collect", help="output folder")
-    c.add_argument("--layers", type=_layers_arg, default="all", help="'all' or e.g. 5,10,-1")
     c.add_argument(
         "--positions",
         type=_positions_arg,
         default=["last_prompt", "last_answer", "mean_answer"],
         help="comma-separated: last_prompt, last_answer, mean_answer (default: all)",
     )
-    c.add_argument("--batch-size", type=int, default=16)
-    c.add_argument("--max-new-tokens", type=int, default=32)
     c.add_argument("--no-cache", action="store_true", help="ignore and do not write the cache")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.set_defaults(func=_cmd_collect)
@@ -84,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         "on the test split against the single-pass baselines.",
     )
     _add_model_args(t)
-    t.add_argument("--dataset", default="builtin", help="'builtin' or a .jsonl/.json/.csv file")
+    _add_data_args(t, limit_help="at most N questions per split")
     t.add_argument("--out", default="howsure-out/train", help="output folder")
     t.add_argument("--probe", default="logistic", choices=["logistic", "mass_mean"])
     t.add_argument(
@@ -92,10 +101,6 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         choices=["auto", "platt", "temperature", "isotonic", "histogram", "beta"],
     )
-    t.add_argument("--layers", type=_layers_arg, default="all", help="'all' or e.g. 5,10,-1")
-    t.add_argument("--limit", type=int, default=None, help="at most N questions per split")
-    t.add_argument("--batch-size", type=int, default=16)
-    t.add_argument("--max-new-tokens", type=int, default=32)
     t.add_argument("--cv", type=int, default=5, help="cross-validation folds")
     t.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the CIs")
     t.add_argument("--seed", type=int, default=0)
@@ -190,6 +195,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     from howsure.calibration.plots import reliability_diagram
     from howsure.eval.compare import evaluate_detectors, methods_markdown, topics_markdown
+    from howsure.eval.schema import validate_metrics
     from howsure.plugin.train import train_detector
     from howsure.probes.models import load_model
     from howsure.probes.sweep import plot_sweep
@@ -219,6 +225,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     res.detector.save(out / "detector")
     res.prompt_detector.save(out / "detector-prompt")
     report["detector"] = str(out / "detector")
+    validate_metrics(report, methods=detectors)  # the schema of howsure.eval.schema; NaN allowed
     (out / "metrics.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     y = test.labels.astype(int)
     det = res.detector

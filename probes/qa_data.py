@@ -1,15 +1,19 @@
-"""Question-answer data: the built-in set and local files, with deterministic splits.
+"""Question-answer data: the built-in set, local files and named Hugging Face Hub sets.
 
-Schema of one row (JSON Lines, JSON list or CSV):
+Schema of one row (JSON Lines, JSON list, CSV or Parquet):
 
 ``question`` : str, required, non-empty
 ``answers`` : list of str, required, at least one non-empty gold answer (aliases allowed).
-    In CSV, several answers are separated by ``|``.
+    In JSON and Parquet a list; in CSV, several answers are separated by ``|``.
+    (``answer`` is accepted as the column name too.)
 ``id`` : str, optional (default: ``"<file stem>-<row number>"``)
 ``topic`` : str, optional (default ``"unknown"``)
 ``difficulty`` : str, optional (default ``"unknown"``)
 ``split`` : ``"train" | "calibration" | "test"``, optional (default: assigned from a hash of
     the question text, so the same question always lands in the same split).
+
+Named hub datasets (``"triviaqa"``, ``"nq_open"``, ``"sciq"``, ``"popqa"``,
+``"truthfulqa"``) are mapped to this schema by :mod:`howsure.probes.hub_data`.
 """
 
 from __future__ import annotations
@@ -21,13 +25,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 Split = Literal["train", "calibration", "test", "all"]
 SPLITS: tuple[str, ...] = ("train", "calibration", "test")
 SPLIT_FRACTIONS: dict[str, float] = {"train": 0.5, "calibration": 0.25, "test": 0.25}
 BUILTIN_NAME = "builtin"
 BUILTIN_FILE = "builtin_qa.jsonl"
+FILE_SUFFIXES: tuple[str, ...] = (".jsonl", ".ndjson", ".json", ".csv", ".parquet")
+EXPECTED_SCHEMA = (
+    "expected columns 'question' (str) and 'answers' (list of gold answers; "
+    "'|'-separated in CSV; 'answer' also accepted), optional 'id', 'topic', "
+    "'difficulty', 'split'"
+)
+EVAL_INSTALL_HINT = "pip install 'howsure[eval]'"
 
 
 @dataclass(frozen=True)
@@ -66,20 +77,37 @@ class QAItem:
         }
 
 
-def assign_split(question: str) -> str:
+def question_hash(question: str) -> float:
+    """A number in ``[0, 1)`` from a sha256 of the normalised (lowercased,
+    whitespace-collapsed) question text; the same on every machine and run."""
+    key = " ".join(question.lower().split()).encode("utf-8")
+    return int.from_bytes(hashlib.sha256(key).digest()[:8], "big") / 2.0**64
+
+
+def assign_split(question: str, *, among: Sequence[str] = SPLITS) -> str:
     """Deterministic split of a question from a hash of its normalised text.
 
     The same question text always gets the same split, on every machine and run,
     so splits never share a question.
+
+    Parameters
+    ----------
+    question : str
+    among : sequence of str, default all of ``SPLITS``
+        Choose only among these splits, with their ``SPLIT_FRACTIONS`` renormalised
+        (used when several of our splits share one source split).
     """
-    key = " ".join(question.lower().split()).encode("utf-8")
-    h = int.from_bytes(hashlib.sha256(key).digest()[:8], "big") / 2.0**64
+    unknown = [s for s in among if s not in SPLITS]
+    if unknown or not among:
+        raise ValueError(f"among must be a non-empty subset of {SPLITS}, got {tuple(among)!r}")
+    h = question_hash(question)
+    total = sum(SPLIT_FRACTIONS[name] for name in among)
     edge = 0.0
-    for name in SPLITS:
-        edge += SPLIT_FRACTIONS[name]
+    for name in among:
+        edge += SPLIT_FRACTIONS[name] / total
         if h < edge:
             return name
-    return SPLITS[-1]
+    return among[-1]
 
 
 def item_from_row(row: dict, *, index: int, source: str) -> QAItem:
@@ -123,31 +151,77 @@ def item_from_row(row: dict, *, index: int, source: str) -> QAItem:
     )
 
 
-def _read_rows(path: Path) -> Iterable[dict]:
+def check_columns(columns: Iterable[str], *, source: str) -> None:
+    """Raise ``ValueError`` up front when a table lacks the ``question`` column or an
+    ``answers``/``answer`` column, naming the columns found and the expected schema."""
+    found = list(columns)
+    if "question" in found and ("answers" in found or "answer" in found):
+        return
+    raise ValueError(
+        f"{source}: wrong columns {found!r}; {EXPECTED_SCHEMA} (see howsure.probes.qa_data)"
+    )
+
+
+def _iter_jsonl(path: Path) -> Iterable[Any]:
+    with path.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path} line {n}: not valid JSON ({err.msg})") from err
+
+
+def _read_parquet(path: Path) -> tuple[list[str], list[dict]]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            f"reading {str(path)!r} needs pyarrow; install it with {EVAL_INSTALL_HINT}"
+        ) from err
+    try:
+        table = pq.read_table(path)
+    except Exception as err:  # pyarrow raises ArrowInvalid and friends
+        raise ValueError(f"{path}: not a readable Parquet file ({err})") from err
+    return list(table.column_names), table.to_pylist()
+
+
+def _read_rows(path: Path) -> Iterable[Any]:
+    """Rows of a local file, after checking its columns (the CSV header, the Parquet
+    schema, or the keys of the first JSON row)."""
     suffix = path.suffix.lower()
-    if suffix in (".jsonl", ".ndjson"):
-        with path.open(encoding="utf-8") as fh:
-            for n, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    yield json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise ValueError(f"{path} line {n}: not valid JSON ({err.msg})") from err
-    elif suffix == ".json":
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path}: not valid JSON ({err.msg})") from err
-        if not isinstance(data, list):
-            raise ValueError(f"{path}: expected a JSON list of rows, got {type(data).__name__}")
-        yield from data
+    source = str(path)
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        if suffix == ".json":
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path}: not valid JSON ({err.msg})") from err
+            if not isinstance(data, list):
+                raise ValueError(f"{path}: expected a JSON list of rows, got {type(data).__name__}")
+            rows: Iterable[Any] = data
+        else:
+            rows = _iter_jsonl(path)
+        first = True
+        for row in rows:
+            if first and isinstance(row, dict):
+                check_columns(row.keys(), source=source)
+            first = False
+            yield row
     elif suffix == ".csv":
         with path.open(encoding="utf-8", newline="") as fh:
-            yield from csv.DictReader(fh)
+            reader = csv.DictReader(fh)
+            if reader.fieldnames is not None:
+                check_columns(reader.fieldnames, source=source)
+            yield from reader
+    elif suffix == ".parquet":
+        columns, table_rows = _read_parquet(path)
+        check_columns(columns, source=source)
+        yield from table_rows
     else:
         raise ValueError(
-            f"unsupported dataset file {str(path)!r}: use .jsonl, .json or .csv "
+            f"unsupported dataset file {source!r}: use one of {FILE_SUFFIXES} "
             "(columns 'question' and 'answers')"
         )
 
@@ -158,12 +232,19 @@ def load_items(path: str | Path) -> list[QAItem]:
     Parameters
     ----------
     path : str or Path
-        A ``.jsonl``, ``.json`` or ``.csv`` file following the module's schema.
+        A ``.jsonl``, ``.json``, ``.csv`` or ``.parquet`` file following the module's
+        schema. Parquet needs ``pyarrow`` (``pip install 'howsure[eval]'``).
 
     Returns
     -------
     list of QAItem
         All rows, in file order.
+
+    Raises
+    ------
+    ValueError
+        For a missing file, an unsupported suffix, wrong columns (checked on the header,
+        schema or first row, before any row), an invalid row, or duplicate ids.
     """
     path = Path(path)
     if not path.is_file():
@@ -203,8 +284,13 @@ def load_qa(
     Parameters
     ----------
     dataset : str or Path, default ``"builtin"``
-        ``"builtin"`` for the shipped set, or a local ``.jsonl``/``.json``/``.csv`` file.
+        ``"builtin"`` for the shipped set; a named Hugging Face Hub set
+        (``"triviaqa"``, ``"nq_open"``, ``"sciq"``, ``"popqa"``, ``"truthfulqa"``; see
+        :data:`howsure.probes.hub_data.HUB_DATASETS`; needs ``datasets`` and network access
+        or a cached copy); or a local ``.jsonl``/``.json``/``.csv``/``.parquet`` file.
+        An existing file wins over a hub name.
     split : {"train", "calibration", "test", "all"}, default "all"
+        For hub sets, our splits map onto the hub's (see ``HubSpec.splits``).
     limit : int, optional
         Keep ``limit`` items of the split, taken round-robin over topics and in a fixed
         pseudo-random order (a hash of the id) within each topic, so a small sample
@@ -216,17 +302,22 @@ def load_qa(
     """
     if limit is not None and (not isinstance(limit, int) or limit < 1):
         raise ValueError(f"limit must be a positive integer, got {limit!r}")
-    if str(dataset) == BUILTIN_NAME:
-        items = load_items(builtin_path())
+    from howsure.probes.hub_data import HUB_DATASETS, load_hub
+
+    name = str(dataset)
+    if name == BUILTIN_NAME:
+        items = select_split(load_items(builtin_path()), split)
+    elif Path(dataset).exists():
+        items = select_split(load_items(Path(dataset)), split)
+    elif name in HUB_DATASETS:
+        items = load_hub(name, split=split)
     else:
-        path = Path(dataset)
-        if not path.exists():
-            raise ValueError(
-                f"unknown dataset {str(dataset)!r}: not 'builtin' and no such file; "
-                "pass 'builtin' or the path of a .jsonl/.json/.csv file"
-            )
-        items = load_items(path)
-    items = select_split(items, split)
+        known = ", ".join(repr(n) for n in (BUILTIN_NAME, *HUB_DATASETS))
+        raise ValueError(
+            f"unknown dataset {name!r}: not a known name and no such file; "
+            f"use one of {known}, or the path of a local "
+            f"{'/'.join(FILE_SUFFIXES)} file"
+        )
     if not items:
         raise ValueError(f"dataset {str(dataset)!r} has no rows in split {split!r}")
     return interleave_topics(items)[:limit] if limit is not None else items

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from howsure.cli import main
+from howsure.eval.schema import validate_metrics
 from howsure.plugin.detector import Detector
 from howsure.plugin.train import fit_detector, train_detector
 from howsure.probes.activations import generate_and_read
@@ -209,6 +210,7 @@ def test_cli_train(tiny_dir, tiny_qa, tmp_path, capsys):
     assert "Held-out test split" in text and "| probe |" in text and "| logprob_mean |" in text
     metrics = json.loads((out / "metrics.json").read_text())
     assert {"n", "accuracy", "dataset", "detector", "methods"} <= set(metrics)
+    validate_metrics(metrics, methods=("probe", "probe_last_prompt", "logprob_mean"))
     for name in ("probe", "probe_last_prompt", "logprob_mean", "logprob_min", "entropy"):
         m = metrics["methods"][name]
         assert 0 <= m["auroc"] <= 1 and 0 <= m["ece"] <= 1
