@@ -151,6 +151,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep low-confidence answers and mark them instead of replacing them",
     )
     ch.set_defaults(func=_cmd_chat)
+
+    lo = sub.add_parser(
+        "loto",
+        help="leave one topic out: how the detector does on topics it never saw",
+        description="Collect the splits (cached, as `howsure train` does); for each topic, fit "
+        "a detector on the other topics' train rows at the --detector's layer and position, "
+        "calibrate it on their calibration rows, and score every row of the held-out topic "
+        "against the single-pass baselines. Writes loto.json and loto.md to --out.",
+    )
+    _add_model_args(lo)
+    _add_data_args(lo, limit_help="at most N questions per split")
+    lo.add_argument("--out", default="howsure-out/loto", help="output folder")
+    lo.add_argument(
+        "--detector",
+        default=None,
+        help=f"detector whose layer and position to use (default: {DEFAULT_DETECTOR})",
+    )
+    lo.add_argument("--cv", type=int, default=5, help="cross-validation folds")
+    lo.add_argument("--n-boot", type=int, default=200, help="bootstrap resamples for the CIs")
+    lo.add_argument("--seed", type=int, default=0)
+    lo.add_argument("--quiet", action="store_true", help="no progress bars")
+    lo.set_defaults(func=_cmd_loto)
     return parser
 
 
@@ -257,6 +279,72 @@ def _cmd_train(args: argparse.Namespace) -> int:
     ]
     text = "\n".join(lines)
     (out / "report.md").write_text(text + "\n", encoding="utf-8")
+    _out(text)
+    return 0
+
+
+def _cmd_loto(args: argparse.Namespace) -> int:
+    import json
+
+    from howsure.eval.transfer import leave_one_topic_out, loto_markdown
+    from howsure.plugin.detector import Detector
+    from howsure.plugin.train import collect_splits
+    from howsure.probes.activations import POSITIONS
+    from howsure.probes.models import load_model
+
+    folder = Path(args.detector or DEFAULT_DETECTOR)
+    if not folder.exists():
+        raise ValueError(
+            f"no detector at {folder}: run `howsure train` first (leave-one-topic-out uses its "
+            "layer and position), or pass --detector DIR"
+        )
+    model, tokenizer = load_model(args.model, device=args.device, dtype=args.dtype)
+    det = Detector.load(folder, model=model, tokenizer=tokenizer)
+    layer, position = det.reader.layer, det.reader.position
+    colls = collect_splits(
+        model,
+        tokenizer,
+        dataset=args.dataset,
+        limit=args.limit,
+        layers=args.layers,
+        positions=POSITIONS,
+        max_new_tokens=args.max_new_tokens,
+        batch_size=args.batch_size,
+        progress=not args.quiet,
+    )
+    training = det.info.get("training", {})
+    rows = leave_one_topic_out(
+        colls,
+        layer=layer,
+        position=position,
+        probe=training.get("probe", "logistic"),
+        cv=args.cv,
+        seed=args.seed,
+        n_boot=args.n_boot,
+        detector=det,
+        progress=not args.quiet,
+    )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    report = {
+        "dataset": args.dataset,
+        "detector": str(folder),
+        "layer": layer,
+        "position": position,
+        "topics": rows,
+    }
+    (out / "loto.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    text = "\n".join(
+        [
+            f"Leave one topic out: dataset {args.dataset}, layer {layer}, {position} "
+            f"(from {folder}); each topic scored by a detector fitted without it",
+            "",
+            loto_markdown(rows),
+            "",
+            f"wrote {out}/loto.json, {out}/loto.md",
+        ]
+    )
+    (out / "loto.md").write_text(text + "\n", encoding="utf-8")
     _out(text)
     return 0
 

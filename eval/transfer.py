@@ -1,0 +1,370 @@
+"""Transfer modes: does a detector work on topics and datasets it was not trained on?
+
+:func:`leave_one_topic_out`
+    For each topic, fit a detector on every *other* topic and score the held-out one.
+    A probe that learnt "this topic is hard" rather than "this answer is wrong" scores
+    well in distribution and badly here; this report exists to make that visible.
+:func:`transfer`
+    Fit on one dataset's train / calibration splits, evaluate on another dataset.
+
+Both use a fixed layer and position (normally the main detector's) rather than sweeping
+again per fold: the sweep is the slow part of training, and whether the chosen layer
+itself transfers is a separate experiment. Fixing it also makes the folds comparable.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from howsure.calibration.metrics import auroc, bootstrap_ci, ece
+from howsure.eval.compare import BASELINES, baseline_scores, evaluate_detectors
+from howsure.plugin.detector import Detector
+from howsure.plugin.train import CalibratorKind, ProbeKind, fit_detector
+from howsure.probes.collect import Collection
+
+_BASELINE_EXTRAS = ("logprob_mean", "logprob_min", "entropy_mean")
+
+
+def subset(collection: Collection, mask: Any) -> Collection:
+    """The rows of ``collection`` where ``mask`` is True.
+
+    Parameters
+    ----------
+    collection : Collection
+        ``n`` rows.
+    mask : array-like of bool, shape (n,)
+
+    Returns
+    -------
+    Collection
+        Items, answers, labels, activations and extras sliced to the selected rows;
+        ``meta`` copied (a shallow copy).
+
+    Raises
+    ------
+    ValueError
+        ``mask`` is not a boolean array of shape (n,).
+    """
+    m = np.asarray(mask)
+    if m.dtype != bool or m.shape != (len(collection),):
+        raise ValueError(
+            f"mask must be a boolean array of shape ({len(collection)},); "
+            f"got dtype {m.dtype}, shape {m.shape}"
+        )
+    idx = np.flatnonzero(m)
+    return Collection(
+        items=[collection.items[i] for i in idx],
+        answers=[collection.answers[i] for i in idx],
+        labels=np.asarray(collection.labels)[idx],
+        activations={k: v[idx] for k, v in collection.activations.items()},
+        extras={k: np.asarray(v)[idx] for k, v in collection.extras.items()},
+        meta=dict(collection.meta),
+    )
+
+
+def concat(collections: Sequence[Collection]) -> Collection:
+    """Rows of several collections of the same model, one after the other.
+
+    Parameters
+    ----------
+    collections : sequence of Collection
+        Sizes ``n_1, ..., n_k``.
+
+    Returns
+    -------
+    Collection
+        ``n_1 + ... + n_k`` rows; only the activation keys and extras that every
+        collection has; ``meta`` of the first, with ``split`` the splits joined by "+".
+
+    Raises
+    ------
+    ValueError
+        ``collections`` is empty.
+    """
+    if not collections:
+        raise ValueError("concat needs at least one collection; got none")
+    keys = set.intersection(*(set(c.activations) for c in collections))
+    extras = set.intersection(*(set(c.extras) for c in collections))
+    meta = dict(collections[0].meta)
+    splits = [str(c.meta.get("split")) for c in collections if c.meta.get("split")]
+    if splits:
+        meta["split"] = "+".join(dict.fromkeys(splits))
+    return Collection(
+        items=[it for c in collections for it in c.items],
+        answers=[a for c in collections for a in c.answers],
+        labels=np.concatenate([np.asarray(c.labels, dtype=bool) for c in collections]),
+        activations={
+            k: np.concatenate([c.activations[k] for c in collections]) for k in sorted(keys)
+        },
+        extras={k: np.concatenate([np.asarray(c.extras[k]) for c in collections]) for k in extras},
+        meta=meta,
+    )
+
+
+def _topics(collection: Collection) -> np.ndarray:
+    return np.array([it.topic for it in collection.items], dtype=object)
+
+
+def _has_baselines(collection: Collection) -> bool:
+    return all(k in collection.extras for k in _BASELINE_EXTRAS)
+
+
+def _auroc_or_nan(scores: np.ndarray, y: np.ndarray) -> float:
+    return float(auroc(scores, y)) if 0 < y.sum() < len(y) else float("nan")
+
+
+def leave_one_topic_out(
+    collections: Mapping[str, Collection],
+    *,
+    layer: int,
+    position: str,
+    probe: ProbeKind = "logistic",
+    calibrator: CalibratorKind = "auto",
+    cv: int = 5,
+    seed: int = 0,
+    n_boot: int = 200,
+    n_bins: int = 15,
+    detector: Detector | None = None,
+    progress: bool = True,
+) -> list[dict]:
+    """Per topic T: fit on the other topics, evaluate on T.
+
+    The probe is fitted on the ``"train"`` rows of every topic but T and calibrated on
+    the ``"calibration"`` rows of every topic but T (:func:`fit_detector`). It is then
+    evaluated on *every* row of T in every split given (train, calibration and test):
+    T took no part in fitting or calibrating this fold's detector, so all its rows are
+    held out, and using them all makes the per-topic numbers less noisy.
+
+    Parameters
+    ----------
+    collections : mapping of split name to Collection
+        At least ``"train"`` and ``"calibration"`` (normally also ``"test"``), from
+        :func:`howsure.plugin.train.collect_splits`, with activations at
+        ``(layer, position)`` and at least two topics.
+    layer, position : int, str
+        Fixed for every fold (normally the main detector's), not re-swept per fold: the
+        sweep is the slow part, and whether the layer choice transfers is a separate
+        experiment.
+    probe, calibrator, cv, seed
+        Passed to :func:`fit_detector`.
+    n_boot : int, default 200
+        Bootstrap resamples of the probe AUROC's 95% interval (0: no interval).
+    n_bins : int, default 15
+        Bins of the ECE.
+    detector : Detector, optional
+        A detector trained on all topics (e.g. the one ``howsure train`` saved). With it,
+        each row's ``in_distribution_auroc`` is its AUROC on T's ``"test"`` rows, for
+        comparison with the held-out-topic AUROC.
+    progress : bool, default True
+        A progress bar over the folds.
+
+    Returns
+    -------
+    list of dict
+        One per topic, sorted by topic: ``topic``, ``n`` (T's rows), ``n_train``,
+        ``n_calibration`` (the fold's fitting rows), ``calibrator``, ``accuracy``,
+        ``probe_auroc``, ``probe_auroc_ci95`` (``[lo, hi]``), ``probe_ece``,
+        ``mean_confidence``, ``confidence_gap`` (mean confidence minus accuracy: > 0 is
+        overconfident), ``baselines`` (``{name: auroc}``; empty when the collections
+        have no baseline extras), ``best_baseline``, ``best_baseline_auroc`` and
+        ``in_distribution_auroc``. AUROCs are nan where T's rows are all right or all
+        wrong (with a warning).
+
+    Raises
+    ------
+    ValueError
+        A split is missing, there are fewer than two topics, or a fold cannot be fitted
+        (e.g. its training rows are all right or all wrong).
+    """
+    missing = [s for s in ("train", "calibration") if s not in collections]
+    if missing:
+        raise ValueError(
+            f"leave_one_topic_out needs the 'train' and 'calibration' splits; missing "
+            f"{missing} (got {sorted(collections)})"
+        )
+    topics_by_split = {s: _topics(c) for s, c in collections.items()}
+    all_topics = sorted({t for ts in topics_by_split.values() for t in ts.tolist()})
+    if len(all_topics) < 2:
+        raise ValueError(
+            f"leave-one-topic-out needs at least two topics; the dataset has {all_topics}. "
+            "Tag the questions with a 'topic' field."
+        )
+    for c in collections.values():
+        c.features(layer, position)  # clear error when the key was not collected
+    train, cal = collections["train"], collections["calibration"]
+    rows = []
+    for topic in tqdm(all_topics, desc="leave one topic out", unit="topic", disable=not progress):
+        fit_train = subset(train, topics_by_split["train"] != topic)
+        fit_cal = subset(cal, topics_by_split["calibration"] != topic)
+        held = concat([subset(c, topics_by_split[s] == topic) for s, c in collections.items()])
+        try:
+            det, table = fit_detector(
+                fit_train,
+                fit_cal,
+                layer=layer,
+                position=position,
+                probe=probe,
+                calibrator=calibrator,
+                cv=cv,
+                seed=seed,
+            )
+        except ValueError as err:
+            raise ValueError(f"fold without topic {topic!r}: {err}") from err
+        y = np.asarray(held.labels).astype(int)
+        scores = det.score_features(held.features(layer, position))
+        both = 0 < y.sum() < len(y)
+        if not both:
+            warnings.warn(
+                f"topic {topic!r}: all {len(y)} answers are {'right' if y.all() else 'wrong'};"
+                " its AUROCs are nan",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        ci = [float("nan"), float("nan")]
+        if both and n_boot > 0:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                ci = [float(v) for v in bootstrap_ci("auroc", scores, y, n_boot=n_boot, seed=seed)]
+        base = (
+            {k: _auroc_or_nan(v, y) for k, v in baseline_scores(held).items()}
+            if _has_baselines(held)
+            else {}
+        )
+        ranked = [k for k in BASELINES if k in base and not np.isnan(base[k])]
+        best = max(ranked, key=lambda k: base[k]) if ranked else None
+        in_dist = float("nan")
+        if detector is not None and "test" in collections:
+            test = subset(collections["test"], topics_by_split["test"] == topic)
+            if len(test):
+                in_dist = _auroc_or_nan(
+                    detector.score_features(
+                        test.features(detector.reader.layer, detector.reader.position)
+                    ),
+                    np.asarray(test.labels).astype(int),
+                )
+        accuracy = float(y.mean())
+        mean_conf = float(scores.mean())
+        rows.append(
+            {
+                "topic": topic,
+                "n": len(held),
+                "n_train": len(fit_train),
+                "n_calibration": len(fit_cal),
+                "calibrator": table["chosen"],
+                "accuracy": accuracy,
+                "probe_auroc": _auroc_or_nan(scores, y),
+                "probe_auroc_ci95": ci,
+                "probe_ece": float(ece(scores, y, n_bins=n_bins)),
+                "mean_confidence": mean_conf,
+                "confidence_gap": mean_conf - accuracy,
+                "baselines": base,
+                "best_baseline": best,
+                "best_baseline_auroc": base[best] if best else float("nan"),
+                "in_distribution_auroc": in_dist,
+            }
+        )
+    return rows
+
+
+def transfer(
+    train_collections: Mapping[str, Collection],
+    eval_collection: Collection,
+    *,
+    layer: int,
+    position: str,
+    probe: ProbeKind = "logistic",
+    calibrator: CalibratorKind = "auto",
+    cv: int = 5,
+    seed: int = 0,
+    n_boot: int = 1000,
+    n_bins: int = 15,
+) -> dict:
+    """Fit on one dataset's train / calibration splits and evaluate on another dataset.
+
+    Parameters
+    ----------
+    train_collections : mapping of split name to Collection
+        With ``"train"`` and ``"calibration"`` (the source dataset).
+    eval_collection : Collection
+        ``n`` rows of the target dataset (any split: none of it was used for fitting),
+        with activations at ``(layer, position)``.
+    layer, position : int, str
+        Fixed, normally the source detector's.
+    probe, calibrator, cv, seed
+        Passed to :func:`fit_detector`.
+    n_boot, n_bins
+        Passed to :func:`howsure.eval.compare.compare_methods`.
+
+    Returns
+    -------
+    dict
+        ``train_dataset``, ``eval_dataset``, ``layer``, ``position``, ``calibrator``,
+        ``n_train``, ``n_calibration``, ``n``, ``accuracy``, ``mean_confidence``,
+        ``confidence_gap``, ``methods`` (probe and baselines, see
+        :func:`compare_methods`) and ``topics`` (per-topic AUROCs).
+
+    Raises
+    ------
+    ValueError
+        A split is missing or the detector cannot be fitted.
+    """
+    missing = [s for s in ("train", "calibration") if s not in train_collections]
+    if missing:
+        raise ValueError(
+            f"transfer needs the source's 'train' and 'calibration' splits; missing {missing}"
+        )
+    train, cal = train_collections["train"], train_collections["calibration"]
+    det, table = fit_detector(
+        train,
+        cal,
+        layer=layer,
+        position=position,
+        probe=probe,
+        calibrator=calibrator,
+        cv=cv,
+        seed=seed,
+    )
+    report = evaluate_detectors(
+        {"probe": det}, eval_collection, n_bins=n_bins, n_boot=n_boot, seed=seed
+    )
+    scores = report.pop("scores")
+    mean_conf = float(np.mean(scores["probe"]))
+    return {
+        "train_dataset": train.meta.get("dataset"),
+        "eval_dataset": eval_collection.meta.get("dataset"),
+        "layer": layer,
+        "position": position,
+        "calibrator": table["chosen"],
+        "n_train": len(train),
+        "n_calibration": len(cal),
+        "n": report["n"],
+        "accuracy": report["accuracy"],
+        "mean_confidence": mean_conf,
+        "confidence_gap": mean_conf - report["accuracy"],
+        "methods": report["methods"],
+        "topics": report["topics"],
+    }
+
+
+def loto_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Markdown table of :func:`leave_one_topic_out` rows, one line per topic."""
+    lines = [
+        "| topic | n | accuracy | probe AUROC | best baseline (AUROC) | probe ECE "
+        "| mean confidence | in-distribution AUROC |",
+        "|---|---:|---:|---:|---|---:|---:|---:|",
+    ]
+    for r in rows:
+        best = (
+            f"{r['best_baseline']} ({r['best_baseline_auroc']:.3f})" if r["best_baseline"] else "-"
+        )
+        lines.append(
+            f"| {r['topic']} | {r['n']} | {r['accuracy']:.1%} | {r['probe_auroc']:.3f} | {best} "
+            f"| {r['probe_ece']:.3f} | {r['mean_confidence']:.1%} "
+            f"| {r['in_distribution_auroc']:.3f} |"
+        )
+    return "\n".join(lines)

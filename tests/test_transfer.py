@@ -1,0 +1,233 @@
+"""Leave-one-topic-out and cross-dataset transfer, on synthetic collections and the tiny model."""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+
+import numpy as np
+import pytest
+
+from howsure.cli import main
+from howsure.eval.transfer import concat, leave_one_topic_out, loto_markdown, subset, transfer
+from howsure.probes.collect import Collection
+from howsure.probes.qa_data import QAItem
+
+LAYER, POSITION = 2, "last_answer"
+HIDDEN = 8
+MODEL = {
+    "model_type": "synthetic",
+    "hidden_size": HIDDEN,
+    "num_layers": 4,
+    "vocab_size": 10,
+    "name_or_path": "synthetic",
+}
+
+
+def synthetic_collection(
+    split: str,
+    *,
+    topics: dict[str, float],
+    n_per_topic: int = 60,
+    strength: float = 2.0,
+    seed: int = 0,
+    dataset: str = "synth",
+) -> Collection:
+    """Random features with a planted signal along dimension 0, signed per topic.
+
+    ``topics`` maps a topic to the sign of its signal (+1: correct answers lie along +e0;
+    -1: the direction is flipped, so a probe fitted on the other topics ranks it backwards).
+    """
+    rng = np.random.default_rng([zlib.crc32(f"{split}/{dataset}".encode()), seed])
+    items, labels, feats, lp = [], [], [], []
+    for topic, sign in topics.items():
+        y = rng.permutation(np.arange(n_per_topic) % 2).astype(bool)
+        x = rng.normal(size=(n_per_topic, HIDDEN))
+        x[:, 0] += sign * strength * (2 * y - 1)
+        items += [
+            QAItem(
+                id=f"{split}-{topic}-{i}", question="q?", answers=("a",), topic=topic, split=split
+            )
+            for i in range(n_per_topic)
+        ]
+        labels.append(y)
+        feats.append(x)
+        lp.append(-1.0 + 0.5 * y + rng.normal(scale=0.5, size=n_per_topic))  # a weak baseline
+    labels_ = np.concatenate(labels)
+    x_ = np.concatenate(feats).astype(np.float32)
+    lp_ = np.minimum(np.concatenate(lp), 0.0)
+    n = len(items)
+    return Collection(
+        items=items,
+        answers=["a"] * n,
+        labels=labels_,
+        activations={(LAYER, POSITION): x_, (LAYER, "last_prompt"): rng.normal(size=(n, HIDDEN))},
+        extras={
+            "logprob_mean": lp_,
+            "logprob_min": lp_ - rng.uniform(0, 1, size=n),
+            "entropy_mean": rng.uniform(0, 2, size=n),
+            "n_answer_tokens": np.full(n, 2),
+        },
+        meta={"model": dict(MODEL), "dataset": dataset, "split": split, "max_new_tokens": 8},
+    )
+
+
+def splits(topics: dict[str, float], **kw) -> dict[str, Collection]:
+    return {
+        s: synthetic_collection(s, topics=topics, **kw) for s in ("train", "calibration", "test")
+    }
+
+
+TOPICS = {"geo": 1.0, "math": 1.0, "history": 1.0, "odd": -1.0}
+
+
+@pytest.fixture(scope="module")
+def loto_rows():
+    return leave_one_topic_out(
+        splits(TOPICS), layer=LAYER, position=POSITION, cv=3, n_boot=50, progress=False
+    )
+
+
+def test_subset_and_concat():
+    c = synthetic_collection("train", topics={"a": 1.0, "b": 1.0}, n_per_topic=10)
+    mask = np.array([it.topic == "b" for it in c.items])
+    s = subset(c, mask)
+    assert len(s) == 10 and {it.topic for it in s.items} == {"b"}
+    np.testing.assert_array_equal(s.labels, c.labels[mask])
+    np.testing.assert_array_equal(s.features(LAYER, POSITION), c.features(LAYER, POSITION)[mask])
+    np.testing.assert_array_equal(s.extras["logprob_mean"], c.extras["logprob_mean"][mask])
+    assert s.meta == c.meta and s.meta is not c.meta
+    both = concat([s, subset(c, ~mask)])
+    assert len(both) == 20 and both.features(LAYER, POSITION).shape == (20, HIDDEN)
+    with pytest.raises(ValueError, match=r"boolean array of shape \(20,\)"):
+        subset(c, np.ones(3, dtype=bool))
+    with pytest.raises(ValueError, match="boolean"):
+        subset(c, np.arange(20))
+
+
+def test_loto_one_row_per_topic_with_every_row_of_the_topic(loto_rows):
+    assert [r["topic"] for r in loto_rows] == sorted(TOPICS)
+    for r in loto_rows:
+        assert r["n"] == 3 * 60  # all three splits of the held-out topic
+        assert r["n_train"] == 3 * 60 and r["n_calibration"] == 3 * 60
+        assert r["accuracy"] == pytest.approx(0.5)
+        lo, hi = r["probe_auroc_ci95"]
+        assert lo <= r["probe_auroc"] <= hi
+        assert set(r["baselines"]) == {"logprob_mean", "logprob_min", "entropy"}
+        assert r["best_baseline"] == max(r["baselines"], key=r["baselines"].get)
+        assert np.isnan(r["in_distribution_auroc"])  # no detector given
+    json.dumps(loto_rows)  # JSON-ready
+
+
+def test_loto_shows_a_topic_that_does_not_transfer(loto_rows):
+    by = {r["topic"]: r for r in loto_rows}
+    assert by["odd"]["probe_auroc"] < 0.2  # signal flipped: ranked backwards
+    for t in ("geo", "math", "history"):
+        assert by[t]["probe_auroc"] > 0.8
+    assert by["odd"]["probe_ece"] > by["geo"]["probe_ece"]
+
+
+def test_loto_reports_confidence_against_accuracy(loto_rows):
+    for r in loto_rows:
+        assert 0 <= r["mean_confidence"] <= 1
+        assert r["confidence_gap"] == pytest.approx(r["mean_confidence"] - r["accuracy"])
+
+
+def test_loto_in_distribution_auroc():
+    from howsure.plugin.train import fit_detector
+
+    colls = splits(TOPICS)
+    det, _ = fit_detector(
+        colls["train"], colls["calibration"], layer=LAYER, position=POSITION, cv=3
+    )
+    rows = leave_one_topic_out(
+        colls, layer=LAYER, position=POSITION, cv=3, n_boot=0, detector=det, progress=False
+    )
+    for r in rows:
+        assert 0 <= r["in_distribution_auroc"] <= 1 and np.isnan(r["probe_auroc_ci95"][0])
+
+
+def test_loto_refuses_a_single_topic_and_missing_splits():
+    colls = splits({"only": 1.0})
+    with pytest.raises(ValueError, match=r"at least two topics.*\['only'\]"):
+        leave_one_topic_out(colls, layer=LAYER, position=POSITION, progress=False)
+    with pytest.raises(ValueError, match=r"missing \['calibration'\]"):
+        leave_one_topic_out({"train": colls["train"]}, layer=LAYER, position=POSITION)
+    with pytest.raises(ValueError, match="no activations for layer 7"):
+        leave_one_topic_out(splits(TOPICS), layer=7, position=POSITION, progress=False)
+
+
+def test_loto_markdown_has_a_row_per_topic(loto_rows):
+    text = loto_markdown(loto_rows)
+    lines = text.splitlines()
+    assert lines[0].startswith("| topic | n | accuracy | probe AUROC | best baseline")
+    assert len(lines) == 2 + len(TOPICS)
+    for r in loto_rows:
+        assert any(line.startswith(f"| {r['topic']} | {r['n']} |") for line in lines)
+
+
+def test_transfer_across_datasets():
+    src = splits({"a": 1.0, "b": 1.0}, dataset="src")
+    same = synthetic_collection("test", topics={"c": 1.0}, dataset="dst")
+    flipped = synthetic_collection("test", topics={"c": -1.0}, dataset="dst")
+    good = transfer(src, same, layer=LAYER, position=POSITION, cv=3, n_boot=50)
+    bad = transfer(src, flipped, layer=LAYER, position=POSITION, cv=3, n_boot=50)
+    assert good["train_dataset"] == "src" and good["eval_dataset"] == "dst"
+    assert good["n"] == 60 and good["n_train"] == 120
+    assert set(good["methods"]) == {"probe", "logprob_mean", "logprob_min", "entropy"}
+    assert good["methods"]["probe"]["auroc"] > 0.8 > 0.2 > bad["methods"]["probe"]["auroc"]
+    assert good["confidence_gap"] == pytest.approx(good["mean_confidence"] - good["accuracy"])
+    json.dumps(good)
+    with pytest.raises(ValueError, match=r"missing \['calibration'\]"):
+        transfer({"train": src["train"]}, same, layer=LAYER, position=POSITION)
+
+
+@pytest.fixture(scope="module")
+def tiny_qa(tiny, tmp_path_factory):
+    """A QA file in three topics where the tiny model is right about half the time."""
+    from howsure.probes.activations import generate_and_read
+    from howsure.probes.prompts import question_prompt
+
+    model, tok = tiny
+    questions = [f"What is {a} plus {b}?" for a in range(16) for b in range(15)]
+    prompts = [question_prompt(tok, q) for q in questions]
+    res = generate_and_read(model, tok, prompts, layers=[0], max_new_tokens=4, progress=False)
+    rows = []
+    for i, (q, ans) in enumerate(zip(questions, res.answers, strict=True)):
+        usable = bool(re.search(r"[A-Za-z0-9]", ans))
+        gold = ans if (i % 2 == 0 and usable) else "zzzz"
+        rows.append({"id": f"t{i}", "question": q, "answers": [gold], "topic": f"topic{i % 3}"})
+    path = tmp_path_factory.mktemp("tinyqa") / "tiny_qa.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # random weights: no signal
+def test_cli_loto(tiny, tiny_dir, tiny_qa, tmp_path, capsys):
+    from howsure.plugin.train import collect_splits, fit_detector
+
+    model, tok = tiny
+    colls = collect_splits(
+        model, tok, dataset=str(tiny_qa), layers=[1, 3], max_new_tokens=4, progress=False
+    )
+    det, _ = fit_detector(
+        colls["train"], colls["calibration"], layer=3, position="last_answer", cv=3
+    )
+    det.save(tmp_path / "detector")
+    common = ["--model", str(tiny_dir), "--dataset", str(tiny_qa), "--layers", "1,3"]
+    out = tmp_path / "loto"
+    args = ["loto", *common, "--max-new-tokens", "4", "--cv", "3", "--n-boot", "20", "--quiet"]
+    code = main([*args, "--detector", str(tmp_path / "detector"), "--out", str(out)])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "| topic | n |" in text and "| topic0 |" in text
+    report = json.loads((out / "loto.json").read_text())
+    assert (report["layer"], report["position"]) == (3, "last_answer")
+    assert [r["topic"] for r in report["topics"]] == ["topic0", "topic1", "topic2"]
+    assert sum(r["n"] for r in report["topics"]) == sum(len(c) for c in colls.values())
+    assert (out / "loto.md").read_text().count("| topic") == 4  # header + 3 topics
+
+    code = main([*args, "--detector", str(tmp_path / "none"), "--out", str(out)])
+    assert code == 2
+    assert "run `howsure train` first" in capsys.readouterr().err
