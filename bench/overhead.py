@@ -60,7 +60,7 @@ def main() -> None:
 
     from howsure.plugin.detector import Detector
     from howsure.plugin.wrapper import wrap
-    from howsure.probes.activations import _eos_ids, generate_and_read, split_answers
+    from howsure.probes.activations import eos_ids, generate_and_read, split_answers
     from howsure.probes.models import load_model
     from howsure.probes.qa_data import load_qa
 
@@ -70,7 +70,7 @@ def main() -> None:
     reader = det.reader
     n_new = args.max_new_tokens or reader.max_new_tokens
     questions = [it.question for it in load_qa("builtin", split="test", limit=args.n)]
-    eos = _eos_ids(model, tok)
+    eos = eos_ids(model, tok)
     device = next(model.parameters()).device
 
     def plain() -> list[list[int]]:

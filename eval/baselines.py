@@ -31,10 +31,10 @@ import torch
 from tqdm.auto import tqdm
 
 from howsure.probes.activations import (
-    _batches,
-    _check_length,
-    _eos_ids,
-    _model_device,
+    check_length,
+    eos_ids,
+    iter_batches,
+    model_device,
     split_answers,
 )
 from howsure.probes.labels import Judge, MatchJudge, normalize_answer
@@ -243,15 +243,15 @@ def p_true(
         for q, a in zip(questions, answers, strict=True)
     ]
     prompt_ids = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
-    _check_length(model, tokenizer, [len(p) for p in prompt_ids], 0)
-    device = _model_device(model)
+    check_length(model, tokenizer, [len(p) for p in prompt_ids], 0)
+    device = model_device(model)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     yes_t = torch.tensor(yes_ids, device=device)
     no_t = torch.tensor(no_ids, device=device)
     scores: list[np.ndarray] = []
     bar = tqdm(total=len(prompts), desc="P(True)", unit="q", disable=not progress)
     try:
-        for sl in _batches(len(prompts), batch_size):
+        for sl in iter_batches(len(prompts), batch_size):
             rows = prompt_ids[sl]
             width = max(len(r) for r in rows)
             ids = torch.full((len(rows), width), pad, dtype=torch.long)
@@ -358,14 +358,14 @@ def sampling_consistency(
     scores = np.zeros(n, dtype=float)
     todo = [i for i, a in enumerate(greedy_answers) if a.strip() and normalize_answer(a)]
     prompts = [question_prompt(tokenizer, questions[i]) for i in todo]
-    eos = _eos_ids(model, tokenizer)
-    device = _model_device(model)
+    eos = eos_ids(model, tokenizer)
+    device = model_device(model)
     bar = tqdm(total=n, desc="sampling", unit="q", disable=not progress)
     bar.update(n - len(todo))
     try:
         with torch.random.fork_rng(devices=_rng_devices(device)):
             torch.manual_seed(int(seed))
-            for sl in _batches(len(todo), batch_size):
+            for sl in iter_batches(len(todo), batch_size):
                 enc = tokenizer(
                     prompts[sl],
                     return_tensors="pt",
@@ -373,7 +373,7 @@ def sampling_consistency(
                     padding_side="left",
                     add_special_tokens=False,
                 )
-                _check_length(
+                check_length(
                     model, tokenizer, enc["attention_mask"].sum(1).tolist(), max_new_tokens
                 )
                 enc = {key: v.to(device) for key, v in enc.items()}

@@ -72,10 +72,10 @@ from howsure.calibration.selective import threshold_for_error_rate
 from howsure.plugin.detector import Detector
 from howsure.probes.activations import (
     LayerCapture,
-    _check_length,
-    _eos_ids,
-    _model_device,
+    check_length,
+    eos_ids,
     generation_features,
+    model_device,
     resolve_layers,
     split_answers,
 )
@@ -362,7 +362,7 @@ class ConfidentModel:
         self.abstain_message = abstain_message
         self.abstain_mode = abstain_mode
         self.last: ConfidentGeneration | None = None
-        self._eos = _eos_ids(model, tokenizer)
+        self._eos = eos_ids(model, tokenizer)
         pad = tokenizer.pad_token_id
         self._pad_id = int(pad if pad is not None else min(self._eos, default=0))
 
@@ -415,7 +415,7 @@ class ConfidentModel:
         """Token ids of rendered prompts; refuses one that with ``n_new`` tokens does not
         fit the context window (naming its index)."""
         ids = [self.tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
-        _check_length(self.model, self.tokenizer, [len(x) for x in ids], n_new)
+        check_length(self.model, self.tokenizer, [len(x) for x in ids], n_new)
         return ids
 
     def _batch_tensors(self, ids: Sequence[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -426,7 +426,7 @@ class ConfidentModel:
         for b, row in enumerate(ids):
             input_ids[b, width - len(row) :] = torch.tensor(row, dtype=torch.long)
             mask[b, width - len(row) :] = 1
-        device = _model_device(self.model)
+        device = model_device(self.model)
         return input_ids.to(device), mask.to(device)
 
     # -- generation settings -----------------------------------------------------------

@@ -243,7 +243,7 @@ class GenerationResult:
     activations: dict[Key, np.ndarray] = field(default_factory=dict)
 
 
-def _eos_ids(model: Any, tokenizer: Any) -> set[int]:
+def eos_ids(model: Any, tokenizer: Any) -> set[int]:
     ids = model.generation_config.eos_token_id
     ids = [ids] if isinstance(ids, int) else list(ids or [])
     if tokenizer.eos_token_id is not None:
@@ -251,7 +251,7 @@ def _eos_ids(model: Any, tokenizer: Any) -> set[int]:
     return set(ids)
 
 
-def _check_prompts(prompts: Sequence[str]) -> None:
+def check_prompts(prompts: Sequence[str]) -> None:
     if isinstance(prompts, str):
         raise TypeError("prompts must be a list of strings, not one string; wrap it in a list")
     if len(prompts) == 0:
@@ -263,7 +263,7 @@ def _check_prompts(prompts: Sequence[str]) -> None:
             raise ValueError(f"prompt {i} is empty ({p!r}); every prompt needs text")
 
 
-def _check_length(model: Any, tokenizer: Any, lengths: Sequence[int], extra: int) -> None:
+def check_length(model: Any, tokenizer: Any, lengths: Sequence[int], extra: int) -> None:
     limit = context_length(model, tokenizer)
     if limit is None:
         return
@@ -275,14 +275,14 @@ def _check_length(model: Any, tokenizer: Any, lengths: Sequence[int], extra: int
             )
 
 
-def _batches(n: int, batch_size: int) -> Iterator[slice]:
+def iter_batches(n: int, batch_size: int) -> Iterator[slice]:
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     for start in range(0, n, batch_size):
         yield slice(start, min(start + batch_size, n))
 
 
-def _model_device(model: Any) -> torch.device:
+def model_device(model: Any) -> torch.device:
     return next(model.parameters()).device
 
 
@@ -319,20 +319,20 @@ def generate_and_read(
         Answers, baselines and ``activations[(layer, position)]`` of shape
         ``(n, hidden_size)``, float32.
     """
-    _check_prompts(prompts)
+    check_prompts(prompts)
     layer_ids = resolve_layers(model, layers)
     pos_names = resolve_positions(positions)
     if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
         raise ValueError(f"max_new_tokens must be a positive integer, got {max_new_tokens!r}")
-    eos = _eos_ids(model, tokenizer)
-    device = _model_device(model)
+    eos = eos_ids(model, tokenizer)
+    device = model_device(model)
     chunks: dict[Key, list[np.ndarray]] = {(la, p): [] for la in layer_ids for p in pos_names}
     answers: list[str] = []
     answer_ids: list[list[int]] = []
     truncated, lp_mean, lp_min, ent_mean = [], [], [], []
     bar = tqdm(total=len(prompts), desc="generating", unit="q", disable=not progress)
     try:
-        for sl in _batches(len(prompts), batch_size):
+        for sl in iter_batches(len(prompts), batch_size):
             enc = tokenizer(
                 list(prompts[sl]),
                 return_tensors="pt",
@@ -340,7 +340,7 @@ def generate_and_read(
                 padding_side="left",
                 add_special_tokens=False,
             )
-            _check_length(model, tokenizer, enc["attention_mask"].sum(1).tolist(), max_new_tokens)
+            check_length(model, tokenizer, enc["attention_mask"].sum(1).tolist(), max_new_tokens)
             enc = {k: v.to(device) for k, v in enc.items()}
             stats = AnswerStats()
             with LayerCapture(model, layer_ids, keep="last") as cap, torch.inference_mode():
@@ -485,7 +485,7 @@ def read_activations(
     -------
     dict of (int, str) to numpy.ndarray of float32, shape (n, hidden_size)
     """
-    _check_prompts(prompts)
+    check_prompts(prompts)
     layer_ids = resolve_layers(model, layers)
     pos_names = resolve_positions(positions)
     if padding_side not in ("left", "right"):
@@ -528,9 +528,9 @@ def read_token_activations(
     tokenizer: Any = None,
 ) -> dict[Key, np.ndarray]:
     """Token-id form of :func:`read_activations` (validated layers and positions)."""
-    device = _model_device(model)
+    device = model_device(model)
     if tokenizer is not None:
-        _check_length(
+        check_length(
             model,
             tokenizer,
             [len(p) + len(a) for p, a in zip(prompt_ids, answer_ids, strict=True)],
@@ -539,7 +539,7 @@ def read_token_activations(
     chunks: dict[Key, list[np.ndarray]] = {(la, p): [] for la in layers for p in positions}
     bar = tqdm(total=len(prompt_ids), desc="reading", unit="q", disable=not progress)
     try:
-        for sl in _batches(len(prompt_ids), batch_size):
+        for sl in iter_batches(len(prompt_ids), batch_size):
             rows = [list(p) + list(a) for p, a in zip(prompt_ids[sl], answer_ids[sl], strict=True)]
             width = max(len(r) for r in rows)
             ids = torch.full((len(rows), width), pad_token_id, dtype=torch.long)
