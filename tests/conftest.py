@@ -112,3 +112,28 @@ def qa_jsonl(tmp_path: Path) -> Path:
     path = tmp_path / "qa.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path
+
+
+def write_half_right_qa(model, tokenizer, folder: Path, *, n_questions: int) -> Path:
+    """Write a QA file (three topics) where ``model`` is right about half the time.
+
+    Random weights answer nonsense, so the gold answer of every other question is set to
+    the model's own greedy answer: the labels then have both classes.
+    """
+    import json
+    import re
+
+    from howsure.probes.activations import generate_and_read
+    from howsure.probes.prompts import question_prompt
+
+    questions = [f"What is {a} plus {b}?" for a in range(16) for b in range(15)][:n_questions]
+    prompts = [question_prompt(tokenizer, q) for q in questions]
+    res = generate_and_read(model, tokenizer, prompts, layers=[0], max_new_tokens=4, progress=False)
+    rows = []
+    for i, (q, ans) in enumerate(zip(questions, res.answers, strict=True)):
+        usable = bool(re.search(r"[A-Za-z0-9]", ans))
+        gold = ans if (i % 2 == 0 and usable) else "zzzz"
+        rows.append({"id": f"t{i}", "question": q, "answers": [gold], "topic": f"topic{i % 3}"})
+    path = folder / "tiny_qa.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path

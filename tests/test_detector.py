@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import shutil
 
 import numpy as np
@@ -15,30 +14,19 @@ from howsure.plugin.detector import Detector
 from howsure.plugin.train import fit_detector, train_detector
 from howsure.probes.activations import generate_and_read
 from howsure.probes.models import load_model
-from howsure.probes.prompts import question_prompt
 
 N_QUESTIONS = 160
 
 
 @pytest.fixture(scope="module")
 def tiny_qa(tiny, tmp_path_factory):
-    """A QA file where the tiny model is right about half the time.
+    """A QA file in three topics where the tiny model is right about half the time."""
+    from conftest import write_half_right_qa
 
-    Random weights answer nonsense, so the gold answer of every other question is set
-    to the model's own greedy answer: the labels then have both classes.
-    """
     model, tok = tiny
-    questions = [f"What is {a} plus {b}?" for a in range(16) for b in range(10)][:N_QUESTIONS]
-    prompts = [question_prompt(tok, q) for q in questions]
-    res = generate_and_read(model, tok, prompts, layers=[0], max_new_tokens=4, progress=False)
-    rows = []
-    for i, (q, ans) in enumerate(zip(questions, res.answers, strict=True)):
-        usable = bool(re.search(r"[A-Za-z0-9]", ans))
-        gold = ans if (i % 2 == 0 and usable) else "zzzz"
-        rows.append({"id": f"t{i}", "question": q, "answers": [gold], "topic": f"topic{i % 3}"})
-    path = tmp_path_factory.mktemp("tinyqa") / "tiny_qa.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return path
+    return write_half_right_qa(
+        model, tok, tmp_path_factory.mktemp("tinyqa"), n_questions=N_QUESTIONS
+    )
 
 
 @pytest.fixture(scope="module")
