@@ -60,6 +60,12 @@ def baseline_scores(collection: Any) -> dict[str, np.ndarray]:
     }
 
 
+def auroc_or_nan(scores: np.ndarray, y: np.ndarray) -> float:
+    """AUROC, or NaN (no warning) when ``y`` has one class only."""
+    y = np.asarray(y).astype(int)
+    return float(auroc(scores, y)) if 0 < y.sum() < len(y) else float("nan")
+
+
 def within_group_auroc(scores: np.ndarray, y: np.ndarray, groups: Sequence[str]) -> float:
     """AUROC inside each group (e.g. topic), averaged weighted by group size.
 
@@ -179,8 +185,7 @@ def per_topic_auroc(
         m = groups == g
         row: dict[str, float] = {"n": int(m.sum()), "accuracy": float(y[m].mean())}
         for name, s in methods.items():
-            both = 0 < y[m].sum() < m.sum()
-            row[name] = float(auroc(np.asarray(s)[m], y[m])) if both else float("nan")
+            row[name] = auroc_or_nan(np.asarray(s)[m], y[m])
         table[g] = row
     return table
 

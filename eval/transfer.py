@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from howsure.calibration.metrics import auroc, bootstrap_ci, ece
-from howsure.eval.compare import BASELINES, baseline_scores, evaluate_detectors
+from howsure.calibration.metrics import bootstrap_ci, ece
+from howsure.eval.compare import BASELINES, auroc_or_nan, baseline_scores, evaluate_detectors
 from howsure.plugin.detector import Detector
 from howsure.plugin.train import CalibratorKind, ProbeKind, fit_detector
 from howsure.probes.collect import Collection
@@ -112,10 +112,6 @@ def _topics(collection: Collection) -> np.ndarray:
 
 def _has_baselines(collection: Collection) -> bool:
     return all(k in collection.extras for k in _BASELINE_EXTRAS)
-
-
-def _auroc_or_nan(scores: np.ndarray, y: np.ndarray) -> float:
-    return float(auroc(scores, y)) if 0 < y.sum() < len(y) else float("nan")
 
 
 def leave_one_topic_out(
@@ -231,7 +227,7 @@ def leave_one_topic_out(
                 warnings.simplefilter("ignore", RuntimeWarning)
                 ci = [float(v) for v in bootstrap_ci("auroc", scores, y, n_boot=n_boot, seed=seed)]
         base = (
-            {k: _auroc_or_nan(v, y) for k, v in baseline_scores(held).items()}
+            {k: auroc_or_nan(v, y) for k, v in baseline_scores(held).items()}
             if _has_baselines(held)
             else {}
         )
@@ -241,7 +237,7 @@ def leave_one_topic_out(
         if detector is not None and "test" in collections:
             test = subset(collections["test"], topics_by_split["test"] == topic)
             if len(test):
-                in_dist = _auroc_or_nan(
+                in_dist = auroc_or_nan(
                     detector.score_features(
                         test.features(detector.reader.layer, detector.reader.position)
                     ),
@@ -257,7 +253,7 @@ def leave_one_topic_out(
                 "n_calibration": len(fit_cal),
                 "calibrator": table["chosen"],
                 "accuracy": accuracy,
-                "probe_auroc": _auroc_or_nan(scores, y),
+                "probe_auroc": auroc_or_nan(scores, y),
                 "probe_auroc_ci95": ci,
                 "probe_ece": float(ece(scores, y, n_bins=n_bins)),
                 "mean_confidence": mean_conf,
