@@ -105,6 +105,10 @@ BASELINE_COSTS: dict[str, float] = costs_for(DEFAULT_K)
 """``costs_for(DEFAULT_K)``: forward passes per question with ``k = 5`` samples."""
 
 
+class NoSingleTokenError(ValueError):
+    """No spelling of "yes" (or of "no") is a single token of the tokenizer (:func:`p_true`)."""
+
+
 def _check_texts(name: str, texts: Sequence[str], *, allow_empty: bool) -> None:
     if isinstance(texts, str):
         raise TypeError(f"{name} must be a list of strings, not one string; wrap it in a list")
@@ -217,8 +221,9 @@ def p_true(
     Raises
     ------
     ValueError
-        On a length mismatch, an empty question, a bad template, or when no spelling of
-        yes (or of no) is a single token of this tokenizer.
+        On a length mismatch, an empty question or a bad template.
+    NoSingleTokenError
+        A ValueError: no spelling of yes (or of no) is a single token of this tokenizer.
 
     Notes
     -----
@@ -230,7 +235,7 @@ def p_true(
     no_ids = single_token_ids(tokenizer, no_words)
     for kind, words, ids in (("yes", yes_words, yes_ids), ("no", no_words, no_ids)):
         if not ids:
-            raise ValueError(
+            raise NoSingleTokenError(
                 f"none of the {kind} spellings {list(words)!r} is a single token of this "
                 f"tokenizer; pass {kind}_words= with spellings it encodes as one token"
             )

@@ -42,6 +42,7 @@ from howsure.calibration.metrics import (
     ece,
     prr,
 )
+from howsure.eval.tables import Table
 
 BASELINES = ("logprob_mean", "logprob_min", "entropy")
 """Single-pass baselines computed from the same generation (no extra forward pass)."""
@@ -195,33 +196,56 @@ def _fmt(row: dict, key: str) -> str:
     return f"{row[key]:.3f} [{lo:.3f}, {hi:.3f}]"
 
 
+def methods_table(results: Mapping[str, dict]) -> Table:
+    """Table of :func:`compare_methods` results, one row per method, with 95% intervals."""
+    rows = []
+    for name, row in results.items():
+        rows.append(
+            [
+                name,
+                _fmt(row, "auroc"),
+                f"{row.get('auroc_within_topic', float('nan')):.3f}",
+                f"{row['auprc']:.3f}",
+                _fmt(row, "ece"),
+                f"{row['brier']:.3f}",
+                _fmt(row, "aurc"),
+                _fmt(row, "prr"),
+                f"{row['accuracy_at_80']:.1%}",
+                f"{row['forward_passes_per_question']:g}",
+            ]
+        )
+    headers = [
+        "method",
+        "AUROC [95% CI]",
+        "AUROC within topic",
+        "AUPRC",
+        "ECE (15 bins) [95% CI]",
+        "Brier",
+        "AURC [95% CI]",
+        "PRR [95% CI]",
+        "accuracy at 80% coverage",
+        "forward passes / question",
+    ]
+    return Table(headers, rows, align="llrrlrllrr")
+
+
 def methods_markdown(results: Mapping[str, dict]) -> str:
     """Markdown table of :func:`compare_methods` results."""
-    lines = [
-        "| method | AUROC [95% CI] | AUROC within topic | AUPRC | ECE (15 bins) [95% CI] | Brier "
-        "| AURC [95% CI] | PRR [95% CI] |",
-        "|---|---|---:|---:|---|---:|---|---|",
+    return methods_table(results).markdown()
+
+
+def topics_table(table: Mapping[str, dict], methods: Sequence[str]) -> Table:
+    """Table of :func:`per_topic_auroc`: one row per topic, one AUROC column per method."""
+    rows = [
+        [topic, str(row["n"]), f"{row['accuracy']:.1%}", *(f"{row[m]:.3f}" for m in methods)]
+        for topic, row in table.items()
     ]
-    for name, row in results.items():
-        within = row.get("auroc_within_topic", float("nan"))
-        lines.append(
-            f"| {name} | {_fmt(row, 'auroc')} | {within:.3f} | {row['auprc']:.3f} | "
-            f"{_fmt(row, 'ece')} | {row['brier']:.3f} | {_fmt(row, 'aurc')} | "
-            f"{_fmt(row, 'prr')} |"
-        )
-    return "\n".join(lines)
+    return Table(["topic", "n", "accuracy", *methods], rows)
 
 
 def topics_markdown(table: Mapping[str, dict], methods: Sequence[str]) -> str:
     """Markdown table of :func:`per_topic_auroc`."""
-    lines = [
-        "| topic | n | accuracy | " + " | ".join(methods) + " |",
-        "|---|---:|---:|" + "---:|" * len(methods),
-    ]
-    for topic, row in table.items():
-        cells = " | ".join(f"{row[m]:.3f}" for m in methods)
-        lines.append(f"| {topic} | {row['n']} | {row['accuracy']:.1%} | {cells} |")
-    return "\n".join(lines)
+    return topics_table(table, methods).markdown()
 
 
 def evaluate_detectors(
@@ -232,6 +256,7 @@ def evaluate_detectors(
     n_boot: int = 1000,
     seed: int = 0,
     costs: Mapping[str, float] | None = None,
+    extra_scores: Mapping[str, np.ndarray] | None = None,
 ) -> dict:
     """Score held-out answers with each detector and every baseline, and compare.
 
@@ -244,6 +269,9 @@ def evaluate_detectors(
     costs : mapping of method name to float, optional
         Forward passes per question, passed to :func:`compare_methods` (default 1.0 for
         every method: the detectors and baselines share the one generation pass).
+    extra_scores : mapping of method name to numpy.ndarray of shape (n,), optional
+        Scores of further methods on the same answers, e.g. ``p_true`` and
+        ``consistency`` from :mod:`howsure.eval.baselines` (give their ``costs``).
 
     Returns
     -------
@@ -258,6 +286,10 @@ def evaluate_detectors(
         for name, det in detectors.items()
     }
     scores |= baseline_scores(collection)
+    for name, s in (extra_scores or {}).items():
+        if name in scores:
+            raise ValueError(f"extra_scores[{name!r}] would replace a built-in method; rename it")
+        scores[name] = np.asarray(s, dtype=float)
     topics = [it.topic for it in collection.items]
     y = np.asarray(collection.labels).astype(int)
     return {

@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from howsure.calibration.metrics import bootstrap_ci, ece
 from howsure.eval.compare import BASELINES, auroc_or_nan, baseline_scores, evaluate_detectors
+from howsure.eval.tables import Table
 from howsure.plugin.detector import Detector
 from howsure.plugin.train import CalibratorKind, ProbeKind, fit_detector
 from howsure.probes.collect import Collection
@@ -112,6 +113,111 @@ def _topics(collection: Collection) -> np.ndarray:
 
 def _has_baselines(collection: Collection) -> bool:
     return all(k in collection.extras for k in _BASELINE_EXTRAS)
+
+
+def heldout_row(
+    scores: np.ndarray,
+    held: Collection,
+    *,
+    label: str = "held-out part",
+    n_boot: int = 200,
+    n_bins: int = 15,
+    seed: int = 0,
+) -> dict:
+    """Probe against the baselines on one held-out part (a topic, a dataset).
+
+    Parameters
+    ----------
+    scores : numpy.ndarray, shape (n,)
+        The probe's calibrated P(correct) for the part's answers.
+    held : Collection
+        The part's ``n`` answers (labels and, when collected, baseline extras).
+    label : str
+        Names the part in the warning about a single class.
+    n_boot : int, default 200
+        Bootstrap resamples of the probe AUROC's 95% interval (0: no interval).
+    n_bins : int, default 15
+        Bins of the ECE.
+    seed : int, default 0
+
+    Returns
+    -------
+    dict
+        ``n``, ``accuracy``, ``probe_auroc``, ``probe_auroc_ci95``, ``probe_ece``,
+        ``mean_confidence``, ``confidence_gap`` (mean confidence minus accuracy: > 0 is
+        overconfident), ``baselines`` (``{name: auroc}``; empty without baseline extras),
+        ``best_baseline`` and ``best_baseline_auroc``. AUROCs are nan (with a warning)
+        when the part's answers are all right or all wrong.
+    """
+    y = np.asarray(held.labels).astype(int)
+    scores = np.asarray(scores, dtype=float)
+    both = 0 < y.sum() < len(y)
+    if not both:
+        warnings.warn(
+            f"{label}: all {len(y)} answers are {'right' if y.all() else 'wrong'};"
+            " its AUROCs are nan",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    ci = [float("nan"), float("nan")]
+    if both and n_boot > 0:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            ci = [float(v) for v in bootstrap_ci("auroc", scores, y, n_boot=n_boot, seed=seed)]
+    base = (
+        {k: auroc_or_nan(v, y) for k, v in baseline_scores(held).items()}
+        if _has_baselines(held)
+        else {}
+    )
+    ranked = [k for k in BASELINES if k in base and not np.isnan(base[k])]
+    best = max(ranked, key=lambda k: base[k]) if ranked else None
+    accuracy = float(y.mean())
+    mean_conf = float(scores.mean())
+    return {
+        "n": len(held),
+        "accuracy": accuracy,
+        "probe_auroc": auroc_or_nan(scores, y),
+        "probe_auroc_ci95": ci,
+        "probe_ece": float(ece(scores, y, n_bins=n_bins)),
+        "mean_confidence": mean_conf,
+        "confidence_gap": mean_conf - accuracy,
+        "baselines": base,
+        "best_baseline": best,
+        "best_baseline_auroc": base[best] if best else float("nan"),
+    }
+
+
+def heldout_table(rows: Sequence[Mapping[str, Any]], *, key: str = "topic") -> Table:
+    """Table of :func:`heldout_row` rows (``key`` names the part: topic or dataset)."""
+    out = []
+    for r in rows:
+        best = (
+            f"{r['best_baseline']} ({r['best_baseline_auroc']:.3f})" if r["best_baseline"] else "-"
+        )
+        lo, hi = r["probe_auroc_ci95"]
+        out.append(
+            [
+                str(r[key]),
+                str(r["n"]),
+                f"{r['accuracy']:.1%}",
+                f"{r['probe_auroc']:.3f} [{lo:.3f}, {hi:.3f}]",
+                best,
+                f"{r['probe_ece']:.3f}",
+                f"{r['mean_confidence']:.1%}",
+                f"{r.get('in_distribution_auroc', float('nan')):.3f}",
+            ]
+        )
+    headers = [
+        key,
+        "n",
+        "accuracy",
+        "probe AUROC [95% CI]",
+        "best baseline (AUROC)",
+        "probe ECE",
+        "mean confidence",
+        "in-distribution AUROC",
+    ]
+    return Table(headers, out, align="lrrllrrr")
 
 
 def leave_one_topic_out(
@@ -211,28 +317,14 @@ def leave_one_topic_out(
             )
         except ValueError as err:
             raise ValueError(f"fold without topic {topic!r}: {err}") from err
-        y = np.asarray(held.labels).astype(int)
-        scores = det.score_features(held.features(layer, position))
-        both = 0 < y.sum() < len(y)
-        if not both:
-            warnings.warn(
-                f"topic {topic!r}: all {len(y)} answers are {'right' if y.all() else 'wrong'};"
-                " its AUROCs are nan",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-        ci = [float("nan"), float("nan")]
-        if both and n_boot > 0:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                ci = [float(v) for v in bootstrap_ci("auroc", scores, y, n_boot=n_boot, seed=seed)]
-        base = (
-            {k: auroc_or_nan(v, y) for k, v in baseline_scores(held).items()}
-            if _has_baselines(held)
-            else {}
+        row = heldout_row(
+            det.score_features(held.features(layer, position)),
+            held,
+            label=f"topic {topic!r}",
+            n_boot=n_boot,
+            n_bins=n_bins,
+            seed=seed,
         )
-        ranked = [k for k in BASELINES if k in base and not np.isnan(base[k])]
-        best = max(ranked, key=lambda k: base[k]) if ranked else None
         in_dist = float("nan")
         if detector is not None and "test" in collections:
             test = subset(collections["test"], topics_by_split["test"] == topic)
@@ -243,24 +335,13 @@ def leave_one_topic_out(
                     ),
                     np.asarray(test.labels).astype(int),
                 )
-        accuracy = float(y.mean())
-        mean_conf = float(scores.mean())
         rows.append(
             {
                 "topic": topic,
-                "n": len(held),
                 "n_train": len(fit_train),
                 "n_calibration": len(fit_cal),
                 "calibrator": table["chosen"],
-                "accuracy": accuracy,
-                "probe_auroc": auroc_or_nan(scores, y),
-                "probe_auroc_ci95": ci,
-                "probe_ece": float(ece(scores, y, n_bins=n_bins)),
-                "mean_confidence": mean_conf,
-                "confidence_gap": mean_conf - accuracy,
-                "baselines": base,
-                "best_baseline": best,
-                "best_baseline_auroc": base[best] if best else float("nan"),
+                **row,
                 "in_distribution_auroc": in_dist,
             }
         )
@@ -349,18 +430,4 @@ def transfer(
 
 def loto_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
     """Markdown table of :func:`leave_one_topic_out` rows, one line per topic."""
-    lines = [
-        "| topic | n | accuracy | probe AUROC | best baseline (AUROC) | probe ECE "
-        "| mean confidence | in-distribution AUROC |",
-        "|---|---:|---:|---:|---|---:|---:|---:|",
-    ]
-    for r in rows:
-        best = (
-            f"{r['best_baseline']} ({r['best_baseline_auroc']:.3f})" if r["best_baseline"] else "-"
-        )
-        lines.append(
-            f"| {r['topic']} | {r['n']} | {r['accuracy']:.1%} | {r['probe_auroc']:.3f} | {best} "
-            f"| {r['probe_ece']:.3f} | {r['mean_confidence']:.1%} "
-            f"| {r['in_distribution_auroc']:.3f} |"
-        )
-    return "\n".join(lines)
+    return heldout_table(rows, key="topic").markdown()

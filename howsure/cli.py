@@ -152,6 +152,50 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ch.set_defaults(func=_cmd_chat)
 
+    de = sub.add_parser(
+        "demo",
+        help="web demo: chat with a model that shows how sure it is (needs gradio)",
+        description="Serve a local web page (Gradio; pip install 'howsure[demo]'): a chat "
+        "whose answers stream in with a coloured confidence badge and an abstention "
+        "threshold slider; the detector's report (reliability diagram, ROC, key metrics "
+        "against the baselines); and batch answering of pasted or uploaded questions, "
+        "downloadable as CSV. Without a usable detector the page says why and the model "
+        "chats without a confidence. One generation runs at a time; Ctrl-C stops.",
+    )
+    _add_model_args(de)
+    de.add_argument(
+        "--detector",
+        default=None,
+        help=f"detector folder (default: {DEFAULT_DETECTOR}, written by `howsure train`)",
+    )
+    de.add_argument(
+        "--report",
+        default=None,
+        help="report folder with metrics.json and plots (default: the detector folder's "
+        "parent, where `howsure train --out` writes them)",
+    )
+    de.add_argument("--host", default="127.0.0.1", help="address to listen on (default local)")
+    de.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="port (default: the first free one from 7860; 0: any free port)",
+    )
+    de.add_argument(
+        "--max-new-tokens",
+        type=int,
+        default=None,
+        help="answer length limit (default: the detector's, what it was trained with)",
+    )
+    de.add_argument(
+        "--abstain-below",
+        type=float,
+        default=None,
+        metavar="P",
+        help="the threshold slider's starting value (0-1, e.g. 0.5; default 0: never abstain)",
+    )
+    de.set_defaults(func=_cmd_demo)
+
     lo = sub.add_parser(
         "loto",
         help="leave one topic out: how the detector does on topics it never saw",
@@ -173,6 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
     lo.add_argument("--seed", type=int, default=0)
     lo.add_argument("--quiet", action="store_true", help="no progress bars")
     lo.set_defaults(func=_cmd_loto)
+
+    from howsure.cli_eval import add_parsers  # eval, transfer
+
+    add_parsers(sub)
     return parser
 
 
@@ -213,14 +261,10 @@ def _cmd_collect(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    import json
-
-    from howsure.calibration.plots import reliability_diagram
     from howsure.eval.compare import evaluate_detectors, methods_markdown, topics_markdown
-    from howsure.eval.schema import validate_metrics
+    from howsure.eval.report import write_report
     from howsure.plugin.train import train_detector
     from howsure.probes.models import load_model
-    from howsure.probes.sweep import plot_sweep
 
     out = Path(args.out)
     model, tokenizer = load_model(args.model, device=args.device, dtype=args.dtype)
@@ -247,19 +291,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     res.detector.save(out / "detector")
     res.prompt_detector.save(out / "detector-prompt")
     report["detector"] = str(out / "detector")
-    validate_metrics(report, methods=detectors)  # the schema of howsure.eval.schema; NaN allowed
-    (out / "metrics.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     y = test.labels.astype(int)
     det = res.detector
-    raw = det.probe.confidence(test.features(det.reader.layer, det.reader.position))
-    reliability_diagram(
-        {"probe, uncalibrated": raw, "probe, calibrated": scores["probe"]},
-        y,
-        path=out / "reliability.png",
-        title=f"Reliability on the test split (n={len(y)})",
-    )
-    plot_sweep(res.sweep, out / "sweep.png")
-    lines = [
+    summary = [
         f"model: {det.fingerprint['name_or_path']}  dataset: {args.dataset}  "
         f"train/calibration/test: {len(res.collections['train'])}/"
         f"{len(res.collections['calibration'])}/{len(test)}  test accuracy: {y.mean():.1%}",
@@ -268,6 +302,20 @@ def _cmd_train(args: argparse.Namespace) -> int:
         f"(sweep AUROC {_sweep_auroc(res.sweep, det):.3f})",
         f"prompt detector: layer {res.prompt_detector.reader.layer}, last_prompt, "
         f"{res.prompt_detector.info['training']['calibrator']} calibration",
+    ]
+    files = write_report(
+        out,
+        metrics=report,
+        scores=scores,
+        collection=test,
+        detectors=list(detectors),
+        uncalibrated=det.probe.confidence(test.features(det.reader.layer, det.reader.position)),
+        sweep=res.sweep,
+        title=f"howsure train: held-out test split of {args.dataset}",
+        summary=summary,
+    )
+    lines = [
+        *summary,
         "",
         "Held-out test split, bootstrap 95% intervals:",
         methods_markdown(report["methods"]),
@@ -275,11 +323,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         "AUROC within each topic:",
         topics_markdown(report["topics"], list(report["methods"])),
         "",
-        f"wrote {out}/detector, {out}/detector-prompt, metrics.json, reliability.png, sweep.png",
+        f"wrote {out}/detector, {out}/detector-prompt, " + ", ".join(p.name for p in files),
     ]
-    text = "\n".join(lines)
-    (out / "report.md").write_text(text + "\n", encoding="utf-8")
-    _out(text)
+    _out("\n".join(lines))
     return 0
 
 
@@ -424,6 +470,40 @@ def _chat_loop(chat, *, max_new_tokens: int | None) -> int:
     except KeyboardInterrupt:
         _out()
         return 130
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    import importlib.util
+
+    from howsure import demo
+    from howsure.probes.models import load_model
+
+    demo.check_port(args.port)
+    if args.max_new_tokens is not None and args.max_new_tokens < 1:
+        raise ValueError(f"--max-new-tokens must be a positive integer, got {args.max_new_tokens}")
+    if args.abstain_below is not None and not 0 <= args.abstain_below <= 1:
+        raise ValueError(f"--abstain-below must be in [0, 1] (e.g. 0.5), got {args.abstain_below}")
+    folder = Path(args.detector if args.detector is not None else DEFAULT_DETECTOR)
+    if args.detector is not None and not folder.exists():
+        raise ValueError(
+            f"no detector at {folder}: check the path, or train one with `howsure train`"
+        )
+    if importlib.util.find_spec("gradio") is None:
+        raise ValueError(f"the demo needs gradio: {demo.INSTALL_HINT}")
+    model, tokenizer = load_model(args.model, device=args.device, dtype=args.dtype)
+    # A default detector that is missing, or one that does not fit the model: the page
+    # says why (and a warning here), and the model chats without a confidence.
+    app = demo.build_app(
+        model,
+        tokenizer,
+        detector=folder if folder.exists() else None,
+        report=args.report,
+        max_new_tokens=args.max_new_tokens,
+        abstain_below=args.abstain_below,
+    )
+    _out("howsure demo: Ctrl-C stops the server")
+    demo.launch(app, host=args.host, port=args.port)
     return 0
 
 

@@ -240,7 +240,9 @@ def collect(
     dataset, split : str
         Recorded in the metadata.
     cache : bool, default True
-        Read from / write to the disk cache (``$HOWSURE_CACHE/collections``).
+        Read from / write to the disk cache (``$HOWSURE_CACHE/collections``). A cache hit
+        reuses the answers and activations and labels the answers again with ``judge``
+        (cheap), so labels always follow the current judge.
     progress : bool, default True
 
     Returns
@@ -265,6 +267,8 @@ def collect(
     wanted = {(la, p) for la in layer_ids for p in pos_names}
     cached = _load_cached(folder) if folder is not None else None
     if cached is not None and wanted <= set(cached.activations):
+        # labels are a function of the answers: recomputed, so a fixed judge needs no re-run
+        cached.labels = label_all(cached.answers, [it.answers for it in items], judge=judge)
         return _restrict(cached, wanted, cached=True)
     if cached is not None:  # widen to what the cache had, so one entry serves both asks
         have = set(cached.activations) | wanted

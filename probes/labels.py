@@ -37,6 +37,7 @@ _TOKEN = re.compile(r"(?:(?<![^\W_])-)?\d+(?:\.\d+)?|[^\W_]+|/")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _THOUSANDS_SEP = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _APOSTROPHES = re.compile(r"['’`]")
+_POSSESSIVE = re.compile(r"(?<=\w)['’`]s\b")
 _ARTICLES = frozenset({"a", "an", "the"})
 _HEDGES = frozenset({"or", "either", "neither", "nor", "/"})
 _NEGATIONS = frozenset({"not", "isnt", "arent", "wasnt", "werent", "never"})
@@ -99,7 +100,8 @@ def _tokens(text: str, *, keep_slash: bool = False) -> list[str]:
     """Normalised tokens of ``text``; see :func:`normalize_answer`."""
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
-    text = _THOUSANDS_SEP.sub("", _APOSTROPHES.sub("", text.replace("&", " and ")))
+    text = _POSSESSIVE.sub("", text.replace("&", " and "))
+    text = _THOUSANDS_SEP.sub("", _APOSTROPHES.sub("", text))
     words = [t for t in _TOKEN.findall(text) if keep_slash or t != "/"]
     words = [w for i, w in enumerate(words) if w not in _ARTICLES or i == len(words) - 1]
     out: list[str] = []
@@ -134,7 +136,8 @@ def normalize_answer(text: str) -> str:
 
     1. Unicode NFKD, then drop combining marks (accents): "Bogotá" -> "bogota".
     2. Lower-case (``str.casefold``, so "ß" -> "ss").
-    3. "&" -> "and"; apostrophes removed ("isn't" -> "isnt").
+    3. "&" -> "and"; a possessive "'s" dropped ("China's" -> "china"); other
+       apostrophes removed ("isn't" -> "isnt").
     4. Thousands separators removed: "1,000,000" -> "1000000".
     5. Punctuation removed, keeping a decimal point between digits ("3.14") and a
        leading minus sign ("-5"); a hyphen between words or digits splits them.

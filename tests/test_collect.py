@@ -90,3 +90,20 @@ def test_collect_rejects_empty(tiny):
     model, tok = tiny
     with pytest.raises(ValueError, match="no questions"):
         collect(model, tok, [], progress=False)
+
+
+def test_cache_hit_labels_again(tiny, items):
+    """Labels follow the current judge: a stale label in the cache is not reused."""
+    from howsure.probes.models import cache_dir
+
+    model, tok = tiny
+    kw = dict(layers=[1], max_new_tokens=4, dataset="relabel", progress=False)
+    first = collect(model, tok, items, **kw)
+    assert not first.labels.any()
+    entries = [p for p in (cache_dir("collections")).iterdir() if (p / "records.jsonl").is_file()]
+    for entry in entries:  # make every cached label claim "correct"
+        recs = [json.loads(line) for line in (entry / "records.jsonl").read_text().splitlines()]
+        text = "".join(json.dumps({**r, "correct": True}) + "\n" for r in recs)
+        (entry / "records.jsonl").write_text(text)
+    again = collect(model, tok, items, **kw)
+    assert again.meta["cached"] is True and not again.labels.any()

@@ -160,7 +160,7 @@ def test_loto_refuses_a_single_topic_and_missing_splits():
 def test_loto_markdown_has_a_row_per_topic(loto_rows):
     text = loto_markdown(loto_rows)
     lines = text.splitlines()
-    assert lines[0].startswith("| topic | n | accuracy | probe AUROC | best baseline")
+    assert lines[0].startswith("| topic | n | accuracy | probe AUROC [95% CI] | best baseline")
     assert len(lines) == 2 + len(TOPICS)
     for r in loto_rows:
         assert any(line.startswith(f"| {r['topic']} | {r['n']} |") for line in lines)

@@ -1,0 +1,226 @@
+"""``howsure eval`` / ``howsure transfer`` and the report they write, on the tiny model."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+
+import numpy as np
+import pytest
+
+from howsure.cli import main
+from howsure.eval.report import examples_tables
+from howsure.eval.schema import validate_metrics
+from howsure.eval.tables import Table
+from howsure.plugin.train import train_detector
+from howsure.probes.collect import Collection
+from howsure.probes.qa_data import QAItem, load_qa
+
+PNG = b"\x89PNG\r\n\x1a\n"
+COMMON = ["--n-boot", "50", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def tiny_qa(tiny, tmp_path_factory):
+    from conftest import write_half_right_qa
+
+    model, tok = tiny
+    return write_half_right_qa(model, tok, tmp_path_factory.mktemp("evalqa"), n_questions=160)
+
+
+@pytest.fixture(scope="module")
+def det_dir(tiny, tiny_qa, tmp_path_factory):
+    model, tok = tiny
+    res = train_detector(
+        model, tok, dataset=str(tiny_qa), layers=[1, 3], max_new_tokens=4, cv=3, progress=False
+    )
+    folder = tmp_path_factory.mktemp("evaldet") / "detector"
+    res.detector.save(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def full_eval(tiny_dir, tiny_qa, det_dir, tmp_path_factory):
+    """One full ``howsure eval`` run (P(True) and 2-sample consistency included)."""
+    from howsure.eval import baselines
+
+    out = tmp_path_factory.mktemp("evalout")
+    mp = pytest.MonkeyPatch()  # the tiny BPE has no one-token "yes": use "y" / "n"
+    mp.setattr(baselines, "YES_WORDS", ("y", "Y"))
+    mp.setattr(baselines, "NO_WORDS", ("n", "N"))
+    argv = ["eval", "--model", str(tiny_dir), "--detector", str(det_dir)]
+    argv += ["--dataset", str(tiny_qa), "--out", str(out), "--samples", "2", *COMMON]
+    try:
+        assert main(argv) == 0
+    finally:
+        mp.undo()
+    return out
+
+
+def test_eval_metrics_follow_the_schema(full_eval, tiny_qa):
+    metrics = json.loads((full_eval / "metrics.json").read_text())
+    validate_metrics(metrics, methods=("probe", "p_true", "consistency"))
+    methods = metrics["methods"]
+    assert list(methods) == [
+        "probe",
+        "logprob_mean",
+        "logprob_min",
+        "entropy",
+        "p_true",
+        "consistency",
+    ]
+    costs = {k: v["forward_passes_per_question"] for k, v in methods.items()}
+    assert costs == {
+        "probe": 1,
+        "logprob_mean": 1,
+        "logprob_min": 1,
+        "entropy": 1,
+        "p_true": 2,
+        "consistency": 3,
+    }
+    # --split auto: the detector was trained on this file, so only its test split is scored
+    assert metrics["split"] == "test"
+    assert metrics["n"] == len(load_qa(str(tiny_qa), split="test"))
+    assert metrics["samples"] == 2 and set(metrics["seconds"]) == {
+        "generation",
+        "p_true",
+        "consistency",
+    }
+    for row in methods.values():
+        assert row["ci95"]["auroc"][0] <= row["auroc"] <= row["ci95"]["auroc"][1]
+
+
+def test_report_html_is_self_contained(full_eval):
+    html = (full_eval / "report.html").read_text()
+    srcs = re.findall(r'<img alt="[^"]*" src="([^"]+)"', html)
+    assert len(srcs) == 5  # reliability, ROC, risk-coverage, histograms, sweep
+    for src in srcs:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1]).startswith(PNG)
+    assert "http" not in html  # nothing fetched when it is opened
+    for name in ("reliability", "roc", "risk_coverage", "histogram", "sweep"):
+        assert (full_eval / f"{name}.png").read_bytes().startswith(PNG)
+    md = (full_eval / "report.md").read_text()
+    for heading in ("Most confident wrong answers", "Least confident right answers", "ROC"):
+        assert heading in md and heading in html
+    assert "![ROC curves](roc.png)" in md
+    assert "| consistency |" in md and "| p_true |" in md
+
+
+def test_examples_tables_order():
+    items = [QAItem(id=str(i), question=f"q{i}?", answers=(f"g{i}",), topic="t") for i in range(6)]
+    coll = Collection(
+        items=items,
+        answers=[f"a{i}" for i in range(6)],
+        labels=np.array([0, 1, 0, 1, 0, 1], bool),
+        activations={},
+        extras={},
+        meta={},
+    )
+    scores = np.array([0.2, 0.9, 0.8, 0.1, 0.5, 0.4])
+    wrong, right = examples_tables(coll, scores, k=2)
+    assert [r[2] for r in wrong.rows] == ["q2?", "q4?"]  # wrong answers, surest first
+    assert [r[2] for r in right.rows] == ["q3?", "q5?"]  # right answers, least sure first
+    assert wrong.rows[0][0] == "80.0%" and wrong.rows[0][3:] == ["a2", "g2"]
+
+
+def test_eval_without_expensive_baselines(tiny_dir, tiny_qa, det_dir, tmp_path, capsys):
+    argv = ["eval", "--model", str(tiny_dir), "--detector", str(det_dir), "--dataset"]
+    argv += [str(tiny_qa), "--split", "all", "--limit", "30", "--out", str(tmp_path)]
+    assert main([*argv, "--samples", "0", "--no-p-true", *COMMON]) == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert set(metrics["methods"]) == {"probe", "logprob_mean", "logprob_min", "entropy"}
+    assert metrics["n"] == 30 and metrics["split"] == "all"
+    out = capsys.readouterr().out
+    assert "| probe |" in out and "report.html" in out
+
+
+def test_eval_bad_input(tiny_dir, tiny_qa, det_dir, tmp_path, capsys):
+    from conftest import make_tiny_chat_model
+
+    base = ["eval", "--model", str(tiny_dir), "--out", str(tmp_path / "o"), "--quiet"]
+    cases = {
+        "unknown dataset 'no_such_set'": [
+            *base,
+            "--detector",
+            str(det_dir),
+            "--dataset",
+            "no_such_set",
+        ],
+        "no detector at": [*base, "--detector", str(tmp_path / "missing")],
+        "--samples must be 0": [*base, "--detector", str(det_dir), "--samples", "-1"],
+    }
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"prompt": "q?", "gold": ["a"]}) + "\n")
+    cases["'question'"] = [*base, "--detector", str(det_dir), "--dataset", str(bad)]
+    other = make_tiny_chat_model(tmp_path / "other", layers=2)
+    cases["Load the model it was fitted on"] = [
+        "eval",
+        "--model",
+        str(other),
+        "--detector",
+        str(det_dir),
+        "--dataset",
+        str(tiny_qa),
+        "--quiet",
+    ]
+    capsys.readouterr()
+    for expected, argv in cases.items():
+        assert main(argv) == 2, expected
+        err = capsys.readouterr().err.strip().splitlines()[-1]  # after any progress bars
+        assert err.startswith("howsure eval: error:") and expected in err, (expected, err)
+    assert not (tmp_path / "o" / "metrics.json").exists()
+
+
+def test_transfer_command(tiny, tiny_dir, tiny_qa, det_dir, tmp_path, capsys):
+    from conftest import write_half_right_qa
+
+    model, tok = tiny
+    other = write_half_right_qa(model, tok, tmp_path, n_questions=60)
+    target = tmp_path / "other.jsonl"
+    other.rename(target)
+    argv = ["transfer", "--model", str(tiny_dir), "--detector", str(det_dir), "--to", str(target)]
+    assert main([*argv, "--out", str(tmp_path / "t"), *COMMON]) == 0
+    data = json.loads((tmp_path / "t" / "transfer.json").read_text())
+    rows = data["datasets"]
+    assert [r["split"] for r in rows] == ["test", "all"]
+    assert rows[0]["dataset"] == f"{tiny_qa} (test)" and rows[1]["n"] == 60
+    assert rows[1]["in_distribution_auroc"] == rows[0]["probe_auroc"]
+    for r in rows:
+        assert set(r["baselines"]) == {"logprob_mean", "logprob_min", "entropy"}
+        assert 0 <= r["probe_ece"] <= 1
+    out = capsys.readouterr().out
+    assert "| dataset | n | accuracy | probe AUROC [95% CI]" in out
+    assert (tmp_path / "t" / "transfer.md").read_text().strip() in out.strip()
+
+
+def test_table_rendering():
+    t = Table(["name", "value"], [["a|b", "<1>"]])
+    assert t.markdown().splitlines() == ["| name | value |", "|---|---:|", "| a\\|b | <1> |"]
+    assert '<td class="num">&lt;1&gt;</td>' in t.html()
+    with pytest.raises(ValueError, match="row 0 has 1 cells"):
+        Table(["a", "b"], [["x"]])
+    with pytest.raises(ValueError, match="align"):
+        Table(["a", "b"], [], align="lx")
+
+
+def test_plots_refuse_bad_input(tmp_path):
+    from howsure.eval.plots import roc_curves, score_histograms
+
+    with pytest.raises(ValueError, match="one class"):
+        roc_curves({"p": [0.1, 0.2]}, [1, 1], tmp_path / "r.png")
+    with pytest.raises(ValueError, match=r"scores\['p'\] has shape \(3,\)"):
+        score_histograms({"p": [0.1, 0.2, 0.3]}, [1, 0], tmp_path / "h.png")
+    with pytest.raises(ValueError, match="non-empty mapping"):
+        score_histograms({}, [1, 0], tmp_path / "h.png")
+
+
+def test_eval_leaves_out_p_true_when_the_tokenizer_cannot(tiny_dir, tiny_qa, det_dir, tmp_path):
+    argv = ["eval", "--model", str(tiny_dir), "--detector", str(det_dir), "--dataset"]
+    argv += [str(tiny_qa), "--limit", "20", "--out", str(tmp_path), "--samples", "0", *COMMON]
+    with pytest.warns(RuntimeWarning, match="P\\(True\\) left out: none of the yes spellings"):
+        assert main(argv) == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert "p_true" not in metrics["methods"]
+    assert "P(True) left out" in (tmp_path / "report.md").read_text()
