@@ -52,6 +52,7 @@ __all__ = [
     "brier",
     "calibration_report",
     "ece",
+    "ece_noise_floor",
     "mce",
     "nll",
     "prr",
@@ -231,6 +232,54 @@ def ece(probs: Any, y: Any, *, n_bins: int = 15, strategy: Strategy = "uniform")
     n_bins, strategy = check_n_bins(n_bins), _check_strategy(strategy)
     p, lab = _prepare(probs, y)
     return float(_ece_batch(p[None], lab[None], n_bins=n_bins, strategy=strategy)[0])
+
+
+def ece_noise_floor(
+    probs: Any,
+    *,
+    n_bins: int = 15,
+    strategy: Strategy = "uniform",
+    n_sim: int = 1000,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """The ECE a *perfectly calibrated* predictor shows with these confidences.
+
+    ECE is biased upwards on finite samples: even when every answer is right with exactly
+    its predicted probability, the binned accuracies scatter around the confidences. This
+    draws labels ``y ~ Bernoulli(probs)`` ``n_sim`` times and measures the ECE of each
+    draw, so a reported ECE can be read against what perfect calibration would give on
+    the same number of answers.
+
+    Parameters
+    ----------
+    probs : array-like of shape (n,) or (n, 1)
+        Predicted P(correct) in [0, 1].
+    n_bins : int, default=15
+    strategy : {"uniform", "quantile"}, default="uniform"
+    n_sim : int, default=1000
+        Simulated label draws.
+    seed : int, default=0
+
+    Returns
+    -------
+    (mean, lo, hi) : tuple of float
+        The mean simulated ECE and its 2.5% and 97.5% quantiles.
+
+    Examples
+    --------
+    >>> mean, lo, hi = ece_noise_floor([0.3] * 100 + [0.8] * 100, n_sim=200)
+    >>> 0.0 < lo <= mean <= hi < 0.2
+    True
+    """
+    n_bins, strategy = check_n_bins(n_bins), _check_strategy(strategy)
+    p, _ = _prepare(probs, np.zeros(np.asarray(probs).shape))
+    if isinstance(n_sim, bool) or not isinstance(n_sim, (int, np.integer)) or n_sim < 1:
+        raise ValueError(f"n_sim must be a positive integer, got {n_sim!r}")
+    rng = np.random.default_rng(seed)
+    ys = (rng.random((int(n_sim), p.size)) < p).astype(float)
+    sims = _ece_batch(np.broadcast_to(p, ys.shape), ys, n_bins=n_bins, strategy=strategy)
+    lo, hi = np.quantile(sims, [0.025, 0.975])
+    return float(sims.mean()), float(lo), float(hi)
 
 
 def mce(probs: Any, y: Any, *, n_bins: int = 15, strategy: Strategy = "uniform") -> float:

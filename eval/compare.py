@@ -40,6 +40,7 @@ from howsure.calibration.metrics import (
     bootstrap_ci,
     brier,
     ece,
+    ece_noise_floor,
     prr,
 )
 from howsure.eval.tables import Table
@@ -277,9 +278,13 @@ def evaluate_detectors(
     -------
     dict
         ``n``, ``accuracy``, ``dataset``, ``split``, ``methods`` (see
-        :func:`compare_methods`), ``topics`` (see :func:`per_topic_auroc`) and the raw
-        ``scores`` per method. Without ``scores`` and with ``detector`` added it is the
-        ``metrics.json`` of :mod:`howsure.eval.schema`.
+        :func:`compare_methods`; each detector's row also has ``ece_noise_floor``:
+        ``{"mean", "ci95"}`` of the ECE a perfectly calibrated detector with the same
+        confidences would show on these ``n`` answers, see
+        :func:`howsure.calibration.metrics.ece_noise_floor`), ``topics`` (see
+        :func:`per_topic_auroc`) and the raw ``scores`` per method. Without ``scores``
+        and with ``detector`` added it is the ``metrics.json`` of
+        :mod:`howsure.eval.schema`.
     """
     scores = {
         name: det.score_features(collection.features(det.reader.layer, det.reader.position))
@@ -292,14 +297,18 @@ def evaluate_detectors(
         scores[name] = np.asarray(s, dtype=float)
     topics = [it.topic for it in collection.items]
     y = np.asarray(collection.labels).astype(int)
+    methods = compare_methods(
+        scores, y, topics, n_bins=n_bins, n_boot=n_boot, seed=seed, costs=costs
+    )
+    for name in detectors:
+        mean, lo, hi = ece_noise_floor(scores[name], n_bins=n_bins, seed=seed)
+        methods[name]["ece_noise_floor"] = {"mean": mean, "ci95": [lo, hi]}
     return {
         "n": len(collection),
         "accuracy": float(y.mean()),
         "dataset": collection.meta.get("dataset"),
         "split": collection.meta.get("split"),
-        "methods": compare_methods(
-            scores, y, topics, n_bins=n_bins, n_boot=n_boot, seed=seed, costs=costs
-        ),
+        "methods": methods,
         "topics": per_topic_auroc(scores, y, topics),
         "scores": scores,
     }

@@ -107,6 +107,26 @@ def examples_tables(
     return table(wrong), table(right)
 
 
+def _floor_notes(metrics: Mapping[str, Any], detectors: Sequence[str]) -> list[Block]:
+    """One line per detector: its ECE against what perfect calibration would show."""
+    out = []
+    for name in detectors:
+        row = metrics["methods"].get(name, {})
+        floor = row.get("ece_noise_floor")
+        if floor:
+            lo, hi = floor["ci95"]
+            out.append(
+                Block(
+                    "p",
+                    f"ECE noise floor ({name}): a perfectly calibrated detector with the same "
+                    f"confidences would show ECE {floor['mean']:.3f} (95% of draws in "
+                    f"[{lo:.3f}, {hi:.3f}]) on these {metrics['n']} answers; {name}'s ECE is "
+                    f"{row['ece']:.3f}.",
+                )
+            )
+    return out
+
+
 def _img_md(block: Block) -> str:
     return f"![{block.alt}]({block.content})"
 
@@ -239,6 +259,7 @@ def write_report(
             "curve (lower is better). PRR: share of the oracle's AURC gain (1 = oracle). "
             "Forward passes: the cost per question, the answer's own generation counted as 1.",
         ),
+        *_floor_notes(metrics, detectors),
         Block("h2", "Reliability"),
         Block("img", "reliability.png", "reliability diagram"),
     ]

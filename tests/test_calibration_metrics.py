@@ -232,3 +232,20 @@ def test_calibration_report():
     assert tuple(report["ci95"]["auroc"]) == bootstrap_ci("auroc", s, y, n_boot=300, seed=2)
     json.dumps(report)
     assert calibration_report(s, y, n_boot=0)["ci95"] == {}
+
+
+def test_ece_noise_floor():
+    from howsure.calibration.metrics import ece, ece_noise_floor
+
+    p = np.random.default_rng(1).random(800)
+    mean, lo, hi = ece_noise_floor(p, n_sim=500)
+    assert 0 < lo < mean < hi < 0.1
+    assert ece_noise_floor(p, n_sim=500) == (mean, lo, hi)  # seeded
+    # labels drawn from p themselves: their ECE lands inside the floor's range
+    inside = [lo <= ece(p, np.random.default_rng(s).random(800) < p) <= hi for s in range(40)]
+    assert sum(inside) >= 34
+    # more answers, lower floor; certain confidences, no floor at all
+    assert ece_noise_floor(np.tile(p, 10), n_sim=200)[0] < mean / 2
+    assert ece_noise_floor([0.0, 1.0, 1.0], n_sim=50) == (0.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="n_sim must be a positive integer"):
+        ece_noise_floor(p, n_sim=0)

@@ -89,6 +89,9 @@ def test_eval_metrics_follow_the_schema(full_eval, tiny_qa):
     }
     for row in methods.values():
         assert row["ci95"]["auroc"][0] <= row["auroc"] <= row["ci95"]["auroc"][1]
+    floor = methods["probe"]["ece_noise_floor"]  # detectors only
+    assert 0 < floor["ci95"][0] <= floor["mean"] <= floor["ci95"][1] < 1
+    assert "ece_noise_floor" not in methods["logprob_mean"]
 
 
 def test_report_html_is_self_contained(full_eval):
@@ -106,6 +109,7 @@ def test_report_html_is_self_contained(full_eval):
         assert heading in md and heading in html
     assert "![ROC curves](roc.png)" in md
     assert "| consistency |" in md and "| p_true |" in md
+    assert "ECE noise floor (probe): a perfectly calibrated detector" in md
 
 
 def test_examples_tables_order():
