@@ -50,6 +50,16 @@ def _check(scores: Mapping[str, Any], y: Any) -> tuple[dict[str, np.ndarray], np
     return out, y
 
 
+def _axes(ax: Any, *, x: str, y: str, title: str, legend: tuple[str, str], top: float) -> None:
+    """Labels, title, legend (title, location) and the unit square of a curve plot."""
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    ax.set_title(title)
+    ax.legend(title=legend[0], fontsize=8, loc=legend[1])
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, top)
+
+
 def _style(name: str) -> dict:
     """The probe drawn thick and solid, baselines thinner; same colour per name."""
     if name.startswith("probe"):
@@ -85,12 +95,14 @@ def roc_curves(
     for name, s in scores.items():
         fpr, tpr, _ = roc_curve(y, s)
         ax.plot(fpr, tpr, label=f"{name} ({auroc(s, y):.3f})", **_style(name))
-    ax.set_xlabel("false positive rate (wrong answers accepted)")
-    ax.set_ylabel("true positive rate (right answers accepted)")
-    ax.set_title(title or f"ROC, right vs wrong answers (n={len(y)})")
-    ax.legend(title="method (AUROC)", fontsize=8, loc="lower right")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.01)
+    _axes(
+        ax,
+        x="false positive rate (wrong answers accepted)",
+        y="true positive rate (right answers accepted)",
+        title=title or f"ROC, right vs wrong answers (n={len(y)})",
+        legend=("method (AUROC)", "lower right"),
+        top=1.01,
+    )
     return _save(fig, path)
 
 
@@ -123,12 +135,14 @@ def risk_coverage_plot(
     for name, s in scores.items():
         cov, risk = risk_coverage_curve(s, y)
         ax.plot(cov, risk, label=f"{name} ({aurc(s, y):.3f})", **_style(name))
-    ax.set_xlabel("coverage (fraction of answers shown, most confident first)")
-    ax.set_ylabel("risk (error rate of the answers shown)")
-    ax.set_title(title or f"Risk–coverage (n={len(y)})")
-    ax.legend(title="method (AURC, lower is better)", fontsize=8, loc="upper left")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
+    _axes(
+        ax,
+        x="coverage (fraction of answers shown, most confident first)",
+        y="risk (error rate of the answers shown)",
+        title=title or f"Risk–coverage (n={len(y)})",
+        legend=("method (AURC, lower is better)", "upper left"),
+        top=1.0,
+    )
     return _save(fig, path)
 
 
