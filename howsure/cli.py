@@ -56,6 +56,13 @@ def _add_data_args(p: argparse.ArgumentParser, *, limit_help: str) -> None:
     p.add_argument("--max-new-tokens", type=int, default=32)
 
 
+def add_report_args(p: argparse.ArgumentParser, *, n_boot: int) -> None:
+    """``--n-boot``, ``--seed`` and ``--quiet`` of the commands that report metrics."""
+    p.add_argument("--n-boot", type=int, default=n_boot, help="bootstrap resamples for the CIs")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="howsure",
@@ -102,9 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["auto", "platt", "temperature", "isotonic", "histogram", "beta"],
     )
     t.add_argument("--cv", type=int, default=5, help="cross-validation folds")
-    t.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the CIs")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_report_args(t, n_boot=1000)
     t.set_defaults(func=_cmd_train)
 
     ch = sub.add_parser(
@@ -213,9 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"detector whose layer and position to use (default: {DEFAULT_DETECTOR})",
     )
     lo.add_argument("--cv", type=int, default=5, help="cross-validation folds")
-    lo.add_argument("--n-boot", type=int, default=200, help="bootstrap resamples for the CIs")
-    lo.add_argument("--seed", type=int, default=0)
-    lo.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_report_args(lo, n_boot=200)
     lo.set_defaults(func=_cmd_loto)
 
     from howsure.cli_eval import add_parsers  # eval, transfer

@@ -12,7 +12,7 @@ EVAL_SPLITS = ("auto", "train", "calibration", "test", "all")
 
 def add_parsers(sub: Any) -> None:
     """Add the ``eval`` and ``transfer`` subcommands to the CLI's subparsers."""
-    from howsure.cli import DEFAULT_DETECTOR, _add_model_args
+    from howsure.cli import DEFAULT_DETECTOR, _add_model_args, add_report_args
 
     e = sub.add_parser(
         "eval",
@@ -49,9 +49,7 @@ def add_parsers(sub: Any) -> None:
         action="store_true",
         help="leave out the P(True) baseline (one extra forward pass per question)",
     )
-    e.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the CIs")
-    e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_report_args(e, n_boot=1000)
     e.set_defaults(func=cmd_eval)
 
     t = sub.add_parser(
@@ -74,9 +72,7 @@ def add_parsers(sub: Any) -> None:
     t.add_argument("--limit", type=int, default=None, help="at most N questions per dataset")
     t.add_argument("--batch-size", type=int, default=16)
     t.add_argument("--out", default="howsure-out/transfer", help="output folder")
-    t.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the CIs")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_report_args(t, n_boot=1000)
     t.set_defaults(func=cmd_transfer)
 
 
