@@ -55,6 +55,7 @@ __all__ = [
     "ece_noise_floor",
     "mce",
     "nll",
+    "paired_auroc_difference",
     "prr",
     "reliability_table",
     "risk_coverage_curve",
@@ -280,6 +281,51 @@ def ece_noise_floor(
     sims = _ece_batch(np.broadcast_to(p, ys.shape), ys, n_bins=n_bins, strategy=strategy)
     lo, hi = np.quantile(sims, [0.025, 0.975])
     return float(sims.mean()), float(lo), float(hi)
+
+
+def paired_auroc_difference(
+    scores_a: Any, scores_b: Any, y: Any, *, n_boot: int = 1000, seed: int = 0
+) -> tuple[float, float, float]:
+    """AUROC of ``scores_a`` minus AUROC of ``scores_b`` on the same answers, with a
+    paired bootstrap 95% interval (both scored on the same resamples).
+
+    Parameters
+    ----------
+    scores_a, scores_b : array-like of shape (n,)
+        Two methods' scores, higher = more likely correct.
+    y : array-like of shape (n,)
+        Labels, 1 = correct, 0 = wrong; both classes needed.
+    n_boot : int, default=1000
+    seed : int, default=0
+
+    Returns
+    -------
+    (difference, lo, hi) : tuple of float
+        Resamples with one class only are dropped; ``lo``/``hi`` are nan when none is left.
+
+    Examples
+    --------
+    >>> a, b = [0.9, 0.8, 0.2, 0.1], [0.1, 0.8, 0.2, 0.9]
+    >>> d, lo, hi = paired_auroc_difference(a, b, [1, 1, 0, 0])
+    >>> d
+    0.75
+    """
+    a, y_ = _prepare(scores_a, y, bounded=False)
+    b, _ = _prepare(scores_b, y, bounded=False)
+    if not 0 < y_.sum() < y_.size:
+        raise ValueError("the AUROC difference needs both right and wrong answers; y has one class")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
+        raise ValueError(f"n_boot must be a positive integer, got {n_boot!r}")
+    diff = float(_auroc_batch(a[None], y_[None])[0] - _auroc_batch(b[None], y_[None])[0])
+    idx = np.random.default_rng(seed).integers(0, y_.size, size=(int(n_boot), y_.size))
+    yb = y_[idx]
+    both = (yb.sum(axis=1) > 0) & (yb.sum(axis=1) < y_.size)
+    if not both.any():
+        return diff, float("nan"), float("nan")
+    idx, yb = idx[both], yb[both]
+    d = _auroc_batch(a[idx], yb) - _auroc_batch(b[idx], yb)
+    lo, hi = np.quantile(d, [0.025, 0.975])
+    return diff, float(lo), float(hi)
 
 
 def mce(probs: Any, y: Any, *, n_bins: int = 15, strategy: Strategy = "uniform") -> float:

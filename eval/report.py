@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from howsure.calibration.plots import reliability_diagram
-from howsure.eval.compare import methods_table, topics_table
+from howsure.eval.compare import margins_table, methods_table, topics_table
 from howsure.eval.plots import risk_coverage_plot, roc_curves, score_histograms
 from howsure.eval.schema import validate_metrics
 from howsure.eval.tables import Table
@@ -280,6 +280,11 @@ def write_report(
         blocks += [
             Block("h2", "AUROC within each topic"),
             Block("table", topics_table(metrics["topics"], methods)),
+        ]
+    if metrics.get("topic_margins"):
+        blocks += [
+            Block("p", f"{main} against each topic's best baseline (paired bootstrap):"),
+            Block("table", margins_table(metrics["topic_margins"], main)),
         ]
     blocks += [
         Block("h2", f"Most confident wrong answers ({main})"),

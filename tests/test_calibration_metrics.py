@@ -249,3 +249,21 @@ def test_ece_noise_floor():
     assert ece_noise_floor([0.0, 1.0, 1.0], n_sim=50) == (0.0, 0.0, 0.0)
     with pytest.raises(ValueError, match="n_sim must be a positive integer"):
         ece_noise_floor(p, n_sim=0)
+
+
+def test_paired_auroc_difference():
+    from howsure.calibration.metrics import auroc, paired_auroc_difference
+
+    rng = np.random.default_rng(3)
+    y = rng.random(200) < 0.4
+    a = y + rng.normal(scale=0.8, size=200)
+    b = y + rng.normal(scale=1.6, size=200)
+    d, lo, hi = paired_auroc_difference(a, b, y, n_boot=400)
+    assert d == pytest.approx(auroc(a, y) - auroc(b, y))
+    assert lo < d < hi and lo > 0  # the sharper score wins, beyond noise
+    # a method against itself: no difference, and no spread on paired resamples
+    assert paired_auroc_difference(a, a, y, n_boot=50) == (0.0, 0.0, 0.0)
+    with pytest.raises(ValueError, match="one class"):
+        paired_auroc_difference(a, b, np.ones(200), n_boot=10)
+    with pytest.raises(ValueError, match="different lengths: 3 scores vs 200 labels"):
+        paired_auroc_difference(a, b[:3], y, n_boot=10)

@@ -70,3 +70,27 @@ def test_collect_on_builtin_questions(smol):
     for key, value in ref.items():
         scale = np.abs(value).max()
         np.testing.assert_allclose(res.activations[key], value, rtol=0, atol=1e-5 * scale)
+
+
+def test_main_job_commands_on_a_small_sample(smol, tmp_path, capsys):
+    """`howsure train` then `howsure eval` (what scripts/main.sh runs), on a few questions."""
+    import json
+
+    from howsure.cli import main
+    from howsure.eval.schema import validate_metrics
+
+    out = tmp_path / "train"
+    argv = ["train", "--limit", "40", "--layers", "20", "--cv", "3", "--n-boot", "50"]
+    assert main([*argv, "--out", str(out), "--quiet"]) == 0
+    ev = tmp_path / "eval"
+    argv = ["eval", "--detector", str(out / "detector"), "--limit", "24", "--samples", "1"]
+    assert main([*argv, "--out", str(ev), "--n-boot", "50", "--quiet"]) == 0
+    metrics = json.loads((ev / "metrics.json").read_text())
+    validate_metrics(metrics, methods=("probe", "p_true", "consistency"))
+    assert metrics["n"] == 24 and metrics["split"] == "test"
+    # the real tokenizer has one-token "yes"/"no": P(True) is computed, not left out
+    assert metrics["methods"]["p_true"]["forward_passes_per_question"] == 2
+    assert metrics["methods"]["consistency"]["forward_passes_per_question"] == 2
+    html = (ev / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 5
+    assert "| probe |" in capsys.readouterr().out

@@ -92,6 +92,11 @@ def test_eval_metrics_follow_the_schema(full_eval, tiny_qa):
     floor = methods["probe"]["ece_noise_floor"]  # detectors only
     assert 0 < floor["ci95"][0] <= floor["mean"] <= floor["ci95"][1] < 1
     assert "ece_noise_floor" not in methods["logprob_mean"]
+    margins = metrics["topic_margins"]
+    assert set(margins) <= {"topic0", "topic1", "topic2"} and margins
+    for r in margins.values():
+        assert r["best_baseline"] in {"logprob_mean", "logprob_min", "entropy"}
+        assert r["ci95"][0] <= r["margin"] <= r["ci95"][1]
 
 
 def test_report_html_is_self_contained(full_eval):
@@ -110,6 +115,7 @@ def test_report_html_is_self_contained(full_eval):
     assert "![ROC curves](roc.png)" in md
     assert "| consistency |" in md and "| p_true |" in md
     assert "ECE noise floor (probe): a perfectly calibrated detector" in md
+    assert "| topic | n | best baseline | probe − best baseline [95% CI] | verdict |" in md
 
 
 def test_examples_tables_order():
