@@ -23,7 +23,9 @@ sampled generations, each counted as 1 like the greedy one, so it costs ``1 + k`
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -406,3 +408,61 @@ def sampling_consistency(
     finally:
         bar.close()
     return scores
+
+
+def cached_scores(
+    method: str,
+    key: dict[str, Any],
+    compute: Callable[[], np.ndarray],
+    *,
+    cache: bool = True,
+) -> tuple[np.ndarray, float, bool]:
+    """``compute()``'s scores, kept in the disk cache under ``method`` and ``key``.
+
+    P(True) and sampling consistency cost minutes per thousand questions; with the
+    cache, re-running ``howsure eval`` (another ``--n-boot``, a rewritten report) reuses
+    them. Files are JSON (``$HOWSURE_CACHE/baselines/<method>-<hash>.json``), never pickle;
+    an unreadable or mismatched entry is recomputed and overwritten.
+
+    Parameters
+    ----------
+    method : str
+        E.g. ``"p_true"``.
+    key : dict
+        Everything the scores depend on (model fingerprint, questions, answers, settings),
+        JSON-serialisable.
+    compute : callable returning numpy.ndarray of shape (n,)
+    cache : bool, default True
+        False: always compute, write nothing.
+
+    Returns
+    -------
+    scores : numpy.ndarray of float, shape (n,)
+    seconds : float
+        How long ``compute()`` took (when it ran for the cached entry, if cached).
+    from_cache : bool
+    """
+    import time
+
+    from howsure.probes.models import cache_dir
+
+    def run() -> tuple[np.ndarray, float]:
+        t0 = time.perf_counter()
+        out = np.asarray(compute(), dtype=float)
+        return out, time.perf_counter() - t0
+
+    if not cache:
+        return (*run(), False)
+
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
+    path = cache_dir("baselines") / f"{method}-{digest}.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("key") == json.loads(json.dumps(key)):
+            return np.asarray(data["scores"], dtype=float), float(data["seconds"]), True
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    scores, seconds = run()
+    entry = {"key": key, "seconds": seconds, "scores": scores.tolist()}
+    path.write_text(json.dumps(entry), encoding="utf-8")
+    return scores, seconds, False

@@ -49,6 +49,12 @@ def add_parsers(sub: Any) -> None:
         action="store_true",
         help="leave out the P(True) baseline (one extra forward pass per question)",
     )
+    e.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="answer and score everything again: neither read nor write the caches of the "
+        "answers, activations and expensive baselines",
+    )
     add_report_args(e, n_boot=1000)
     e.set_defaults(func=cmd_eval)
 
@@ -134,6 +140,7 @@ def _describe(det: Any) -> str:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """``howsure eval``: see :func:`add_parsers`."""
+    import hashlib
     import time
     import warnings
 
@@ -163,43 +170,64 @@ def cmd_eval(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         dataset=str(args.dataset),
         split=split,
+        cache=not args.no_cache,
         progress=not args.quiet,
     )
     seconds = {"generation": time.perf_counter() - t0}
     questions = [it.question for it in coll.items]
-    extra = {}
-    notes = []
+    extra: dict = {}
+    notes: list[str] = []
+    if coll.meta.get("cached"):
+        notes.append("Answers and activations from the collection cache.")
+    base_key = {
+        "model": coll.meta["model"],
+        "questions": coll.meta["dataset_fingerprint"],
+        "answers": hashlib.sha256(json.dumps(coll.answers).encode()).hexdigest(),
+    }
+
+    def expensive(name: str, settings: dict, compute: Any) -> None:
+        scores, secs, hit = baselines.cached_scores(
+            name, {**base_key, **settings}, compute, cache=not args.no_cache
+        )
+        extra[name], seconds[name] = scores, secs
+        if hit:
+            notes.append(f"{name} scores from the cache (computed earlier in {secs:.0f} s).")
+
     if not args.no_p_true:
-        t0 = time.perf_counter()
+        words = {"yes_words": list(baselines.YES_WORDS), "no_words": list(baselines.NO_WORDS)}
         try:
-            extra["p_true"] = p_true(
-                model,
-                tokenizer,
-                questions,
-                coll.answers,
-                batch_size=args.batch_size,
-                progress=not args.quiet,
-                yes_words=baselines.YES_WORDS,
-                no_words=baselines.NO_WORDS,
+            expensive(
+                "p_true",
+                {"template": baselines.P_TRUE_TEMPLATE, **words},
+                lambda: p_true(
+                    model,
+                    tokenizer,
+                    questions,
+                    coll.answers,
+                    batch_size=args.batch_size,
+                    progress=not args.quiet,
+                    **words,
+                ),
             )
-            seconds["p_true"] = time.perf_counter() - t0
         except baselines.NoSingleTokenError as err:  # a tokenizer without one-token "yes"
             notes.append(f"P(True) left out: {err}.")
             warnings.warn(notes[-1], RuntimeWarning, stacklevel=2)
     if args.samples:
-        t0 = time.perf_counter()
-        extra["consistency"] = sampling_consistency(
-            model,
-            tokenizer,
-            questions,
-            coll.answers,
-            k=args.samples,
-            max_new_tokens=det.reader.max_new_tokens,
-            seed=args.seed,
-            batch_size=args.batch_size,
-            progress=not args.quiet,
+        expensive(
+            "consistency",
+            {"k": args.samples, "seed": args.seed, "max_new_tokens": det.reader.max_new_tokens},
+            lambda: sampling_consistency(
+                model,
+                tokenizer,
+                questions,
+                coll.answers,
+                k=args.samples,
+                max_new_tokens=det.reader.max_new_tokens,
+                seed=args.seed,
+                batch_size=args.batch_size,
+                progress=not args.quiet,
+            ),
         )
-        seconds["consistency"] = time.perf_counter() - t0
     costs = costs_for(max(args.samples, 1), methods=["probe", *extra])
     report = evaluate_detectors(
         {"probe": det},

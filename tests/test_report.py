@@ -234,3 +234,23 @@ def test_eval_leaves_out_p_true_when_the_tokenizer_cannot(tiny_dir, tiny_qa, det
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert "p_true" not in metrics["methods"]
     assert "P(True) left out" in (tmp_path / "report.md").read_text()
+
+
+def test_eval_again_reuses_the_expensive_scores(full_eval, tiny_dir, tiny_qa, det_dir, tmp_path):
+    from howsure.eval import baselines
+
+    argv = ["eval", "--model", str(tiny_dir), "--detector", str(det_dir), "--dataset"]
+    argv += [str(tiny_qa), "--out", str(tmp_path), "--samples", "2", *COMMON]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(baselines, "YES_WORDS", ("y", "Y"))
+        mp.setattr(baselines, "NO_WORDS", ("n", "N"))
+        mp.setattr(baselines, "p_true", None)  # would fail if called: the cache must answer
+        assert main(argv) == 0
+    first = json.loads((full_eval / "metrics.json").read_text())
+    again = json.loads((tmp_path / "metrics.json").read_text())
+    for name in ("p_true", "consistency"):
+        assert again["methods"][name]["auroc"] == first["methods"][name]["auroc"]
+        assert again["seconds"][name] == pytest.approx(first["seconds"][name])
+    md = (tmp_path / "report.md").read_text()
+    assert "p_true scores from the cache" in md and "consistency scores from the cache" in md
+    assert "Answers and activations from the collection cache." in md
