@@ -269,6 +269,8 @@ def collect(
     if cached is not None and wanted <= set(cached.activations):
         # labels are a function of the answers: recomputed, so a fixed judge needs no re-run
         cached.labels = label_all(cached.answers, [it.answers for it in items], judge=judge)
+        # the entry may have been written for the same questions under another name
+        cached.meta.update(dataset=dataset, split=split)
         return _restrict(cached, wanted, cached=True)
     if cached is not None:  # widen to what the cache had, so one entry serves both asks
         have = set(cached.activations) | wanted

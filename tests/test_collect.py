@@ -105,5 +105,7 @@ def test_cache_hit_labels_again(tiny, items):
         recs = [json.loads(line) for line in (entry / "records.jsonl").read_text().splitlines()]
         text = "".join(json.dumps({**r, "correct": True}) + "\n" for r in recs)
         (entry / "records.jsonl").write_text(text)
-    again = collect(model, tok, items, **kw)
+    again = collect(model, tok, items, **{**kw, "dataset": "renamed", "split": "test"})
     assert again.meta["cached"] is True and not again.labels.any()
+    # the same questions under another name: the meta says what this call asked for
+    assert (again.meta["dataset"], again.meta["split"]) == ("renamed", "test")
