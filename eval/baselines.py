@@ -299,11 +299,12 @@ def sampling_consistency(
     judge: Judge | None = None,
     batch_size: int = 16,
     progress: bool = True,
+    instruction: str | None = None,
 ) -> np.ndarray:
     """Fraction of ``k`` sampled answers that agree with the greedy answer.
 
-    Each question is rendered with :func:`howsure.probes.prompts.question_prompt` (the
-    prompt the greedy answer came from) and answered ``k`` times with
+    Each question is rendered with :func:`howsure.probes.prompts.question_prompt` and
+    ``instruction`` (give the one the greedy answer came from) and answered ``k`` times with
     ``do_sample=True``; a sample agrees when ``judge(sample, [greedy_answer])`` is true.
 
     Parameters
@@ -329,6 +330,9 @@ def sampling_consistency(
     batch_size : int, default 16
         Questions per batch; each batch generates ``batch_size * k`` sequences.
     progress : bool, default True
+    instruction : str, optional
+        Appended to each question; default
+        :data:`howsure.probes.prompts.DEFAULT_INSTRUCTION` (what ``howsure train`` uses).
 
     Returns
     -------
@@ -364,7 +368,8 @@ def sampling_consistency(
     n = len(questions)
     scores = np.zeros(n, dtype=float)
     todo = [i for i, a in enumerate(greedy_answers) if a.strip() and normalize_answer(a)]
-    prompts = [question_prompt(tokenizer, questions[i]) for i in todo]
+    kw = {} if instruction is None else {"instruction": instruction}
+    prompts = [question_prompt(tokenizer, questions[i], **kw) for i in todo]
     eos = eos_ids(model, tokenizer)
     device = model_device(model)
     bar = tqdm(total=n, desc="sampling", unit="q", disable=not progress)
@@ -408,6 +413,11 @@ def sampling_consistency(
     finally:
         bar.close()
     return scores
+
+
+CACHE_VERSION = 1
+"""Part of every :func:`cached_scores` key: bump when a baseline or the judge changes what
+it returns for the same inputs."""
 
 
 def cached_scores(
@@ -454,6 +464,7 @@ def cached_scores(
     if not cache:
         return (*run(), False)
 
+    key = {**key, "cache_version": CACHE_VERSION}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
     path = cache_dir("baselines") / f"{method}-{digest}.json"
     try:

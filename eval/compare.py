@@ -234,7 +234,7 @@ def topic_margins(
     return out
 
 
-def margins_table(margins: Mapping[str, dict], method: str = "probe") -> Table:
+def margins_table(margins: Mapping[str, dict], *, method: str = "probe") -> Table:
     """Table of :func:`topic_margins`."""
     rows = []
     for topic, r in margins.items():
@@ -374,8 +374,6 @@ def evaluate_detectors(
         "topics": per_topic_auroc(scores, y, topics),
         "topic_margins": topic_margins(
             scores, y, topics, method=next(iter(detectors)), n_boot=n_boot, seed=seed
-        )
-        if n_boot
-        else {},
+        ),
         "scores": scores,
     }

@@ -35,6 +35,9 @@ from howsure.eval.schema import validate_metrics
 from howsure.eval.tables import Table
 from howsure.probes.sweep import SweepResult, plot_sweep
 
+IMAGE_FILES = ("reliability.png", "roc.png", "risk_coverage.png", "histogram.png", "sweep.png")
+"""The PNG files a report folder may hold (roc.png needs both classes, sweep.png a sweep)."""
+
 N_EXAMPLES = 10
 """Rows of each of the most-confident-wrong and least-confident-right tables."""
 
@@ -284,7 +287,7 @@ def write_report(
     if metrics.get("topic_margins"):
         blocks += [
             Block("p", f"{main} against each topic's best baseline (paired bootstrap):"),
-            Block("table", margins_table(metrics["topic_margins"], main)),
+            Block("table", margins_table(metrics["topic_margins"], method=main)),
         ]
     blocks += [
         Block("h2", f"Most confident wrong answers ({main})"),

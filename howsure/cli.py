@@ -13,6 +13,23 @@ DEFAULT_DETECTOR = "howsure-out/train/detector"
 """Where ``howsure train`` saves its detector (with the default ``--out``)."""
 
 
+def detector_folder(arg: str | None, *, required: bool = True) -> Path:
+    """The ``--detector`` folder (default :data:`DEFAULT_DETECTOR`).
+
+    Raises
+    ------
+    ValueError
+        ``required`` and the folder does not exist, naming it and the fix.
+    """
+    folder = Path(arg if arg is not None else DEFAULT_DETECTOR)
+    if required and not folder.exists():
+        raise ValueError(
+            f"no detector at {folder}: run `howsure train` first to make one, or pass "
+            "--detector DIR"
+        )
+    return folder
+
+
 def _out(text: str = "") -> None:
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
@@ -341,12 +358,7 @@ def _cmd_loto(args: argparse.Namespace) -> int:
     from howsure.probes.activations import POSITIONS
     from howsure.probes.models import load_model
 
-    folder = Path(args.detector or DEFAULT_DETECTOR)
-    if not folder.exists():
-        raise ValueError(
-            f"no detector at {folder}: run `howsure train` first (leave-one-topic-out uses its "
-            "layer and position), or pass --detector DIR"
-        )
+    folder = detector_folder(args.detector)  # leave-one-topic-out uses its layer and position
     model, tokenizer = load_model(args.model, device=args.device, dtype=args.dtype)
     det = Detector.load(folder, model=model, tokenizer=tokenizer)
     layer, position = det.reader.layer, det.reader.position
@@ -404,12 +416,7 @@ def _cmd_chat(args: argparse.Namespace) -> int:
     from howsure.plugin.wrapper import wrap
     from howsure.probes.models import load_model
 
-    folder = Path(args.detector if args.detector is not None else DEFAULT_DETECTOR)
-    if args.detector is None and not (folder / "config.json").is_file():
-        raise ValueError(
-            f"no detector at {folder}: run `howsure train` first to make one, or pass "
-            "--detector DIR"
-        )
+    folder = detector_folder(args.detector)
     prompt = None
     if args.json:
         prompt = sys.stdin.read().strip()
@@ -487,11 +494,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         raise ValueError(f"--max-new-tokens must be a positive integer, got {args.max_new_tokens}")
     if args.abstain_below is not None and not 0 <= args.abstain_below <= 1:
         raise ValueError(f"--abstain-below must be in [0, 1] (e.g. 0.5), got {args.abstain_below}")
-    folder = Path(args.detector if args.detector is not None else DEFAULT_DETECTOR)
-    if args.detector is not None and not folder.exists():
-        raise ValueError(
-            f"no detector at {folder}: check the path, or train one with `howsure train`"
-        )
+    # a missing default detector is not an error: the page says so and chats without one
+    folder = detector_folder(args.detector, required=args.detector is not None)
     if importlib.util.find_spec("gradio") is None:
         raise ValueError(f"the demo needs gradio: {demo.INSTALL_HINT}")
     model, tokenizer = load_model(args.model, device=args.device, dtype=args.dtype)

@@ -97,19 +97,23 @@ def _check_counts(args: argparse.Namespace) -> None:
     samples = getattr(args, "samples", 0)
     if samples < 0:
         raise ValueError(f"--samples must be 0 (no consistency baseline) or more, got {samples}")
-    if args.n_boot < 0:
-        raise ValueError(f"--n-boot must be 0 or more, got {args.n_boot}")
+    if args.n_boot < 1:
+        raise ValueError(f"--n-boot must be 1 or more (bootstrap resamples), got {args.n_boot}")
 
 
 def _open_detector(folder: str) -> Any:
+    from howsure.cli import detector_folder
     from howsure.plugin.detector import Detector
 
-    path = Path(folder)
-    if not (path / "config.json").is_file() and not path.exists():
-        raise ValueError(
-            f"no detector at {path}: run `howsure train` first to make one, or pass --detector DIR"
-        )
-    return Detector.load(path)
+    return Detector.load(detector_folder(folder))
+
+
+def _same_dataset(a: str, b: Any) -> bool:
+    """Same dataset name, or the same local file however its path is spelled."""
+    if str(a) == str(b):
+        return True
+    pa, pb = Path(str(a)), Path(str(b))
+    return pa.is_file() and pb.is_file() and pa.resolve() == pb.resolve()
 
 
 def _collect_for(det: Any, model: Any, tokenizer: Any, items: list, **kw: Any) -> Any:
@@ -157,7 +161,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     split = args.split
     if split == "auto":
         trained_on = det.info.get("training", {}).get("dataset")
-        split = "test" if str(args.dataset) == str(trained_on) else "all"
+        split = "test" if _same_dataset(args.dataset, trained_on) else "all"
     items = load_qa(args.dataset, split=split, limit=args.limit)
     model, tokenizer = load_model(args.model, device=args.device, dtype=args.dtype)
     det.bind(model, tokenizer)
@@ -215,7 +219,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.samples:
         expensive(
             "consistency",
-            {"k": args.samples, "seed": args.seed, "max_new_tokens": det.reader.max_new_tokens},
+            {
+                "k": args.samples,
+                "seed": args.seed,
+                "max_new_tokens": det.reader.max_new_tokens,
+                "instruction": det.reader.instruction,
+                "batch_size": args.batch_size,  # the draws depend on the batching
+                "judge": "MatchJudge",
+            },
             lambda: sampling_consistency(
                 model,
                 tokenizer,
@@ -226,6 +237,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 seed=args.seed,
                 batch_size=args.batch_size,
                 progress=not args.quiet,
+                instruction=det.reader.instruction,
             ),
         )
     costs = costs_for(max(args.samples, 1), methods=["probe", *extra])
@@ -281,7 +293,7 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     parts: list[tuple[str, str]] = []
     if source is not None:
         parts.append((str(source), "test"))
-    parts += [(str(d), "all") for d in args.to if str(d) != str(source)]
+    parts += [(str(d), "all") for d in args.to if not _same_dataset(d, source)]
     items = {p: load_qa(p[0], split=p[1], limit=args.limit) for p in parts}  # errors first
     model, tokenizer = load_model(args.model, device=args.device, dtype=args.dtype)
     det.bind(model, tokenizer)
@@ -302,7 +314,7 @@ def cmd_transfer(args: argparse.Namespace) -> int:
         row = heldout_row(
             scores, coll, label=f"dataset {name!r}", n_boot=args.n_boot, seed=args.seed
         )
-        if name == str(source):
+        if split == "test" and _same_dataset(name, source):
             in_dist = row["probe_auroc"]
         rows.append({"dataset": f"{name} ({split})", "split": split, **row})
     for r in rows:

@@ -63,8 +63,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from howsure.eval.report import IMAGE_FILES
 from howsure.plugin.detector import Detector
-from howsure.plugin.wrapper import ConfidentGeneration, ConfidentModel, wrap
+from howsure.plugin.wrapper import ConfidentGeneration, ConfidentModel, percent, wrap
 from howsure.probes.prompts import DEFAULT_INSTRUCTION, question_messages, render_chat
 
 if TYPE_CHECKING:
@@ -101,19 +102,19 @@ LEVELS: tuple[tuple[float, Level, str], ...] = (
 )
 """``(upper bound, level, colour)``: a confidence below the bound gets that level."""
 
-REPORT_IMAGES: tuple[tuple[str, str], ...] = (
-    (
-        "reliability.png",
-        "Reliability diagram: stated confidence against the actual accuracy "
-        "(on the diagonal = calibrated)",
-    ),
-    ("roc.png", "ROC curves: the detector against the baselines"),
-    (
-        "risk_coverage.png",
-        "Risk-coverage: the error rate of the answers kept when the least sure ones abstain",
-    ),
-    ("histogram.png", "Confidence of right and wrong answers"),
-    ("sweep.png", "Layer sweep: cross-validated AUROC per layer and position"),
+REPORT_IMAGES: tuple[tuple[str, str], ...] = tuple(
+    zip(
+        IMAGE_FILES,
+        (
+            "Reliability diagram: stated confidence against the actual accuracy "
+            "(on the diagonal = calibrated)",
+            "ROC curves: the detector against the baselines",
+            "Risk-coverage: the error rate of the answers kept when the least sure ones abstain",
+            "Confidence of right and wrong answers",
+            "Layer sweep: cross-validated AUROC per layer and position",
+        ),
+        strict=True,
+    )
 )
 """The report's image files (written by ``howsure train`` / ``howsure eval``) and captions."""
 
@@ -137,6 +138,15 @@ def _esc(text: str) -> str:
     return html.escape(text, quote=False)
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]!|#])")
+
+
+def _esc_md(text: str) -> str:
+    """Model or user text shown as itself: HTML-escaped and Markdown-escaped, so an answer
+    like ``![x](http://...)`` cannot make the page fetch anything."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", _esc(text))
+
+
 def _gradio() -> Any:
     """Import gradio with its analytics off, or raise ImportError with the install hint."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -149,11 +159,6 @@ def _gradio() -> Any:
 
 
 # -- confidence display ----------------------------------------------------------------
-def _pct(confidence: float) -> int:
-    """Whole percent, rounded half up (as the wrapper's prefix)."""
-    return math.floor(confidence * 100 + 0.5)
-
-
 def level(confidence: float) -> Level:
     """``"low"`` below 0.5, ``"medium"`` below 0.8, else ``"high"``."""
     for bound, name, _ in LEVELS:
@@ -177,7 +182,7 @@ def badge(confidence: float | None) -> str:
     return (
         f'<span class="howsure-badge howsure-{name}" data-confidence="{confidence:.6f}" '
         f'style="background:{colour};color:#fff;border-radius:999px;padding:1px 9px;'
-        f'font-weight:700">{_pct(confidence)}%</span>'
+        f'font-weight:700">{percent(confidence)}%</span>'
     )
 
 
@@ -379,7 +384,7 @@ def load_report(
             notes.append("The detector has no saved metrics either.")
     lines: list[str] = []
     if notes:
-        lines += [f'<div class="howsure-note">{" ".join(notes)}</div>', ""]
+        lines += [f'<div class="howsure-note">{_esc(" ".join(notes))}</div>', ""]
     if metrics is not None:
         methods = metrics["methods"]
         own = _own_method(methods, det_folder)
@@ -715,7 +720,8 @@ class Demo:
     def _chat_for(self, threshold: float, mode: AbstainMode) -> ConfidentModel:
         """A shallow copy of the wrapped model with this request's abstention settings and
         a machine-readable prefix (the page renders its own)."""
-        assert self.chat is not None
+        if self.chat is None:
+            raise RuntimeError("no detector: there is no ConfidentModel to configure")
         chat = copy.copy(self.chat)
         chat.threshold = threshold if threshold > 0 else None
         chat.abstain_mode = mode
@@ -732,8 +738,9 @@ class Demo:
         abstained: bool = False,
         flagged: bool = False,
     ) -> str:
-        assert self.chat is not None or confidence is None
-        body = _esc(answer) if answer else ("*(empty answer)*" if done else "")
+        if self.chat is None and confidence is not None:
+            raise RuntimeError("a confidence without a detector")
+        body = _esc_md(answer) if answer else ("*(empty answer)*" if done else "")
         if self.chat is None:
             line = f"{badge(None)} no detector loaded" if done else _PENDING
             return f"{body}\n\n{line}" if body else line
@@ -743,10 +750,10 @@ class Demo:
         if abstained:
             body = (
                 f"{_esc(self.chat.abstain_message)}\n\n*(the answer is withheld: the "
-                f"confidence is below your {_pct(threshold)}% threshold)*"
+                f"confidence is below your {percent(threshold)}% threshold)*"
             )
         elif flagged:
-            line += f" ⚠ *below your {_pct(threshold)}% threshold: double-check this answer*"
+            line += f" ⚠ *below your {percent(threshold)}% threshold: double-check this answer*"
         if not done:
             body = (body + " " + _PENDING) if body else _PENDING
         return f"{line}\n\n{body}"
@@ -908,8 +915,11 @@ class Demo:
                     right.append(ok)
                 row += [" | ".join(golds), ok]
             rows.append(row)
-        path = self._tmp / f"howsure-batch-{time.strftime('%Y%m%d-%H%M%S')}-{len(rows)}.csv"
-        with path.open("w", encoding="utf-8", newline="") as fh:
+        fd, name = tempfile.mkstemp(
+            prefix=f"howsure-batch-{time.strftime('%Y%m%d-%H%M%S')}-", suffix=".csv", dir=self._tmp
+        )  # a file of its own per request: two sessions never share a download
+        path = Path(name)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             writer = csv.writer(fh)
             writer.writerow(columns)
             writer.writerows([["" if v is None else v for v in r] for r in rows])
@@ -930,7 +940,7 @@ def _display_rows(res: BatchResult) -> list[list]:
     out = []
     for row in res.rows:
         shown = list(row)
-        shown[2] = "" if row[2] is None else f"{_pct(row[2])}%"
+        shown[2] = "" if row[2] is None else f"{percent(row[2])}%"
         if len(row) == 5:
             shown[4] = {True: "✓", False: "✗", None: ""}[row[4]]
         out.append(shown)
@@ -1036,7 +1046,7 @@ def build_app(
                     return gr.update(), gr.update(), shown_, shown_, ""
                 new = [
                     *shown_,
-                    {"role": "user", "content": _esc(message.strip())},
+                    {"role": "user", "content": _esc_md(message.strip())},
                     {"role": "assistant", "content": f"{_PENDING} *waiting for the model…*"},
                 ]
                 # no new question until this one is answered

@@ -184,6 +184,11 @@ def _stop_flag_criteria(flag: threading.Event) -> Any:
     return StoppingCriteriaList([StopWhenSet()])
 
 
+def percent(confidence: float) -> int:
+    """A confidence in [0, 1] as whole percent, rounded half up (0.915 -> 92)."""
+    return math.floor(confidence * 100 + 0.5)
+
+
 def _is_pipeline(obj: Any) -> bool:
     if isinstance(obj, torch.nn.Module) or not hasattr(obj, "model"):
         return False
@@ -497,8 +502,7 @@ class ConfidentModel:
     # -- results -----------------------------------------------------------------------
     def prefix(self, confidence: float) -> str:
         """The filled-in template for a confidence in [0, 1]."""
-        pct = math.floor(confidence * 100 + 0.5)
-        return self.template.format(pct=pct, confidence=confidence)
+        return self.template.format(pct=percent(confidence), confidence=confidence)
 
     def _is_low(self, confidence: float) -> bool:
         return self.threshold is not None and confidence < self.threshold

@@ -96,11 +96,17 @@ def _read_number(tokens: list[str], start: int) -> tuple[int, int] | None:
     return None if end == start else (total + current, end)
 
 
-def _tokens(text: str, *, keep_slash: bool = False) -> list[str]:
-    """Normalised tokens of ``text``; see :func:`normalize_answer`."""
+def _tokens(text: str, *, keep_slash: bool = False, possessive: bool = True) -> list[str]:
+    """Normalised tokens of ``text``; see :func:`normalize_answer`.
+
+    ``possessive=False`` keeps a possessive "'s" as a trailing "s" ("McDonald's" ->
+    "mcdonalds"), the other reading :class:`MatchJudge` also tries.
+    """
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
-    text = _POSSESSIVE.sub("", text.replace("&", " and "))
+    text = text.replace("&", " and ")
+    if possessive:
+        text = _POSSESSIVE.sub("", text)
     text = _THOUSANDS_SEP.sub("", _APOSTROPHES.sub("", text))
     words = [t for t in _TOKEN.findall(text) if keep_slash or t != "/"]
     words = [w for i, w in enumerate(words) if w not in _ARTICLES or i == len(words) - 1]
@@ -199,24 +205,38 @@ class MatchJudge:
         bool
         """
         _check_inputs(answer, golds)
-        gold_runs = [run for run in (_tokens(g, keep_slash=True) for g in golds) if run]
-        if not gold_runs:
-            raise ValueError(
-                f"no gold answer in {list(golds)!r} has letters or digits: "
-                "give at least one gold answer with letters or digits"
-            )
-        tokens = _tokens(answer, keep_slash=True)
-        for run in gold_runs:
-            for start in range(len(tokens) - len(run) + 1):
-                end = start + len(run)
-                if not all(_same(a, g) for a, g in zip(tokens[start:end], run, strict=True)):
-                    continue
-                if start and tokens[start - 1] in _NEGATIONS:
-                    continue
-                if _HEDGES.intersection(tokens[:start] + tokens[end:]):
-                    continue
+        # two readings of "'s": a possessive ("China's" -> china) or part of a name
+        # ("McDonald's" -> mcdonalds, as in a gold "McDonalds"); either may match
+        for possessive in (True, False):
+            gold_runs = [
+                run
+                for run in (_tokens(g, keep_slash=True, possessive=possessive) for g in golds)
+                if run
+            ]
+            if not gold_runs:
+                raise ValueError(
+                    f"no gold answer in {list(golds)!r} has letters or digits: "
+                    "give at least one gold answer with letters or digits"
+                )
+            tokens = _tokens(answer, keep_slash=True, possessive=possessive)
+            if _matches(tokens, gold_runs):
                 return True
         return False
+
+
+def _matches(tokens: list[str], gold_runs: list[list[str]]) -> bool:
+    """A gold run occurs in ``tokens``, not negated just before, with no hedge around."""
+    for run in gold_runs:
+        for start in range(len(tokens) - len(run) + 1):
+            end = start + len(run)
+            if not all(_same(a, g) for a, g in zip(tokens[start:end], run, strict=True)):
+                continue
+            if start and tokens[start - 1] in _NEGATIONS:
+                continue
+            if _HEDGES.intersection(tokens[:start] + tokens[end:]):
+                continue
+            return True
+    return False
 
 
 def label(answer: str, golds: Sequence[str]) -> bool:

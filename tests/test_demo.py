@@ -360,6 +360,8 @@ def test_batch_table_and_csv(tiny, det_dirs, tmp_path):
     # without any gold answer: no gold/correct columns
     plain = demo.batch(Q1)
     assert plain.columns == ["question", "answer", "confidence"] and len(plain.rows) == 1
+    again = demo.batch(Q1)  # same size, same second: still a file of its own
+    assert again.csv_path != plain.csv_path and plain.csv_path.is_file()
     with pytest.raises(ValueError, match="no questions"):
         demo.batch("")
 
@@ -528,3 +530,11 @@ def test_cli_demo_without_gradio(tiny_dir, monkeypatch, fake_launch, capsys):
     monkeypatch.setitem(sys.modules, "gradio", None)
     assert main(["demo", "--model", str(tiny_dir)]) == 2
     assert "pip install 'howsure[demo]'" in capsys.readouterr().err
+
+
+def test_model_text_cannot_inject_markdown_or_html():
+    from howsure.demo import _esc_md
+
+    shown = _esc_md("![x](http://example.com/a.png) <img src=x> 2 * 3 = 6")
+    assert "![" not in shown and "<img" not in shown
+    assert shown == "\\!\\[x\\](http://example.com/a.png) &lt;img src=x&gt; 2 \\* 3 = 6"

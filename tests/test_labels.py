@@ -19,8 +19,12 @@ CASES = [
     ("Parisian", ["Paris"], False),
     ("I think it's Parisian cuisine.", ["Paris"], False),
     ("Lyon", ["Paris"], False),
-    # a possessive keeps its word
+    # a possessive keeps its word; "'s" inside a name still matches without the apostrophe
     ("The city of Xi’an is located in China's Shaanxi province.", ["China"], True),
+    ("McDonalds", ["McDonald's"], True),
+    ("It is McDonald's.", ["McDonalds"], True),
+    ("Lloyds of London", ["Lloyd's of London"], True),
+    ("St Johns", ["St. John's"], True),
     # accents
     ("Bogotá", ["Bogota"], True),
     ("Bogota", ["Bogotá"], True),

@@ -135,6 +135,15 @@ def test_examples_tables_order():
     assert wrong.rows[0][0] == "80.0%" and wrong.rows[0][3:] == ["a2", "g2"]
 
 
+def test_split_auto_knows_the_training_file_by_any_spelling(tiny_dir, tiny_qa, det_dir, tmp_path):
+    other_spelling = f"{tiny_qa.parent}/./{tiny_qa.name}"
+    argv = ["eval", "--model", str(tiny_dir), "--detector", str(det_dir), "--dataset"]
+    argv += [other_spelling, "--out", str(tmp_path), "--samples", "0", "--no-p-true", *COMMON]
+    assert main(argv) == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["split"] == "test"  # not "all": the training rows stay out
+
+
 def test_eval_without_expensive_baselines(tiny_dir, tiny_qa, det_dir, tmp_path, capsys):
     argv = ["eval", "--model", str(tiny_dir), "--detector", str(det_dir), "--dataset"]
     argv += [str(tiny_qa), "--split", "all", "--limit", "30", "--out", str(tmp_path)]
@@ -160,6 +169,7 @@ def test_eval_bad_input(tiny_dir, tiny_qa, det_dir, tmp_path, capsys):
         ],
         "no detector at": [*base, "--detector", str(tmp_path / "missing")],
         "--samples must be 0": [*base, "--detector", str(det_dir), "--samples", "-1"],
+        "--n-boot must be 1 or more": [*base, "--detector", str(det_dir), "--n-boot", "0"],
     }
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"prompt": "q?", "gold": ["a"]}) + "\n")
