@@ -187,6 +187,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         "model": coll.meta["model"],
         "questions": coll.meta["dataset_fingerprint"],
         "answers": hashlib.sha256(json.dumps(coll.answers).encode()).hexdigest(),
+        "dtype": str(model.dtype),
     }
 
     def expensive(name: str, settings: dict, compute: Any) -> None:

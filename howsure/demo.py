@@ -391,7 +391,9 @@ def load_report(
         where = f"dataset `{metrics['dataset']}`, " if metrics.get("dataset") else ""
         split = metrics.get("split") or "test"
         lines += [
-            f"### On the held-out {split} split ({where}n = {metrics.get('n', 'n/a')})",
+            f"### On the held-out {split} split ({where}n = {metrics.get('n', 'n/a')})"
+            if split != "all"
+            else f"### On every row of the dataset ({where}n = {metrics.get('n', 'n/a')})",
             "",
         ]
         if own is not None:

@@ -261,6 +261,9 @@ def collect(
         "reader_version": READER_VERSION,
         "judge": type(judge).__name__ if judge is not None else "MatchJudge",
     }
+    dtype = str(getattr(model, "dtype", "torch.float32")).removeprefix("torch.")
+    if dtype != "float32":  # float32 keys stay as they were before dtypes were keyed
+        settings["dtype"] = dtype
     key_src = [fingerprint, dataset_fingerprint(items), settings]
     key = hashlib.sha256(json.dumps(key_src, sort_keys=True).encode()).hexdigest()[:20]
     folder = cache_dir("collections") / f"{fingerprint_key(fingerprint)}-{key}" if cache else None

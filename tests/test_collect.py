@@ -109,3 +109,19 @@ def test_cache_hit_labels_again(tiny, items):
     assert again.meta["cached"] is True and not again.labels.any()
     # the same questions under another name: the meta says what this call asked for
     assert (again.meta["dataset"], again.meta["split"]) == ("renamed", "test")
+
+
+def test_cache_keys_the_dtype(tiny, items):
+    """Activations read in another dtype are another cache entry, not a reuse."""
+    import copy
+
+    import torch
+
+    model, tok = tiny
+    kw = dict(layers=[1], max_new_tokens=3, dataset="dtype", progress=False)
+    first = collect(model, tok, items, **kw)
+    half = copy.deepcopy(model).to(torch.bfloat16)
+    other = collect(half, tok, items, **kw)
+    assert first.meta["cached"] is False and other.meta["cached"] is False
+    assert other.meta["dtype"] == "bfloat16" and "dtype" not in first.meta
+    assert collect(half, tok, items, **kw).meta["cached"] is True
