@@ -65,7 +65,13 @@ import numpy as np
 
 from howsure.eval.report import IMAGE_FILES
 from howsure.plugin.detector import Detector
-from howsure.plugin.wrapper import ConfidentGeneration, ConfidentModel, percent, wrap
+from howsure.plugin.wrapper import (
+    ConfidentGeneration,
+    ConfidentModel,
+    percent,
+    stop_flag_criteria,
+    wrap,
+)
 from howsure.probes.prompts import DEFAULT_INSTRUCTION, question_messages, render_chat
 
 if TYPE_CHECKING:
@@ -543,6 +549,7 @@ class _PlainChat:
         )
         pad = self.tokenizer.pad_token_id
         errors: list[BaseException] = []
+        stop = threading.Event()  # set when the page stops listening: generation ends
 
         def work() -> None:
             try:
@@ -553,6 +560,7 @@ class _PlainChat:
                         do_sample=False,
                         pad_token_id=pad,
                         streamer=streamer,
+                        stopping_criteria=stop_flag_criteria(stop),
                     )
             except BaseException as err:  # re-raised in the consumer
                 errors.append(err)
@@ -564,6 +572,7 @@ class _PlainChat:
             try:
                 yield from streamer
             finally:
+                stop.set()
                 thread.join()
             if errors:
                 raise errors[0]

@@ -170,7 +170,8 @@ class _TokenQueue:
         pass
 
 
-def _stop_flag_criteria(flag: threading.Event) -> Any:
+def stop_flag_criteria(flag: threading.Event) -> Any:
+    """Stopping criteria for ``generate`` that end every row once ``flag`` is set."""
     from transformers import StoppingCriteria, StoppingCriteriaList
 
     class StopWhenSet(StoppingCriteria):
@@ -710,7 +711,7 @@ class ConfidentModel:
                         attention_mask=mask,
                         generation_config=cfg,
                         streamer=_TokenQueue(events),
-                        stopping_criteria=_stop_flag_criteria(stop),
+                        stopping_criteria=stop_flag_criteria(stop),
                     )
                 events.put(("done", seqs))
             except BaseException as err:  # handed to the consumer, re-raised there

@@ -538,3 +538,20 @@ def test_model_text_cannot_inject_markdown_or_html():
     shown = _esc_md("![x](http://example.com/a.png) <img src=x> 2 * 3 = 6")
     assert "![" not in shown and "<img" not in shown
     assert shown == "\\!\\[x\\](http://example.com/a.png) &lt;img src=x&gt; 2 \\* 3 = 6"
+
+
+def test_plain_stream_closed_early_stops_generating(tiny):
+    """Without a detector, a page that stops listening also stops the generation."""
+    model, tok = tiny
+    with pytest.warns(UserWarning, match="No detector loaded"):
+        demo = Demo(model, tok, max_new_tokens=120)
+    calls = []
+    handle = model.register_forward_hook(lambda *a: calls.append(1))
+    try:
+        pieces = demo._plain.stream([{"role": "user", "content": Q1}], max_new_tokens=120)
+        next(pieces)
+        pieces.close()  # joins the generation thread
+        n = len(calls)
+    finally:
+        handle.remove()
+    assert n < 60, n
