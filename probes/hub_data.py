@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from howsure.probes.labels import normalize_answer
 from howsure.probes.qa_data import (
     EVAL_INSTALL_HINT,
     SPLITS,
@@ -169,12 +170,18 @@ def truthfulqa_row(example: Mapping[str, Any]) -> dict | None:
     """Map one ``truthfulqa/truthful_qa`` (``generation``) example: ``question``;
     ``best_answer`` and ``correct_answers`` as golds; ``category`` as topic.
 
-    Lexical matching is a weak judge for TruthfulQA: its gold answers are sentences
-    (and include "I have no comment"), and its wrong answers often share words with
-    them, so labels from string matching are noisy. Use it for robustness checks, not
-    headline numbers.
+    "I have no comment" is dropped from the golds: TruthfulQA counts that refusal as
+    truthful, but here a gold is an answer that is *right*, and a detector should not
+    learn that declining is a correct answer. Lexical matching is a weak judge for
+    TruthfulQA: its gold answers are sentences, and its wrong answers often share words
+    with them, so labels from string matching are noisy. Use it for robustness checks,
+    not headline numbers.
     """
-    golds = _golds(example.get("best_answer"), example.get("correct_answers"))
+    golds = [
+        g
+        for g in _golds(example.get("best_answer"), example.get("correct_answers"))
+        if normalize_answer(g) != "i have no comment"
+    ]
     if not golds:
         return None
     return {

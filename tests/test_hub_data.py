@@ -200,11 +200,8 @@ def test_popqa_row_decodes_json_answers() -> None:
 
 def test_truthfulqa_row() -> None:
     row = truthfulqa_row(TRUTHFUL[0])
-    assert row["answers"] == [
-        "Nothing in particular happens",
-        "Nothing happens",
-        "I have no comment",
-    ]
+    # the refusal "I have no comment" is not a right answer here
+    assert row["answers"] == ["Nothing in particular happens", "Nothing happens"]
     assert row["topic"] == "Misconceptions"
     assert truthfulqa_row(TRUTHFUL[1])["answers"] == ["No, Glorbs are fictional", "No"]
     assert truthfulqa_row(TRUTHFUL[2]) is None
