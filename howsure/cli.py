@@ -60,7 +60,8 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
 
 
-def _add_data_args(p: argparse.ArgumentParser, *, limit_help: str) -> None:
+def add_dataset_args(p: argparse.ArgumentParser, *, limit_help: str) -> None:
+    """``--dataset``, ``--limit`` and ``--batch-size``."""
     p.add_argument(
         "--dataset",
         default="builtin",
@@ -68,8 +69,12 @@ def _add_data_args(p: argparse.ArgumentParser, *, limit_help: str) -> None:
         "triviaqa, nq_open, sciq, popqa, truthfulqa (needs network)",
     )
     p.add_argument("--limit", type=int, default=None, help=limit_help)
-    p.add_argument("--layers", type=_layers_arg, default="all", help="'all' or e.g. 5,10,-1")
     p.add_argument("--batch-size", type=int, default=16)
+
+
+def _add_data_args(p: argparse.ArgumentParser, *, limit_help: str) -> None:
+    add_dataset_args(p, limit_help=limit_help)
+    p.add_argument("--layers", type=_layers_arg, default="all", help="'all' or e.g. 5,10,-1")
     p.add_argument("--max-new-tokens", type=int, default=32)
 
 

@@ -12,7 +12,7 @@ EVAL_SPLITS = ("auto", "train", "calibration", "test", "all")
 
 def add_parsers(sub: Any) -> None:
     """Add the ``eval`` and ``transfer`` subcommands to the CLI's subparsers."""
-    from howsure.cli import DEFAULT_DETECTOR, _add_model_args, add_report_args
+    from howsure.cli import DEFAULT_DETECTOR, _add_model_args, add_dataset_args, add_report_args
 
     e = sub.add_parser(
         "eval",
@@ -28,7 +28,7 @@ def add_parsers(sub: Any) -> None:
         default=DEFAULT_DETECTOR,
         help=f"detector folder (default: {DEFAULT_DETECTOR}, written by `howsure train`)",
     )
-    _add_dataset_args(e)
+    add_dataset_args(e, limit_help="N questions, round-robin over topics")
     e.add_argument(
         "--split",
         default="auto",
@@ -80,17 +80,6 @@ def add_parsers(sub: Any) -> None:
     t.add_argument("--out", default="howsure-out/transfer", help="output folder")
     add_report_args(t, n_boot=1000)
     t.set_defaults(func=cmd_transfer)
-
-
-def _add_dataset_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--dataset",
-        default="builtin",
-        help="'builtin', a local .jsonl/.json/.csv/.parquet file, or a hub dataset name: "
-        "triviaqa, nq_open, sciq, popqa, truthfulqa (needs network)",
-    )
-    p.add_argument("--limit", type=int, default=None, help="N questions, round-robin over topics")
-    p.add_argument("--batch-size", type=int, default=16)
 
 
 def _check_counts(args: argparse.Namespace) -> None:

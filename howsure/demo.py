@@ -64,6 +64,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from howsure.eval.report import IMAGE_FILES
+from howsure.eval.tables import Table
 from howsure.plugin.detector import Detector
 from howsure.plugin.wrapper import (
     ConfidentGeneration,
@@ -291,16 +292,18 @@ def _with_ci(m: Mapping, key: str) -> str:
 
 
 def _methods_table(methods: Mapping[str, Mapping], own: str | None) -> str:
-    head = "| method | " + " | ".join(f"{label} (95% CI)" for _, label in KEY_METRICS) + " |"
-    lines = [head, "|---|" + "---:|" * len(KEY_METRICS)]
+    """Markdown table of the key metrics (tolerant of missing values: "n/a")."""
+    headers = ["method", *(f"{label} (95% CI)" for _, label in KEY_METRICS)]
     order = sorted(methods, key=lambda n: (n != own, n != "probe", n != "probe_last_prompt"))
-    for name in order:
-        m = methods[name]
-        if not isinstance(m, Mapping):
-            continue
-        label = f"**{name}** (this detector)" if name == own else name
-        lines.append(f"| {label} | " + " | ".join(_with_ci(m, k) for k, _ in KEY_METRICS) + " |")
-    return "\n".join(lines)
+    rows = [
+        [
+            f"**{_esc(name)}** (this detector)" if name == own else _esc(name),
+            *(_with_ci(methods[name], k) for k, _ in KEY_METRICS),
+        ]
+        for name in order
+        if isinstance(methods[name], Mapping)
+    ]
+    return Table(headers, rows).markdown()
 
 
 def _key_line(m: Mapping, *, n: Any, accuracy: Any) -> str:
