@@ -78,6 +78,26 @@ def _add_data_args(p: argparse.ArgumentParser, *, limit_help: str) -> None:
     p.add_argument("--max-new-tokens", type=int, default=32)
 
 
+def add_detector_arg(
+    p: argparse.ArgumentParser, *, default: str | None = None, what: str = "detector folder"
+) -> None:
+    """``--detector`` (unset: :data:`DEFAULT_DETECTOR`, where ``howsure train`` saves it)."""
+    p.add_argument(
+        "--detector",
+        default=default,
+        help=f"{what} (default: {DEFAULT_DETECTOR}, written by `howsure train`)",
+    )
+
+
+def _add_answer_length_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--max-new-tokens",
+        type=int,
+        default=None,
+        help="answer length limit (default: the detector's, what it was trained with)",
+    )
+
+
 def add_report_args(p: argparse.ArgumentParser, *, n_boot: int) -> None:
     """``--n-boot``, ``--seed`` and ``--quiet`` of the commands that report metrics."""
     p.add_argument("--n-boot", type=int, default=n_boot, help="bootstrap resamples for the CIs")
@@ -145,18 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(text, answer, confidence, layer, position, abstained, flagged) and exit.",
     )
     _add_model_args(ch)
-    ch.add_argument(
-        "--detector",
-        default=None,
-        help=f"detector folder (default: {DEFAULT_DETECTOR}, written by `howsure train`)",
-    )
+    add_detector_arg(ch)
     ch.add_argument("--json", action="store_true", help="one prompt from stdin, one JSON line")
-    ch.add_argument(
-        "--max-new-tokens",
-        type=int,
-        default=None,
-        help="answer length limit (default: the detector's, what it was trained with)",
-    )
+    _add_answer_length_arg(ch)
     ch.add_argument(
         "--abstain-below",
         type=float,
@@ -190,11 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
         "chats without a confidence. One generation runs at a time; Ctrl-C stops.",
     )
     _add_model_args(de)
-    de.add_argument(
-        "--detector",
-        default=None,
-        help=f"detector folder (default: {DEFAULT_DETECTOR}, written by `howsure train`)",
-    )
+    add_detector_arg(de)
     de.add_argument(
         "--report",
         default=None,
@@ -208,12 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="port (default: the first free one from 7860; 0: any free port)",
     )
-    de.add_argument(
-        "--max-new-tokens",
-        type=int,
-        default=None,
-        help="answer length limit (default: the detector's, what it was trained with)",
-    )
+    _add_answer_length_arg(de)
     de.add_argument(
         "--abstain-below",
         type=float,
@@ -234,11 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(lo)
     _add_data_args(lo, limit_help="at most N questions per split")
     lo.add_argument("--out", default="howsure-out/loto", help="output folder")
-    lo.add_argument(
-        "--detector",
-        default=None,
-        help=f"detector whose layer and position to use (default: {DEFAULT_DETECTOR})",
-    )
+    add_detector_arg(lo, what="detector whose layer and position to use")
     lo.add_argument("--cv", type=int, default=5, help="cross-validation folds")
     add_report_args(lo, n_boot=200)
     lo.set_defaults(func=_cmd_loto)

@@ -12,7 +12,13 @@ EVAL_SPLITS = ("auto", "train", "calibration", "test", "all")
 
 def add_parsers(sub: Any) -> None:
     """Add the ``eval`` and ``transfer`` subcommands to the CLI's subparsers."""
-    from howsure.cli import DEFAULT_DETECTOR, _add_model_args, add_dataset_args, add_report_args
+    from howsure.cli import (
+        DEFAULT_DETECTOR,
+        _add_model_args,
+        add_dataset_args,
+        add_detector_arg,
+        add_report_args,
+    )
 
     e = sub.add_parser(
         "eval",
@@ -23,11 +29,7 @@ def add_parsers(sub: Any) -> None:
         "write report.html (self-contained), report.md, metrics.json and the plots to --out.",
     )
     _add_model_args(e)
-    e.add_argument(
-        "--detector",
-        default=DEFAULT_DETECTOR,
-        help=f"detector folder (default: {DEFAULT_DETECTOR}, written by `howsure train`)",
-    )
+    add_detector_arg(e, default=DEFAULT_DETECTOR)
     add_dataset_args(e, limit_help="N questions, round-robin over topics")
     e.add_argument(
         "--split",
@@ -67,7 +69,7 @@ def add_parsers(sub: Any) -> None:
         "confidence) and write transfer.json and transfer.md to --out.",
     )
     _add_model_args(t)
-    t.add_argument("--detector", default=DEFAULT_DETECTOR, help="detector folder")
+    add_detector_arg(t, default=DEFAULT_DETECTOR)
     t.add_argument(
         "--to",
         nargs="+",
