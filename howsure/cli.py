@@ -127,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--positions",
         type=_positions_arg,
         default=["last_prompt", "last_answer", "mean_answer"],
-        help="comma-separated: last_prompt, last_answer, mean_answer (default: all)",
+        help="comma-separated: last_prompt, last_answer, mean_answer, mean_last_answer "
+        "(stored as its two parts) (default: the first three)",
     )
     c.add_argument("--no-cache", action="store_true", help="ignore and do not write the cache")
     c.add_argument("--quiet", action="store_true", help="no progress bar")

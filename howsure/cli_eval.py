@@ -145,7 +145,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from howsure.eval.compare import evaluate_detectors, methods_markdown
     from howsure.eval.report import write_report
     from howsure.probes.models import load_model
-    from howsure.probes.qa_data import load_qa
+    from howsure.probes.qa_data import dataset_fingerprint, load_qa
 
     _check_counts(args)
     det = _open_detector(args.detector)
@@ -174,9 +174,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     notes: list[str] = []
     if coll.meta.get("cached"):
         notes.append("Answers and activations from the collection cache.")
-    base_key = {
+    base_key = {  # P(True) and consistency read questions and answers, never the golds
         "model": coll.meta["model"],
-        "questions": coll.meta["dataset_fingerprint"],
+        "questions": dataset_fingerprint(coll.items, golds=False),
         "answers": hashlib.sha256(json.dumps(coll.answers).encode()).hexdigest(),
         "dtype": str(model.dtype),
     }

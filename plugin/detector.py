@@ -64,7 +64,7 @@ class ReaderSettings:
     ----------
     layer : int
         Transformer block whose output is read (``0 .. n_layers-1``).
-    position : {"last_prompt", "last_answer", "mean_answer"}
+    position : {"last_prompt", "last_answer", "mean_answer", "mean_last_answer"}
     instruction : str
         Appended to a bare question before the chat template (see
         :mod:`howsure.probes.prompts`).
@@ -181,7 +181,8 @@ class Detector:
         Parameters
         ----------
         features : numpy.ndarray, shape (n, hidden_size)
-            Activations at the detector's layer and position.
+            Activations at the detector's layer and position (``(n, 2 * hidden_size)``
+            for ``mean_last_answer``).
 
         Returns
         -------

@@ -220,7 +220,7 @@ def train_detector(
     train = colls["train"]
     topics = np.array([it.topic for it in train.items])
     sweep = layer_sweep(
-        train.activations,
+        train.feature_matrices(positions),
         train.labels,
         probe=probe,
         cv=cv,

@@ -121,7 +121,7 @@ class ConfidentGeneration:
     layer : int
         The layer the detector read.
     position : str
-        ``"last_prompt"``, ``"last_answer"`` or ``"mean_answer"``.
+        ``"last_prompt"``, ``"last_answer"``, ``"mean_answer"`` or ``"mean_last_answer"``.
     abstained : bool
         True when the confidence was below the threshold in ``"replace"`` mode.
     flagged : bool

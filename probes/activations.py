@@ -14,6 +14,11 @@ Positions
     The last token of the model's answer (EOS excluded).
 ``mean_answer``
     The mean over the answer's tokens (EOS excluded).
+``mean_last_answer``
+    ``mean_answer`` and ``last_answer`` side by side, shape ``(n, 2 * hidden_size)``:
+    the whole answer and the state after its last token. A combined position is built
+    from the positions it names (:data:`COMBINED_POSITIONS`); nothing more is read from
+    the model, and collections store only the parts.
 
 An empty answer (EOS first) has no answer tokens: both answer positions then fall back
 to the ``last_prompt`` state. When an answer is cut by ``max_new_tokens`` its final token
@@ -46,9 +51,16 @@ from tqdm.auto import tqdm
 
 from howsure.probes.models import context_length, find_layers
 
-Position = Literal["last_prompt", "last_answer", "mean_answer"]
-POSITIONS: tuple[str, ...] = ("last_prompt", "last_answer", "mean_answer")
-ANSWER_POSITIONS: tuple[str, ...] = ("last_answer", "mean_answer")
+Position = Literal["last_prompt", "last_answer", "mean_answer", "mean_last_answer"]
+BASE_POSITIONS: tuple[str, ...] = ("last_prompt", "last_answer", "mean_answer")
+"""Positions read from the model (one hidden state each)."""
+COMBINED_POSITIONS: dict[str, tuple[str, ...]] = {
+    "mean_last_answer": ("mean_answer", "last_answer"),
+}
+"""Positions made of others: their features side by side, in this order."""
+POSITIONS: tuple[str, ...] = (*BASE_POSITIONS, *COMBINED_POSITIONS)
+"""Every position name (see the module docstring)."""
+ANSWER_POSITIONS: tuple[str, ...] = ("last_answer", "mean_answer", "mean_last_answer")
 
 Key = tuple[int, str]
 """``(layer, position)`` key of an activation matrix."""
@@ -102,6 +114,47 @@ def resolve_positions(positions: str | Sequence[str]) -> list[str]:
             out.append(pos)
     if not out:
         raise ValueError(f"no positions given; use one or more of {', '.join(POSITIONS)}")
+    return out
+
+
+def base_positions(positions: Sequence[str]) -> list[str]:
+    """The positions read from the model to build ``positions`` (combined ones expanded).
+
+    Returns them in :data:`BASE_POSITIONS` order, each once.
+    """
+    wanted = set()
+    for pos in positions:
+        wanted.update(COMBINED_POSITIONS.get(pos, (pos,)))
+    return [p for p in BASE_POSITIONS if p in wanted]
+
+
+def combine_positions(
+    features: dict[Key, np.ndarray], positions: Sequence[str]
+) -> dict[Key, np.ndarray]:
+    """``features`` of base positions -> the matrices of ``positions`` (combined ones built).
+
+    Parameters
+    ----------
+    features : dict of (int, str) to numpy.ndarray, each (n, d)
+        At least the base positions of ``positions`` (:func:`base_positions`) per layer.
+    positions : list of str
+        The positions wanted.
+
+    Returns
+    -------
+    dict of (int, str) to numpy.ndarray
+        One matrix per layer and wanted position, ``(n, d)`` or ``(n, k * d)`` for a
+        combined position of ``k`` parts; base matrices not asked for are left out.
+    """
+    layers = sorted({k[0] for k in features})
+    out: dict[Key, np.ndarray] = {}
+    for layer in layers:
+        for pos in positions:
+            parts = COMBINED_POSITIONS.get(pos)
+            if parts is None:
+                out[(layer, pos)] = features[(layer, pos)]
+            else:
+                out[(layer, pos)] = np.concatenate([features[(layer, p)] for p in parts], axis=1)
     return out
 
 
@@ -232,6 +285,7 @@ class GenerationResult:
         Over the answer's tokens (the EOS step for an empty answer): single-pass
         baselines, in nats.
     activations : dict of (int, str) to numpy.ndarray of float32, shape (n, hidden_size)
+        (``(n, 2 * hidden_size)`` for ``mean_last_answer``)
     """
 
     answers: list[str]
@@ -321,7 +375,8 @@ def generate_and_read(
     """
     check_prompts(prompts)
     layer_ids = resolve_layers(model, layers)
-    pos_names = resolve_positions(positions)
+    wanted = resolve_positions(positions)
+    pos_names = base_positions(wanted)
     if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
         raise ValueError(f"max_new_tokens must be a positive integer, got {max_new_tokens!r}")
     eos = eos_ids(model, tokenizer)
@@ -379,7 +434,9 @@ def generate_and_read(
         logprob_mean=np.asarray(lp_mean),
         logprob_min=np.asarray(lp_min),
         entropy_mean=np.asarray(ent_mean),
-        activations={k: np.concatenate(v).astype(np.float32) for k, v in chunks.items()},
+        activations=combine_positions(
+            {k: np.concatenate(v).astype(np.float32) for k, v in chunks.items()}, wanted
+        ),
     )
 
 
@@ -428,7 +485,9 @@ def generation_features(
     Returns
     -------
     dict of (int, str) to numpy.ndarray of float32, shape (batch, d)
+        ``(batch, k * d)`` for a combined position of ``k`` parts.
     """
+    wanted, positions = list(positions), base_positions(positions)
     out: dict[Key, np.ndarray] = {}
     for layer, layer_calls in calls.items():
         prefill = layer_calls[0].float().cpu()  # (B, d): last prompt token
@@ -438,7 +497,7 @@ def generation_features(
             steps = prefill.new_zeros((prefill.shape[0], 0, prefill.shape[1]))
         for pos in positions:
             out[(layer, pos)] = _select(pos, prefill, steps, list(lengths)).astype(np.float32)
-    return out
+    return combine_positions(out, wanted)
 
 
 def _select(pos: str, prompt_last: torch.Tensor, steps: torch.Tensor, lengths: list[int]):
@@ -528,6 +587,7 @@ def read_token_activations(
     tokenizer: Any = None,
 ) -> dict[Key, np.ndarray]:
     """Token-id form of :func:`read_activations` (validated layers and positions)."""
+    wanted, positions = list(positions), base_positions(positions)
     device = model_device(model)
     if tokenizer is not None:
         check_length(
@@ -574,7 +634,9 @@ def read_token_activations(
             bar.update(sl.stop - sl.start)
     finally:
         bar.close()
-    return {k: np.concatenate(v).astype(np.float32) for k, v in chunks.items()}
+    return combine_positions(
+        {k: np.concatenate(v).astype(np.float32) for k, v in chunks.items()}, wanted
+    )
 
 
 @contextlib.contextmanager

@@ -13,7 +13,8 @@ A :class:`Collection` is what probes train on. It is saved as a folder:
 
 :func:`collect` keeps such folders in a disk cache keyed by model fingerprint, dataset
 content (which fixes the split and limit), generation settings, layers and positions,
-so a second run with the same inputs reads instead of recomputing.
+so a second run with the same inputs reads instead of recomputing. The key covers the
+questions, not their gold answers: a corrected gold only re-labels the cached answers.
 """
 
 from __future__ import annotations
@@ -31,8 +32,12 @@ import numpy as np
 
 from howsure._version import __version__
 from howsure.probes.activations import (
+    BASE_POSITIONS,
+    COMBINED_POSITIONS,
     POSITIONS,
     Key,
+    base_positions,
+    combine_positions,
     generate_and_read,
     resolve_layers,
     resolve_positions,
@@ -61,7 +66,7 @@ def _tensor_name(key: Key) -> str:
 
 def _parse_tensor_name(name: str) -> Key:
     layer, _, pos = name.partition(".")
-    if not layer.startswith("L") or pos not in POSITIONS:
+    if not layer.startswith("L") or pos not in BASE_POSITIONS:
         raise ValueError(f"unexpected tensor {name!r} in activations file")
     return int(layer[1:]), pos
 
@@ -77,6 +82,8 @@ class Collection:
     labels : numpy.ndarray of bool, shape (n,)
         True where the answer is correct (see :mod:`howsure.probes.labels`).
     activations : dict of (int, str) to numpy.ndarray of float32, shape (n, hidden_size)
+        The positions read from the model (``BASE_POSITIONS``); combined positions
+        (``mean_last_answer``) are built from them by :meth:`features`.
     extras : dict of str to numpy.ndarray, each shape (n,)
         ``n_answer_tokens``, ``truncated``, ``logprob_mean``, ``logprob_min``,
         ``entropy_mean``.
@@ -108,14 +115,38 @@ class Collection:
         }
 
     def features(self, layer: int, position: str) -> np.ndarray:
-        """Activation matrix ``(n, hidden_size)`` for one layer and position."""
-        try:
-            return self.activations[(layer, position)]
-        except KeyError:
+        """Activation matrix ``(n, hidden_size)`` for one layer and position.
+
+        ``(n, k * hidden_size)`` for a combined position of ``k`` parts.
+        """
+        parts = COMBINED_POSITIONS.get(position, (position,))
+        missing = [p for p in parts if (layer, p) not in self.activations]
+        if missing:
             have = sorted(self.activations)
             raise ValueError(
                 f"no activations for layer {layer}, position {position!r}; collected: {have}"
-            ) from None
+            )
+        if len(parts) == 1:
+            return self.activations[(layer, position)]
+        return np.concatenate([self.activations[(layer, p)] for p in parts], axis=1)
+
+    def feature_matrices(self, positions: Sequence[str] | None = None) -> dict[Key, np.ndarray]:
+        """Every collected layer's matrix at each of ``positions`` (combined ones built).
+
+        Parameters
+        ----------
+        positions : list of str, optional
+            Default: the collected positions, plus each combined position whose parts
+            were all collected.
+
+        Returns
+        -------
+        dict of (int, str) to numpy.ndarray, each ``(n, d)`` or ``(n, k * d)``
+        """
+        have = {k[1] for k in self.activations}
+        if positions is None:
+            positions = [p for p in POSITIONS if set(COMBINED_POSITIONS.get(p, (p,))) <= have]
+        return combine_positions(self.activations, resolve_positions(positions))
 
     def records(self) -> list[dict]:
         """One JSON-ready dict per question (item fields plus the model's answer)."""
@@ -252,7 +283,7 @@ def collect(
     if not items:
         raise ValueError("no questions to collect; check the dataset, split and limit")
     layer_ids = resolve_layers(model, layers)
-    pos_names = resolve_positions(positions)
+    pos_names = base_positions(resolve_positions(positions))  # combined ones: built on use
     prompts = [question_prompt(tokenizer, it.question, instruction=instruction) for it in items]
     fingerprint = model_fingerprint(model)
     settings = {
@@ -264,21 +295,26 @@ def collect(
     dtype = str(getattr(model, "dtype", "torch.float32")).removeprefix("torch.")
     if dtype != "float32":  # float32 keys stay as they were before dtypes were keyed
         settings["dtype"] = dtype
-    key_src = [fingerprint, dataset_fingerprint(items), settings]
+    # the gold answers are not part of the key: they change labels, not generations
+    key_src = [fingerprint, dataset_fingerprint(items, golds=False), settings]
     key = hashlib.sha256(json.dumps(key_src, sort_keys=True).encode()).hexdigest()[:20]
     folder = cache_dir("collections") / f"{fingerprint_key(fingerprint)}-{key}" if cache else None
     wanted = {(la, p) for la in layer_ids for p in pos_names}
     cached = _load_cached(folder) if folder is not None else None
     if cached is not None and wanted <= set(cached.activations):
-        # labels are a function of the answers: recomputed, so a fixed judge needs no re-run
+        # labels are a function of the answers and golds: recomputed, so a fixed judge or
+        # a corrected gold answer needs no re-run
+        cached.items = list(items)
         cached.labels = label_all(cached.answers, [it.answers for it in items], judge=judge)
         # the entry may have been written for the same questions under another name
-        cached.meta.update(dataset=dataset, split=split)
+        cached.meta.update(
+            dataset=dataset, split=split, dataset_fingerprint=dataset_fingerprint(items)
+        )
         return _restrict(cached, wanted, cached=True)
     if cached is not None:  # widen to what the cache had, so one entry serves both asks
         have = set(cached.activations) | wanted
         layer_ids = sorted({k[0] for k in have})
-        pos_names = [p for p in POSITIONS if p in {k[1] for k in have}]
+        pos_names = [p for p in BASE_POSITIONS if p in {k[1] for k in have}]
     result = generate_and_read(
         model,
         tokenizer,
@@ -323,7 +359,7 @@ def _restrict(coll: Collection, wanted: set[Key], *, cached: bool) -> Collection
     coll.activations = {k: coll.activations[k] for k in sorted(wanted)}
     coll.meta.update(
         layers=sorted({k[0] for k in wanted}),
-        positions=[p for p in POSITIONS if p in {k[1] for k in wanted}],
+        positions=[p for p in BASE_POSITIONS if p in {k[1] for k in wanted}],
         cached=cached,
     )
     return coll

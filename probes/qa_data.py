@@ -339,10 +339,16 @@ def interleave_topics(items: Sequence[QAItem]) -> list[QAItem]:
     return out
 
 
-def dataset_fingerprint(items: Sequence[QAItem]) -> str:
-    """Short sha256 over the ids, questions and answers of ``items`` (order matters)."""
+def dataset_fingerprint(items: Sequence[QAItem], *, golds: bool = True) -> str:
+    """Short sha256 over the ids, questions and answers of ``items`` (order matters).
+
+    With ``golds=False`` the gold answers are left out: what the model generates and
+    which activations it has depend on the questions alone, so caches of generations key
+    this, and a corrected gold answer only re-labels what is cached.
+    """
     h = hashlib.sha256()
     for it in items:
-        h.update(json.dumps([it.id, it.question, list(it.answers)]).encode("utf-8"))
+        row = [it.id, it.question, list(it.answers)] if golds else [it.id, it.question]
+        h.update(json.dumps(row).encode("utf-8"))
         h.update(b"\n")
     return h.hexdigest()[:16]

@@ -11,6 +11,7 @@ import torch
 from howsure.probes.activations import (
     POSITIONS,
     LayerCapture,
+    base_positions,
     generate_and_read,
     read_activations,
     read_token_activations,
@@ -62,7 +63,8 @@ def test_left_and_right_padding_agree(tiny, prompts, dtype, atol, rtol):
     right = read_activations(model, tok, prompts, answers, padding_side="right", **kw)
     assert set(left) == {(la, p) for la in range(4) for p in POSITIONS}
     for key in left:
-        assert left[key].shape == (5, 32) and left[key].dtype == np.float32
+        width = 64 if key[1] == "mean_last_answer" else 32
+        assert left[key].shape == (5, width) and left[key].dtype == np.float32
         np.testing.assert_allclose(left[key], right[key], atol=atol, rtol=rtol)
     # the positions really differ from each other (the test is not vacuous)
     assert not np.allclose(left[(3, "last_prompt")], left[(3, "mean_answer")])
@@ -181,3 +183,31 @@ def test_over_long_prompt(tiny):
     long = question_prompt(tok, "Paris " * 300)
     with pytest.raises(ValueError, match=r"prompt 0 is \d+ tokens.*context of 256 tokens"):
         generate_and_read(model, tok, [long], progress=False)
+
+
+def test_combined_position_is_its_parts_side_by_side(tiny, prompts):
+    """mean_last_answer = [mean_answer, last_answer], from both readers, nothing else read."""
+    model, tok = tiny
+    assert base_positions(["mean_last_answer", "last_prompt"]) == [
+        "last_prompt",
+        "last_answer",
+        "mean_answer",
+    ]
+    answers = ["Paris", "5", "", "the yen", "Lima is the answer"]
+    kw = dict(layers=[2], progress=False)
+    both = read_activations(model, tok, prompts, answers, positions="mean_last_answer", **kw)
+    assert set(both) == {(2, "mean_last_answer")}  # the parts are not returned unasked
+    parts = read_activations(model, tok, prompts, answers, positions=POSITIONS, **kw)
+    np.testing.assert_array_equal(
+        both[(2, "mean_last_answer")],
+        np.hstack([parts[(2, "mean_answer")], parts[(2, "last_answer")]]),
+    )
+    gen = generate_and_read(
+        model, tok, prompts, positions=["mean_last_answer", "mean_answer"], max_new_tokens=5, **kw
+    )
+    assert set(gen.activations) == {(2, "mean_last_answer"), (2, "mean_answer")}
+    np.testing.assert_array_equal(
+        gen.activations[(2, "mean_last_answer")][:, :32], gen.activations[(2, "mean_answer")]
+    )
+    with pytest.raises(ValueError, match="unknown position 'mean_lst'"):
+        read_activations(model, tok, prompts, answers, positions="mean_lst", **kw)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 
 from howsure.probes.collect import Collection, collect
+from howsure.probes.labels import label
 from howsure.probes.qa_data import load_qa
 
 
@@ -125,3 +127,49 @@ def test_cache_keys_the_dtype(tiny, items):
     assert first.meta["cached"] is False and other.meta["cached"] is False
     assert other.meta["dtype"] == "bfloat16" and "dtype" not in first.meta
     assert collect(half, tok, items, **kw).meta["cached"] is True
+
+
+def test_combined_position_is_built_from_the_stored_parts(tiny, items, tmp_path):
+    model, tok = tiny
+    kw = dict(layers=[1, 3], max_new_tokens=4, dataset="qa.jsonl", progress=False)
+    coll = collect(model, tok, items, positions=["mean_last_answer"], **kw)
+    # stored: the two parts only; the combined matrix is built on use
+    assert set(coll.activations) == {
+        (la, p) for la in (1, 3) for p in ("last_answer", "mean_answer")
+    }
+    assert coll.meta["positions"] == ["last_answer", "mean_answer"]
+    both = coll.features(3, "mean_last_answer")
+    assert both.shape == (6, 64)
+    np.testing.assert_array_equal(
+        both, np.hstack([coll.features(3, "mean_answer"), coll.features(3, "last_answer")])
+    )
+    mats = coll.feature_matrices()
+    assert set(mats) == {
+        (la, p) for la in (1, 3) for p in ("last_answer", "mean_answer", "mean_last_answer")
+    }
+    assert set(coll.feature_matrices(["mean_last_answer"])) == {
+        (1, "mean_last_answer"),
+        (3, "mean_last_answer"),
+    }
+    with pytest.raises(ValueError, match="no activations for layer 3, position 'last_prompt'"):
+        coll.features(3, "last_prompt")
+    # the saved collection holds the parts and rebuilds the same combined matrix
+    back = Collection.load(coll.save(tmp_path / "c"))
+    np.testing.assert_array_equal(back.features(3, "mean_last_answer"), both)
+
+
+def test_corrected_gold_relabels_the_cache(tiny, items):
+    """The cache keys the questions, not the golds: a fixed gold re-labels, no re-run."""
+    model, tok = tiny
+    kw = dict(layers=[0], max_new_tokens=4, dataset="qa.jsonl", progress=False)
+    first = collect(model, tok, items, **kw)
+    assert not first.labels.any()
+    # make the gold of one question whatever the model answered to it
+    i = next(j for j, a in enumerate(first.answers) if label(a, [a]))
+    fixed = list(items)
+    fixed[i] = dataclasses.replace(items[i], answers=(first.answers[i],))
+    again = collect(model, tok, fixed, **kw)
+    assert again.meta["cached"] is True
+    assert again.labels.tolist() == [j == i for j in range(len(items))]
+    assert again.items[i].answers == (first.answers[i],)
+    assert again.meta["dataset_fingerprint"] != first.meta["dataset_fingerprint"]

@@ -12,7 +12,7 @@ from howsure.cli import main
 from howsure.eval.schema import validate_metrics
 from howsure.plugin.detector import Detector
 from howsure.plugin.train import fit_detector, train_detector
-from howsure.probes.activations import generate_and_read
+from howsure.probes.activations import POSITIONS, generate_and_read
 from howsure.probes.models import load_model
 
 N_QUESTIONS = 160
@@ -40,7 +40,7 @@ def trained(tiny, tiny_qa):
 def test_training_picks_from_the_sweep(trained):
     det = trained.detector
     keys = {(r["layer"], r["position"]) for r in trained.sweep.rows}
-    assert keys == {(la, p) for la in (1, 3) for p in ("last_prompt", "last_answer", "mean_answer")}
+    assert keys == {(la, p) for la in (1, 3) for p in POSITIONS}  # mean_last_answer too
     assert (det.reader.layer, det.reader.position) == trained.sweep.best
     assert trained.prompt_detector.reader.position == "last_prompt"
     assert det.info["training"]["n_train"] == len(trained.collections["train"])

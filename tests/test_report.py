@@ -264,3 +264,29 @@ def test_eval_again_reuses_the_expensive_scores(full_eval, tiny_dir, tiny_qa, de
     md = (tmp_path / "report.md").read_text()
     assert "p_true scores from the cache" in md and "consistency scores from the cache" in md
     assert "Answers and activations from the collection cache." in md
+
+
+def test_a_corrected_gold_keeps_every_cache(full_eval, tiny_dir, tiny_qa, det_dir, tmp_path):
+    """Golds change labels only: with an alias added to every gold, the answers, the
+    activations, P(True) and consistency all come from the caches."""
+    from howsure.eval import baselines
+
+    rows = [json.loads(line) for line in tiny_qa.read_text().splitlines()]
+    for row in rows:
+        row["answers"] = [*row["answers"], "an extra alias"]
+    fixed = tmp_path / "fixed_qa.jsonl"
+    fixed.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    argv = ["eval", "--model", str(tiny_dir), "--detector", str(det_dir), "--dataset"]
+    argv += [str(fixed), "--split", "test", "--out", str(tmp_path / "out"), "--samples", "2"]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(baselines, "YES_WORDS", ("y", "Y"))
+        mp.setattr(baselines, "NO_WORDS", ("n", "N"))
+        mp.setattr(baselines, "p_true", None)  # would fail if called: the cache must answer
+        mp.setattr(baselines, "sampling_consistency", None)
+        assert main([*argv, *COMMON]) == 0
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "p_true scores from the cache" in md and "consistency scores from the cache" in md
+    assert "Answers and activations from the collection cache." in md
+    first = json.loads((full_eval / "metrics.json").read_text())
+    again = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert again["n"] == first["n"] and again["accuracy"] == first["accuracy"]

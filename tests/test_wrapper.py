@@ -25,7 +25,7 @@ from howsure.probes.prompts import question_messages, question_prompt
 LAYER = 2
 N_NEW = 6
 QUESTIONS = ["What is 3 plus 4?", "Peru", "What is the capital of France?", "What is 1 plus 1?"]
-POSITIONS = ["last_prompt", "mean_answer"]
+POSITIONS = ["last_prompt", "mean_answer", "mean_last_answer"]
 
 
 def n_hooks(model) -> int:
