@@ -405,12 +405,10 @@ def _cmd_loto(args: argparse.Namespace) -> int:
             f"(from {folder}); each topic scored by a detector fitted without it",
             "",
             loto_markdown(rows),
-            "",
-            f"wrote {out}/loto.json, {out}/loto.md",
         ]
     )
     (out / "loto.md").write_text(text + "\n", encoding="utf-8")
-    _out(text)
+    _out(f"{text}\n\nwrote {out}/loto.json, {out}/loto.md")
     return 0
 
 

@@ -321,10 +321,8 @@ def cmd_transfer(args: argparse.Namespace) -> int:
             "dataset's test split, the others every row of a dataset it never saw",
             "",
             heldout_table(rows, key="dataset").markdown(),
-            "",
-            f"wrote {out}/transfer.json, {out}/transfer.md",
         ]
     )
     (out / "transfer.md").write_text(text + "\n", encoding="utf-8")
-    _out(text)
+    _out(f"{text}\n\nwrote {out}/transfer.json, {out}/transfer.md")
     return 0

@@ -213,6 +213,7 @@ def test_transfer_command(tiny, tiny_dir, tiny_qa, det_dir, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "| dataset | n | accuracy | probe AUROC [95% CI]" in out
     assert (tmp_path / "t" / "transfer.md").read_text().strip() in out.strip()
+    assert "wrote" not in (tmp_path / "t" / "transfer.md").read_text() and "wrote" in out
 
 
 def test_table_rendering():

@@ -210,6 +210,8 @@ def test_cli_loto(tiny, tiny_dir, tiny_qa, tmp_path, capsys):
     assert code == 0
     text = capsys.readouterr().out
     assert "| topic | n |" in text and "| topic0 |" in text
+    assert f"wrote {out}/loto.json, {out}/loto.md" in text  # said on stdout, not in the file
+    assert "wrote" not in (out / "loto.md").read_text()
     report = json.loads((out / "loto.json").read_text())
     assert (report["layer"], report["position"]) == (3, "last_answer")
     assert [r["topic"] for r in report["topics"]] == ["topic0", "topic1", "topic2"]
