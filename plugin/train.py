@@ -22,7 +22,7 @@ from threadpoolctl import threadpool_limits
 from howsure.calibration.calibrators import CALIBRATORS
 from howsure.calibration.select import select_calibrator
 from howsure.plugin.detector import Detector, ReaderSettings
-from howsure.probes.activations import POSITIONS
+from howsure.probes.activations import POSITIONS, resolve_positions
 from howsure.probes.collect import Collection, collect
 from howsure.probes.linear import PROBES
 from howsure.probes.prompts import DEFAULT_INSTRUCTION
@@ -204,6 +204,7 @@ def train_detector(
     -------
     TrainResult
     """
+    positions = resolve_positions(positions)
     if "last_prompt" not in positions:
         positions = ["last_prompt", *positions]
     colls = collect_splits(

@@ -36,11 +36,11 @@ Streaming (:meth:`ConfidentModel.stream`)
       prefix is the first piece, yielded before the first answer token (the hook scores
       the prefill while ``generate`` goes on in a background thread); the answer pieces
       follow, the first with a leading space. The pieces concatenate to ``text``.
-    * Answer-position detectors (``last_answer``, ``mean_answer``): the confidence
-      needs the whole answer, so the answer pieces stream first and the last piece is
-      ``"\\n" + prefix``. With abstention in ``"replace"`` mode an answer must never be
-      shown before it is known not to be replaced, so the answer is buffered and one
-      piece, equal to ``text``, comes at the end.
+    * Answer-position detectors (``last_answer``, ``mean_answer``, ``mean_last_answer``):
+      the confidence needs the whole answer, so the answer pieces stream first and the
+      last piece is ``"\\n" + prefix``. With abstention in ``"replace"`` mode an answer
+      must never be shown before it is known not to be replaced, so the answer is
+      buffered and one piece, equal to ``text``, comes at the end.
 
     The generator's return value (``StopIteration.value``) and
     :attr:`ConfidentModel.last` hold the final :class:`ConfidentGeneration`.

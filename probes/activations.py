@@ -20,7 +20,7 @@ Positions
     from the positions it names (:data:`COMBINED_POSITIONS`); nothing more is read from
     the model, and collections store only the parts.
 
-An empty answer (EOS first) has no answer tokens: both answer positions then fall back
+An empty answer (EOS first) has no answer tokens: the answer positions then fall back
 to the ``last_prompt`` state. When an answer is cut by ``max_new_tokens`` its final token
 was never fed back to the model, so the answer positions use the tokens that were (the
 row is flagged ``truncated``).
@@ -35,7 +35,8 @@ Two paths read them:
   attention mask.
 
 Both return float32 numpy arrays of shape ``(n_samples, hidden_size)`` per
-``(layer, position)`` and agree to float tolerance on the same tokens.
+``(layer, position)`` (``(n_samples, 2 * hidden_size)`` for ``mean_last_answer``) and
+agree to float tolerance on the same tokens.
 """
 
 from __future__ import annotations
@@ -117,13 +118,14 @@ def resolve_positions(positions: str | Sequence[str]) -> list[str]:
     return out
 
 
-def base_positions(positions: Sequence[str]) -> list[str]:
+def base_positions(positions: str | Sequence[str]) -> list[str]:
     """The positions read from the model to build ``positions`` (combined ones expanded).
 
-    Returns them in :data:`BASE_POSITIONS` order, each once.
+    Validates the names (:func:`resolve_positions`); returns them in
+    :data:`BASE_POSITIONS` order, each once.
     """
     wanted = set()
-    for pos in positions:
+    for pos in resolve_positions(positions):
         wanted.update(COMBINED_POSITIONS.get(pos, (pos,)))
     return [p for p in BASE_POSITIONS if p in wanted]
 
@@ -346,7 +348,7 @@ def generate_and_read(
     prompts: Sequence[str],
     *,
     layers: int | Sequence[int] | Literal["all"] = "all",
-    positions: str | Sequence[str] = POSITIONS,
+    positions: str | Sequence[str] = BASE_POSITIONS,
     max_new_tokens: int = 32,
     batch_size: int = 16,
     progress: bool = True,
@@ -360,7 +362,8 @@ def generate_and_read(
         Fully rendered prompts (chat template applied), e.g. from
         :func:`howsure.probes.prompts.question_prompt`.
     layers : int, list of int, or "all", default "all"
-    positions : str or list of str, default all of ``POSITIONS``
+    positions : str or list of str, default ``BASE_POSITIONS``
+        Any of ``POSITIONS``; a combined one is built from its parts.
     max_new_tokens : int, default 32
     batch_size : int, default 16
         Prompts per batch, left padded.
@@ -371,7 +374,7 @@ def generate_and_read(
     -------
     GenerationResult
         Answers, baselines and ``activations[(layer, position)]`` of shape
-        ``(n, hidden_size)``, float32.
+        ``(n, hidden_size)`` (``(n, 2 * hidden_size)`` for ``mean_last_answer``), float32.
     """
     check_prompts(prompts)
     layer_ids = resolve_layers(model, layers)
@@ -543,6 +546,7 @@ def read_activations(
     Returns
     -------
     dict of (int, str) to numpy.ndarray of float32, shape (n, hidden_size)
+        (``(n, 2 * hidden_size)`` for ``mean_last_answer``)
     """
     check_prompts(prompts)
     layer_ids = resolve_layers(model, layers)

@@ -11,10 +11,12 @@ A :class:`Collection` is what probes train on. It is saved as a folder:
 ``meta.json``
     Format version, model fingerprint, dataset, split, generation settings, accuracy.
 
-:func:`collect` keeps such folders in a disk cache keyed by model fingerprint, dataset
-content (which fixes the split and limit), generation settings, layers and positions,
-so a second run with the same inputs reads instead of recomputing. The key covers the
-questions, not their gold answers: a corrected gold only re-labels the cached answers.
+:func:`collect` keeps such folders in a disk cache keyed by model fingerprint, the
+questions (which fixes the split and limit) and generation settings; an entry holds the
+layers and positions read so far, so a second run asking for those (or fewer) reads
+instead of recomputing, and one asking for more recomputes with the union. The key
+covers the questions, not their gold answers: a corrected gold only re-labels the cached
+answers (in memory, on every hit).
 """
 
 from __future__ import annotations
@@ -120,12 +122,7 @@ class Collection:
         ``(n, k * hidden_size)`` for a combined position of ``k`` parts.
         """
         parts = COMBINED_POSITIONS.get(position, (position,))
-        missing = [p for p in parts if (layer, p) not in self.activations]
-        if missing:
-            have = sorted(self.activations)
-            raise ValueError(
-                f"no activations for layer {layer}, position {position!r}; collected: {have}"
-            )
+        self._check_collected([(layer, p) for p in parts], position)
         if len(parts) == 1:
             return self.activations[(layer, position)]
         return np.concatenate([self.activations[(layer, p)] for p in parts], axis=1)
@@ -146,7 +143,21 @@ class Collection:
         have = {k[1] for k in self.activations}
         if positions is None:
             positions = [p for p in POSITIONS if set(COMBINED_POSITIONS.get(p, (p,))) <= have]
-        return combine_positions(self.activations, resolve_positions(positions))
+        positions = resolve_positions(positions)
+        layers = sorted({k[0] for k in self.activations})
+        for pos in positions:
+            parts = COMBINED_POSITIONS.get(pos, (pos,))
+            self._check_collected([(la, p) for la in layers for p in parts], pos)
+        return combine_positions(self.activations, positions)
+
+    def _check_collected(self, keys: Sequence[Key], position: str) -> None:
+        missing = [k for k in keys if k not in self.activations]
+        if missing:
+            layer, part = missing[0]
+            what = f"position {position!r}" + (f" (its part {part!r})" if part != position else "")
+            raise ValueError(
+                f"no activations for layer {layer}, {what}; collected: {sorted(self.activations)}"
+            )
 
     def records(self) -> list[dict]:
         """One JSON-ready dict per question (item fields plus the model's answer)."""
@@ -261,7 +272,9 @@ def collect(
         E.g. from :func:`howsure.load_model`.
     items : sequence of QAItem, length n
     layers : int, list of int, or "all", default "all"
-    positions : str or list of str, default all three positions
+    positions : str or list of str, default every position
+        Only the positions read from the model are stored; ``mean_last_answer`` is
+        built from its parts by :meth:`Collection.features`.
     max_new_tokens : int, default 32
     batch_size : int, default 16
     instruction : str

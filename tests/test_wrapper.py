@@ -44,7 +44,13 @@ def fitted(tiny):
     questions = [f"What is {a} plus {b}?" for a in range(6) for b in range(6)]
     prompts = [question_prompt(tok, q) for q in questions]
     res = generate_and_read(
-        model, tok, prompts, layers=[LAYER], max_new_tokens=N_NEW, progress=False
+        model,
+        tok,
+        prompts,
+        layers=[LAYER],
+        positions=POSITIONS,
+        max_new_tokens=N_NEW,
+        progress=False,
     )
     y = np.random.default_rng(0).random(len(questions)) < 0.5
     out = {}
