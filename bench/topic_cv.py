@@ -9,8 +9,10 @@ run:
 
     HOWSURE_CACHE=... .venv/bin/python bench/topic_cv.py [--detector DIR | --layer L]
 
-The layer is the detector's (default ``howsure-out/train/detector``, the main job's);
-``--layer`` picks another.
+The layer and the answer settings (instruction, ``max_new_tokens``) are the detector's
+(default ``howsure-out/train/detector``, the main job's); ``--layer`` picks another
+layer. The sweep chose that layer and position on the train split, which is part of
+the pool here, so the probe's margins lean slightly in its favour.
 
 Writes ``bench/results/topic_cv.md`` and ``topic_cv.json``.
 """
@@ -30,6 +32,7 @@ from howsure.calibration.metrics import auroc, paired_auroc_difference
 from howsure.plugin.train import collect_splits
 from howsure.probes.linear import LogisticProbe
 from howsure.probes.models import load_model
+from howsure.probes.prompts import DEFAULT_INSTRUCTION
 
 RESULTS = Path(__file__).parent / "results"
 POSITIONS = ("mean_answer", "mean_last_answer")
@@ -52,11 +55,12 @@ def main() -> None:
     parser.add_argument("--detector", default="howsure-out/train/detector")
     parser.add_argument("--layer", type=int, default=None, help="default: the detector's")
     args = parser.parse_args()
+    config = Path(args.detector) / "config.json"
+    reader = json.loads(config.read_text(encoding="utf-8"))["reader"] if config.is_file() else {}
     if args.layer is None:
-        config = Path(args.detector) / "config.json"
-        if not config.is_file():
+        if not reader:
             parser.error(f"no detector at {args.detector}: run `howsure train`, or give --layer")
-        args.layer = int(json.loads(config.read_text(encoding="utf-8"))["reader"]["layer"])
+        args.layer = int(reader["layer"])
     t0 = time.perf_counter()
     model, tok = load_model()
     colls = collect_splits(
@@ -66,6 +70,8 @@ def main() -> None:
         splits=("train", "calibration"),
         layers=[args.layer],
         positions=list(POSITIONS),
+        max_new_tokens=int(reader.get("max_new_tokens", 32)),
+        instruction=reader.get("instruction", DEFAULT_INSTRUCTION),
         progress=False,
     )
     parts = [colls["train"], colls["calibration"]]
