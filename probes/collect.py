@@ -296,7 +296,7 @@ def collect(
     if not items:
         raise ValueError("no questions to collect; check the dataset, split and limit")
     layer_ids = resolve_layers(model, layers)
-    pos_names = base_positions(resolve_positions(positions))  # combined ones: built on use
+    pos_names = base_positions(positions)  # validated; combined ones are built on use
     prompts = [question_prompt(tokenizer, it.question, instruction=instruction) for it in items]
     fingerprint = model_fingerprint(model)
     settings = {

@@ -422,15 +422,13 @@ def _generic_currency_names(countries: list[dict]) -> set[str]:
 def _currency_answers(currency: str, code: str, generic: set[str]) -> tuple[str, ...]:
     """Gold answers for a currency: qualified names when its own name is shared (or
     when ``_QUALIFIED_CURRENCIES`` lists it anyway)."""
-    if code in _QUALIFIED_CURRENCIES and _norm(currency) not in generic:
+    if code in _QUALIFIED_CURRENCIES:
         return _unique((*_QUALIFIED_CURRENCIES[code], code))
     if _norm(currency) in generic:
-        if code not in _QUALIFIED_CURRENCIES:
-            raise ValueError(
-                f"currency {code} is called {currency!r}, a name several currencies share; "
-                "add its qualified English name to _QUALIFIED_CURRENCIES"
-            )
-        return _unique((*_QUALIFIED_CURRENCIES[code], code))
+        raise ValueError(
+            f"currency {code} is called {currency!r}, a name several currencies share; "
+            "add its qualified English name to _QUALIFIED_CURRENCIES"
+        )
     return _unique((currency, *_CURRENCY_ALIASES.get(currency, ()), code))
 
 
