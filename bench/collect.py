@@ -27,7 +27,7 @@ import torch
 from howsure.probes.activations import generate_and_read
 from howsure.probes.models import load_model
 from howsure.probes.prompts import question_prompt
-from howsure.probes.qa_data import load_qa
+from howsure.qa.load import load_qa
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from howsure.probes.models import cache_dir
+from howsure.core.files import cache_dir
 
 RESULTS = Path(__file__).parent / "results"
 TARGET_MINUTES = 20.0

@@ -62,7 +62,7 @@ def main() -> None:
     from howsure.plugin.wrapper import wrap
     from howsure.probes.activations import eos_ids, generate_and_read, split_answers
     from howsure.probes.models import load_model
-    from howsure.probes.qa_data import load_qa
+    from howsure.qa.load import load_qa
 
     model, tok = load_model(args.model, device="auto")
     det = Detector.load(args.detector, model=model, tokenizer=tok)

@@ -28,7 +28,7 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 
-from howsure.calibration.metrics import auroc, paired_auroc_difference
+from howsure.calibration.ranking import auroc, paired_auroc_difference
 from howsure.plugin.train import collect_splits
 from howsure.probes.linear import LogisticProbe
 from howsure.probes.models import load_model

@@ -6,11 +6,13 @@ Sign convention: a score is P(answer correct), higher = surer; a label is
 
 from __future__ import annotations
 
-import numbers
+import warnings
 from typing import Any
 
 import numpy as np
 from scipy import sparse
+
+from howsure.core.checks import check_int, check_real
 
 __all__ = [
     "check_fraction",
@@ -20,6 +22,9 @@ __all__ = [
     "check_positive_int",
     "check_scores",
     "check_scores_labels",
+    "check_strategy",
+    "prepare",
+    "warn_single_class",
 ]
 
 
@@ -199,36 +204,52 @@ def check_scores_labels(
 
 def check_positive_int(value: Any, *, name: str, minimum: int = 1) -> int:
     """Return ``value`` as int if it is an integer >= ``minimum``, else raise."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int; got {value!r} of type {type(value).__name__}.")
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}; got {value!r}.")
-    return int(value)
+    return check_int(value, name, min_val=minimum)
 
 
 def check_n_bins(value: Any, *, name: str = "n_bins") -> int:
     """Return a validated number of bins (int >= 1)."""
-    return check_positive_int(value, name=name, minimum=1)
+    return check_int(value, name, min_val=1)
 
 
 def check_positive_float(
     value: Any, *, name: str, allow_zero: bool = False, upper: float | None = None
 ) -> float:
-    """Return ``value`` as float if it is a finite number > 0 (or >= 0), else raise."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"{name} must be a real number; got {value!r} of type {type(value).__name__}."
-        )
-    v = float(value)
-    low_ok = v >= 0.0 if allow_zero else v > 0.0
-    if not np.isfinite(v) or not low_ok or (upper is not None and v >= upper):
-        bound = ">= 0" if allow_zero else "> 0"
-        if upper is not None:
-            bound += f" and < {upper}"
-        raise ValueError(f"{name} must be a finite number {bound}; got {value!r}.")
-    return v
+    """Return ``value`` as float if it is a finite number > 0 (or >= 0) and < ``upper``."""
+    if upper is None:
+        bounds = "both" if allow_zero else "neither"
+    else:
+        bounds = "left" if allow_zero else "neither"
+    return check_real(value, name, min_val=0.0, max_val=upper, include_boundaries=bounds)
 
 
 def check_fraction(value: Any, *, name: str) -> float:
     """Return ``value`` as a float strictly inside (0, 1), else raise."""
     return check_positive_float(value, name=name, upper=1.0)
+
+
+def check_strategy(strategy: Any) -> str:
+    """``"uniform"`` (equal-width bins) or ``"quantile"`` (equal-mass bins), else raise."""
+    if strategy not in ("uniform", "quantile"):
+        raise ValueError(
+            f"strategy must be 'uniform' (equal-width bins) or 'quantile' (equal-mass bins); "
+            f"got {strategy!r}."
+        )
+    return strategy
+
+
+def prepare(probs: Any, y: Any, *, bounded: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Scores and labels checked for a metric (``bounded``: scores must be in [0, 1])."""
+    name = "probs" if bounded else "scores"
+    return check_scores_labels(probs, y, x_name=name, y_name="y", bounded=bounded)
+
+
+def warn_single_class(metric: str, y: np.ndarray) -> None:
+    """Warn that ``metric`` is undefined on labels of one class (it returns nan)."""
+    cls = int(y[0]) if y.size else 0
+    warnings.warn(
+        f"{metric} is undefined when y holds a single class (all {y.size} labels are {cls}); "
+        "returning nan. Evaluate on data with both correct (1) and wrong (0) answers.",
+        RuntimeWarning,
+        stacklevel=3,
+    )

@@ -5,43 +5,29 @@ P(answer correct), higher = surer, in [0, 1]; a label ``y`` is 1 = correct,
 0 = wrong. Every calibrator here is monotone non-decreasing in the score (Platt
 can flip only when the scores are inverted, and warns then).
 
-All calibrators follow the scikit-learn estimator contract: ``__init__`` only
-stores hyperparameters, ``fit(X, y)`` returns ``self``, learned state ends in
-``_``. ``X`` is array-like of shape (n,) or (n, 1). Scores are clipped to
-``[eps, 1 - eps]`` before any logit or log.
-
-Fitted state never goes through pickle: :meth:`BaseCalibrator.get_state`
-returns ``(arrays, params)`` -- a dict of numpy arrays and a JSON-able dict --
-and :func:`calibrator_from_state` rebuilds an equivalent calibrator whose
-predictions are bit-identical.
+The machinery they share (validation, the scikit-learn contract, state export without
+pickle) is :class:`~howsure.calibration.base.BaseCalibrator`; here are the maps
+themselves and their registry, :data:`CALIBRATORS`. Scores are clipped to
+``[eps, 1 - eps]`` before any logit or log, and :func:`calibrator_from_state` rebuilds a
+calibrator whose predictions are bit-identical.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import numpy as np
-from scipy.optimize import brentq, minimize
+from scipy.optimize import brentq
 from scipy.special import expit, logit
-from sklearn.base import BaseEstimator
 from sklearn.isotonic import IsotonicRegression
-from sklearn.utils import Tags, TransformerTags
-from sklearn.utils.validation import check_is_fitted
 
-from howsure.calibration._validation import (
-    check_fraction,
-    check_n_bins,
-    check_positive_float,
-    check_positive_int,
-    check_scores,
-    check_scores_labels,
-)
+from howsure.calibration._validation import check_n_bins, check_positive_float
+from howsure.calibration.base import BaseCalibrator, clip, fit_logistic
 
 __all__ = [
     "CALIBRATORS",
-    "BaseCalibrator",
     "BetaCalibrator",
     "HistogramCalibrator",
     "IdentityCalibrator",
@@ -51,276 +37,6 @@ __all__ = [
     "calibrator_from_state",
     "make_calibrator",
 ]
-
-STATE_FORMAT_VERSION = 1
-_RIDGE = 1e-8  # tiny L2 on logistic slopes: keeps them finite on separable data
-
-
-def _clip(s: np.ndarray, eps: float) -> np.ndarray:
-    return np.clip(s, eps, 1.0 - eps)
-
-
-def _fit_logistic(
-    features: np.ndarray, targets: np.ndarray, *, ridge: float = _RIDGE
-) -> tuple[np.ndarray, float]:
-    """Minimise the mean logistic loss of ``sigmoid(features @ w + c)`` against ``targets``.
-
-    Parameters
-    ----------
-    features : ndarray of shape (n, k)
-    targets : ndarray of shape (n,)
-        Targets in [0, 1] (soft targets allowed).
-    ridge : float
-        L2 penalty ``ridge / 2 * ||w||^2`` on the slopes (not the intercept).
-
-    Returns
-    -------
-    w : ndarray of shape (k,)
-    c : float
-    """
-    n, k = features.shape
-    design = np.column_stack([features, np.ones(n)])
-
-    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        z = design @ theta
-        value = float(np.mean(np.logaddexp(0.0, z) - targets * z))
-        grad = design.T @ (expit(z) - targets) / n
-        value += 0.5 * ridge * float(theta[:k] @ theta[:k])
-        grad[:k] += ridge * theta[:k]
-        return value, grad
-
-    theta0 = np.zeros(k + 1)  # slopes 0: directions the data cannot see stay at 0
-    base = float(np.clip(targets.mean(), 1e-6, 1 - 1e-6))
-    theta0[k] = float(logit(base))
-    result = minimize(
-        loss,
-        theta0,
-        jac=True,
-        method="L-BFGS-B",
-        options={"maxiter": 2000, "gtol": 1e-10, "ftol": 1e-14},
-    )
-    theta = np.asarray(result.x, dtype=np.float64)
-    return theta[:k].copy(), float(theta[k])
-
-
-class BaseCalibrator(BaseEstimator):
-    """Shared machinery of the calibrators; not meant to be used directly.
-
-    Subclasses implement ``_fit(s, y)``, ``_predict(s)``, ``_get_arrays()`` and
-    ``_set_arrays(arrays)`` on 1-D float64 scores ``s`` in [0, 1] and labels ``y``
-    in {0, 1} (1 = correct).
-    """
-
-    kind: ClassVar[str] = ""
-    _array_names: ClassVar[tuple[str, ...]] = ()
-    _fitted_attrs: ClassVar[tuple[str, ...]] = ("n_samples_fit_",)
-
-    # ---- hooks -----------------------------------------------------------------
-    def _check_params(self) -> None:
-        check_positive_int(self.min_samples, name="min_samples", minimum=1)
-        if hasattr(self, "eps"):
-            v = check_fraction(self.eps, name="eps")
-            if v >= 0.5:
-                raise ValueError(f"eps must be a small number in (0, 0.5); got {self.eps!r}.")
-
-    def _fit(self, s: np.ndarray, y: np.ndarray) -> None:
-        raise NotImplementedError
-
-    def _predict(self, s: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
-
-    def _get_arrays(self) -> dict[str, np.ndarray]:
-        return {}
-
-    def _set_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
-        return None
-
-    # ---- public API --------------------------------------------------------------
-    def fit(self, X: Any, y: Any) -> BaseCalibrator:
-        """Learn the map from scores to P(correct).
-
-        Parameters
-        ----------
-        X : array-like of shape (n,) or (n, 1)
-            Uncalibrated scores in [0, 1]; a score is P(answer correct), higher = surer.
-        y : array-like of shape (n,) or (n, 1)
-            Labels, 1 = answer correct, 0 = wrong.
-
-        Returns
-        -------
-        self
-            The fitted calibrator.
-
-        Raises
-        ------
-        ValueError
-            Wrong shape, length mismatch, NaN/inf or out-of-range scores, non-binary
-            labels, fewer than ``min_samples`` rows, or labels of a single class.
-        TypeError
-            Non-numeric input or a hyperparameter of the wrong type.
-        """
-        self._check_params()
-        name = type(self).__name__
-        if y is None:
-            raise ValueError(
-                f"{name} requires y to be passed, but the target y is None. Pass labels, "
-                "1 = answer correct and 0 = wrong, one per score."
-            )
-        s, lab = check_scores_labels(X, y)
-        n = s.shape[0]
-        if n < self.min_samples:
-            raise ValueError(
-                f"{name} needs at least min_samples={self.min_samples} rows to fit; got {n}. "
-                "Collect more labelled examples, or lower min_samples if you accept a "
-                "noisy calibration map."
-            )
-        n_pos = int(lab.sum())
-        if n_pos == 0 or n_pos == n:
-            cls, word = (1, "correct") if n_pos == n else (0, "wrong")
-            raise ValueError(
-                f"y holds a single class: all {n} labels are {cls} ({word}). A calibrator "
-                "needs both correct (1) and wrong (0) examples; add examples of the other "
-                "class, or use IdentityCalibrator / the base rate if you cannot."
-            )
-        self._fit(s, lab)
-        self.n_features_in_ = 1
-        self.n_samples_fit_ = n
-        return self
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Calibrated P(correct) for each score.
-
-        Parameters
-        ----------
-        X : array-like of shape (n,) or (n, 1)
-            Uncalibrated scores in [0, 1] (higher = surer).
-
-        Returns
-        -------
-        ndarray of shape (n,)
-            Calibrated probability that each answer is correct.
-        """
-        check_is_fitted(self, list(self._fitted_attrs))
-        s = check_scores(X, allow_empty=True)
-        return np.asarray(self._predict(s), dtype=np.float64)
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Calibrated class probabilities.
-
-        Parameters
-        ----------
-        X : array-like of shape (n,) or (n, 1)
-            Uncalibrated scores in [0, 1] (higher = surer).
-
-        Returns
-        -------
-        ndarray of shape (n, 2)
-            Column 0 is P(wrong), column 1 is P(correct).
-        """
-        p = self.predict(X)
-        return np.column_stack([1.0 - p, p])
-
-    def transform(self, X: Any) -> np.ndarray:
-        """Calibrated P(correct) as one column, so a calibrator can be a pipeline step.
-
-        Parameters
-        ----------
-        X : array-like of shape (n,) or (n, 1)
-            Uncalibrated scores in [0, 1] (higher = surer).
-
-        Returns
-        -------
-        ndarray of shape (n, 1)
-            Same values as :meth:`predict`.
-        """
-        return self.predict(X)[:, None]
-
-    def fit_transform(self, X: Any, y: Any) -> np.ndarray:
-        """Fit on ``(X, y)`` and return :meth:`transform` of ``X``, shape (n, 1)."""
-        return self.fit(X, y).transform(X)
-
-    def get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """Export the fitted state without pickle.
-
-        Returns
-        -------
-        arrays : dict of str to ndarray
-            The learned numbers (float64 arrays); save with e.g. ``np.savez``.
-        params : dict
-            JSON-able: ``kind``, ``format_version``, ``hyperparameters`` and
-            ``n_samples_fit``.
-        """
-        check_is_fitted(self, list(self._fitted_attrs))
-        arrays = {k: np.array(v, dtype=np.float64) for k, v in self._get_arrays().items()}
-        params = {
-            "kind": self.kind,
-            "format_version": STATE_FORMAT_VERSION,
-            "hyperparameters": {
-                k: v.item() if isinstance(v, np.generic) else v
-                for k, v in self.get_params(deep=False).items()
-            },
-            "n_samples_fit": int(self.n_samples_fit_),
-        }
-        return arrays, params
-
-    @classmethod
-    def from_state(cls, arrays: Mapping[str, Any], params: Mapping[str, Any]) -> BaseCalibrator:
-        """Rebuild a fitted calibrator from :meth:`get_state` output.
-
-        Parameters
-        ----------
-        arrays : mapping of str to array-like
-            The ``arrays`` part of :meth:`get_state`.
-        params : mapping
-            The ``params`` part of :meth:`get_state`.
-
-        Returns
-        -------
-        BaseCalibrator
-            A fitted calibrator with identical predictions.
-        """
-        if not isinstance(params, Mapping):
-            raise TypeError(f"params must be a dict from get_state(); got {type(params).__name__}.")
-        kind = params.get("kind", cls.kind)
-        if kind != cls.kind:
-            raise ValueError(
-                f"state is for kind {kind!r} but {cls.__name__} is kind {cls.kind!r}; use "
-                f"calibrator_from_state({kind!r}, arrays, params)."
-            )
-        version = params.get("format_version", STATE_FORMAT_VERSION)
-        if version != STATE_FORMAT_VERSION:
-            raise ValueError(
-                f"state format_version {version!r} is not supported (this version reads "
-                f"{STATE_FORMAT_VERSION}); re-export the calibrator with this howsure version."
-            )
-        missing = [k for k in cls._array_names if k not in arrays]
-        if missing:
-            raise ValueError(
-                f"{cls.__name__} state lacks array(s) {missing}; got {sorted(arrays)}. Pass "
-                "the arrays returned by get_state()."
-            )
-        hyper = dict(params.get("hyperparameters", {}))
-        unknown = sorted(set(hyper) - set(cls._get_param_names()))
-        if unknown:
-            raise ValueError(
-                f"{cls.__name__} state has unknown hyperparameter(s) {unknown}; it takes "
-                f"{cls._get_param_names()}. Pass the params returned by get_state()."
-            )
-        est = cls(**hyper)
-        est._check_params()
-        est._set_arrays({k: np.asarray(arrays[k], dtype=np.float64) for k in cls._array_names})
-        est.n_features_in_ = 1
-        est.n_samples_fit_ = int(params.get("n_samples_fit", 0))
-        return est
-
-    def __sklearn_tags__(self) -> Tags:
-        # One score column in, binary labels required; transform gives one column.
-        tags = super().__sklearn_tags__()
-        tags.input_tags.one_d_array = True
-        tags.input_tags.two_d_array = True
-        tags.target_tags.required = True
-        tags.transformer_tags = TransformerTags(preserves_dtype=["float64"])
-        return tags
 
 
 class IdentityCalibrator(BaseCalibrator):
@@ -383,7 +99,7 @@ class PlattCalibrator(BaseCalibrator):
         n_pos = y.sum()
         n_neg = y.size - n_pos
         targets = np.where(y == 1.0, (n_pos + 1.0) / (n_pos + 2.0), 1.0 / (n_neg + 2.0))
-        w, c = _fit_logistic(logit(_clip(s, self.eps))[:, None], targets)
+        w, c = fit_logistic(logit(clip(s, self.eps))[:, None], targets)
         self.coef_ = float(w[0])
         self.intercept_ = c
         if self.coef_ < -1e-6:
@@ -396,7 +112,7 @@ class PlattCalibrator(BaseCalibrator):
             )
 
     def _predict(self, s: np.ndarray) -> np.ndarray:
-        return expit(self.coef_ * logit(_clip(s, self.eps)) + self.intercept_)
+        return expit(self.coef_ * logit(clip(s, self.eps)) + self.intercept_)
 
     def _get_arrays(self) -> dict[str, np.ndarray]:
         return {"coef": np.array([self.coef_]), "intercept": np.array([self.intercept_])}
@@ -453,7 +169,7 @@ class TemperatureCalibrator(BaseCalibrator):
             )
 
     def _fit(self, s: np.ndarray, y: np.ndarray) -> None:
-        z = logit(_clip(s, self.eps))
+        z = logit(clip(s, self.eps))
 
         def grad(w: float) -> float:  # d/dw of the mean NLL of sigmoid(w * z); increasing
             return float(np.mean(z * (expit(w * z) - y)))
@@ -483,7 +199,7 @@ class TemperatureCalibrator(BaseCalibrator):
         self.temperature_ = 1.0 / w
 
     def _predict(self, s: np.ndarray) -> np.ndarray:
-        return expit(logit(_clip(s, self.eps)) / self.temperature_)
+        return expit(logit(clip(s, self.eps)) / self.temperature_)
 
     def _get_arrays(self) -> dict[str, np.ndarray]:
         return {"temperature": np.array([self.temperature_])}
@@ -679,18 +395,18 @@ class BetaCalibrator(BaseCalibrator):
 
     @staticmethod
     def _features(s: np.ndarray, eps: float) -> np.ndarray:
-        sc = _clip(s, eps)
+        sc = clip(s, eps)
         return np.column_stack([np.log(sc), -np.log1p(-sc)])
 
     def _fit(self, s: np.ndarray, y: np.ndarray) -> None:
         feats = self._features(s, self.eps)
-        w, c = _fit_logistic(feats, y)
+        w, c = fit_logistic(feats, y)
         a, b = float(w[0]), float(w[1])
         if a < 0.0:
-            (b,), c = _fit_logistic(feats[:, 1:2], y)
+            (b,), c = fit_logistic(feats[:, 1:2], y)
             a = 0.0
         elif b < 0.0:
-            (a,), c = _fit_logistic(feats[:, 0:1], y)
+            (a,), c = fit_logistic(feats[:, 0:1], y)
             b = 0.0
         if a < 0.0 or b < 0.0:
             a = b = 0.0

@@ -13,27 +13,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from howsure.calibration._validation import check_n_bins, check_scores_labels
+from howsure.calibration._validation import check_n_bins, check_scores_labels, check_strategy
 from howsure.calibration.metrics import ece, reliability_table
+from howsure.core.figures import new_figure, save_figure
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 __all__ = ["reliability_diagram"]
-
-
-def _import_matplotlib() -> Any:
-    try:
-        import matplotlib
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "reliability_diagram needs matplotlib; install it with "
-            "pip install 'howsure[eval]' (or pip install matplotlib)."
-        ) from exc
-    return matplotlib, Figure, FigureCanvasAgg
 
 
 def _curves(probs: Any, y: Any) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -104,18 +92,12 @@ def reliability_diagram(
         The figure drawn on.
     """
     n_bins = check_n_bins(n_bins)
-    if strategy not in ("uniform", "quantile"):
-        raise ValueError(
-            f"strategy must be 'uniform' (equal-width bins) or 'quantile' (equal-mass bins); "
-            f"got {strategy!r}."
-        )
+    strategy = check_strategy(strategy)
     curves = _curves(probs, y)
-    matplotlib, figure_cls, canvas_cls = _import_matplotlib()
-    colors = matplotlib.rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])
+    colors = [f"C{i}" for i in range(10)]
 
     if ax is None:
-        fig = figure_cls(figsize=(6.0, 7.0), layout="constrained")
-        canvas_cls(fig)
+        fig = new_figure((6.0, 7.0), what="reliability_diagram", layout="constrained")
         ax_rel, ax_hist = fig.subplots(
             2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]}, squeeze=True
         )
@@ -173,8 +155,5 @@ def reliability_diagram(
         ax_rel.set_xlabel("confidence: predicted P(correct)")
 
     if path is not None:
-        out = Path(path)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        root = getattr(fig, "figure", None) or fig  # a SubFigure saves through its root
-        root.savefig(out, format="png", dpi=110)
+        save_figure(fig, path)
     return fig

@@ -16,7 +16,8 @@ from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold
 
 from howsure.calibration._validation import check_positive_int, check_scores_labels
-from howsure.calibration.calibrators import CALIBRATORS, BaseCalibrator, make_calibrator
+from howsure.calibration.base import BaseCalibrator
+from howsure.calibration.calibrators import CALIBRATORS, make_calibrator
 from howsure.calibration.metrics import brier, ece, nll
 
 __all__ = ["CalibratorSelection", "select_calibrator"]

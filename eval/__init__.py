@@ -1,1 +1,47 @@
-"""howsure.eval."""
+"""howsure.eval: how far a detector can be trusted, against the usual baselines.
+
+``baselines``
+    P(True) and sampling consistency (extra forward passes), and their disk cache.
+``compare``
+    Every method's metrics with bootstrap intervals on the same answers.
+``transfer``
+    Held-out topics and datasets: leave-one-topic-out and transfer tables.
+``evaluate``
+    What ``howsure eval`` and ``howsure transfer`` do: plan, run, write the report.
+``report`` / ``plots`` / ``tables`` / ``schema``
+    ``report.html`` (self-contained), ``report.md``, ``metrics.json`` (its schema) and
+    the plots (need matplotlib, ``pip install 'howsure[eval]'``).
+"""
+
+from __future__ import annotations
+
+from howsure.core.lazy import lazy_exports
+
+_EXPORTS = {
+    "cached_scores": "howsure.eval.baselines",
+    "costs_for": "howsure.eval.baselines",
+    "p_true": "howsure.eval.baselines",
+    "sampling_consistency": "howsure.eval.baselines",
+    "BASELINES": "howsure.eval.compare",
+    "baseline_scores": "howsure.eval.compare",
+    "compare_methods": "howsure.eval.compare",
+    "evaluate_detectors": "howsure.eval.compare",
+    "per_topic_auroc": "howsure.eval.compare",
+    "topic_margins": "howsure.eval.compare",
+    "heldout_row": "howsure.eval.transfer",
+    "leave_one_topic_out": "howsure.eval.transfer",
+    "EvalRun": "howsure.eval.evaluate",
+    "plan_eval": "howsure.eval.evaluate",
+    "plan_transfer": "howsure.eval.evaluate",
+    "run_eval": "howsure.eval.evaluate",
+    "run_transfer": "howsure.eval.evaluate",
+    "write_eval_report": "howsure.eval.evaluate",
+    "write_transfer_report": "howsure.eval.evaluate",
+    "write_report": "howsure.eval.report",
+    "validate_metrics": "howsure.eval.schema",
+    "Table": "howsure.eval.tables",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -32,6 +32,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from howsure.core.checks import check_int, check_real
+from howsure.core.files import cache_dir, write_text_atomic
+from howsure.core.padding import pad_rows
 from howsure.probes.activations import (
     check_length,
     eos_ids,
@@ -39,8 +42,24 @@ from howsure.probes.activations import (
     model_device,
     split_answers,
 )
-from howsure.probes.labels import Judge, MatchJudge, normalize_answer
-from howsure.probes.prompts import render_chat
+from howsure.probes.prompts import question_prompt, render_chat
+from howsure.qa.judge import Judge, MatchJudge, normalize_answer
+
+__all__ = [
+    "BASELINE_COSTS",
+    "CACHE_VERSION",
+    "DEFAULT_K",
+    "NO_WORDS",
+    "P_TRUE_TEMPLATE",
+    "YES_WORDS",
+    "NoSingleTokenError",
+    "cached_scores",
+    "costs_for",
+    "p_true",
+    "p_true_prompt",
+    "sampling_consistency",
+    "single_token_ids",
+]
 
 P_TRUE_TEMPLATE = (
     "Question: {question}\nProposed answer: {answer}\n"
@@ -90,8 +109,7 @@ def costs_for(k: int = DEFAULT_K, *, methods: Iterable[str] | None = None) -> di
         ``probe``, ``probe_last_prompt``, ``logprob_mean``, ``logprob_min``,
         ``entropy``: 1; ``p_true``: 2; ``consistency``: ``1 + k``.
     """
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be a positive integer number of samples, got {k!r}")
+    k = check_int(k, "k", min_val=1, hint="samples per question")
     table = {name: float(GENERATION_FORWARD_PASSES) for name in SINGLE_PASS_METHODS}
     table["p_true"] = float(GENERATION_FORWARD_PASSES + P_TRUE_FORWARD_PASSES)
     table["consistency"] = float(GENERATION_FORWARD_PASSES + int(k) * GENERATION_FORWARD_PASSES)
@@ -259,13 +277,7 @@ def p_true(
     bar = tqdm(total=len(prompts), desc="P(True)", unit="q", disable=not progress)
     try:
         for sl in iter_batches(len(prompts), batch_size):
-            rows = prompt_ids[sl]
-            width = max(len(r) for r in rows)
-            ids = torch.full((len(rows), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(rows), width), dtype=torch.long)
-            for b, row in enumerate(rows):
-                ids[b, width - len(row) :] = torch.tensor(row, dtype=torch.long)
-                mask[b, width - len(row) :] = 1
+            ids, mask, _ = pad_rows(prompt_ids[sl], pad, side="left")
             with torch.inference_mode():
                 logits = _last_logits(model, ids.to(device), mask.to(device)).float()
                 logp = torch.log_softmax(logits, dim=-1)
@@ -326,7 +338,7 @@ def sampling_consistency(
         caller's global random state is left as it was. Results are reproducible for a
         fixed seed and ``batch_size`` (the draws depend on how prompts are batched).
     judge : Judge, optional
-        Decides agreement; default :class:`howsure.probes.labels.MatchJudge`.
+        Decides agreement; default :class:`howsure.qa.judge.MatchJudge`.
     batch_size : int, default 16
         Questions per batch; each batch generates ``batch_size * k`` sequences.
     progress : bool, default True
@@ -344,32 +356,21 @@ def sampling_consistency(
     Cost: ``k`` sampled generations per question on top of the greedy one, counted as
     ``1 + k`` forward passes per question (see :func:`costs_for`).
     """
-    from howsure.probes.prompts import question_prompt
-
     _check_pairs(questions, greedy_answers, "greedy_answers")
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be a positive integer number of samples, got {k!r}")
-    k = int(k)
-    if not isinstance(temperature, (int, float)) or not temperature > 0:
-        raise ValueError(f"temperature must be a number > 0, got {temperature!r}")
-    if not isinstance(top_p, (int, float)) or not 0 < top_p <= 1:
-        raise ValueError(f"top_p must be in (0, 1], got {top_p!r}")
-    if (
-        isinstance(max_new_tokens, bool)
-        or not isinstance(max_new_tokens, int)
-        or max_new_tokens < 1
-    ):
-        raise ValueError(f"max_new_tokens must be a positive integer, got {max_new_tokens!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}: {seed!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    k = check_int(k, "k", min_val=1, hint="samples per question")
+    temperature = check_real(temperature, "temperature", min_val=0.0, include_boundaries="neither")
+    top_p = check_real(top_p, "top_p", min_val=0.0, max_val=1.0, include_boundaries="right")
+    max_new_tokens = check_int(max_new_tokens, "max_new_tokens", min_val=1)
+    seed = check_int(seed, "seed")
+    batch_size = check_int(batch_size, "batch_size", min_val=1)
     judge = MatchJudge() if judge is None else judge
     n = len(questions)
     scores = np.zeros(n, dtype=float)
     todo = [i for i, a in enumerate(greedy_answers) if a.strip() and normalize_answer(a)]
     kw = {} if instruction is None else {"instruction": instruction}
     prompts = [question_prompt(tokenizer, questions[i], **kw) for i in todo]
+    lengths = [len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts]
+    check_length(model, tokenizer, lengths, max_new_tokens, names=[f"question {i}" for i in todo])
     eos = eos_ids(model, tokenizer)
     device = model_device(model)
     bar = tqdm(total=n, desc="sampling", unit="q", disable=not progress)
@@ -384,9 +385,6 @@ def sampling_consistency(
                     padding=True,
                     padding_side="left",
                     add_special_tokens=False,
-                )
-                check_length(
-                    model, tokenizer, enc["attention_mask"].sum(1).tolist(), max_new_tokens
                 )
                 enc = {key: v.to(device) for key, v in enc.items()}
                 with torch.inference_mode():
@@ -454,8 +452,6 @@ def cached_scores(
     """
     import time
 
-    from howsure.probes.models import cache_dir
-
     def run() -> tuple[np.ndarray, float]:
         t0 = time.perf_counter()
         out = np.asarray(compute(), dtype=float)
@@ -475,5 +471,5 @@ def cached_scores(
         pass
     scores, seconds = run()
     entry = {"key": key, "seconds": seconds, "scores": scores.tolist()}
-    path.write_text(json.dumps(entry), encoding="utf-8")
+    write_text_atomic(path, json.dumps(entry))
     return scores, seconds, False

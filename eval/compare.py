@@ -25,26 +25,38 @@ sampling) can be compared at their cost. The keys of the results are documented 
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from howsure.calibration.metrics import (
-    accuracy_at_50,
-    accuracy_at_80,
+from howsure.calibration.bootstrap import bootstrap_ci
+from howsure.calibration.metrics import brier, ece, ece_noise_floor
+from howsure.calibration.ranking import (
     auprc,
-    aurc,
     auroc,
-    bootstrap_ci,
-    brier,
-    ece,
-    ece_noise_floor,
+    auroc_or_nan,
     paired_auroc_difference,
-    prr,
+    within_group_auroc,
 )
+from howsure.calibration.selective import accuracy_at_50, accuracy_at_80, aurc, prr
+from howsure.core.checks import check_real
 from howsure.eval.tables import Table
+
+__all__ = [
+    "BASELINES",
+    "DEFAULT_COST",
+    "baseline_scores",
+    "compare_methods",
+    "evaluate_detectors",
+    "margins_table",
+    "methods_markdown",
+    "methods_table",
+    "per_topic_auroc",
+    "topic_margins",
+    "topics_markdown",
+    "topics_table",
+]
 
 BASELINES = ("logprob_mean", "logprob_min", "entropy")
 """Single-pass baselines computed from the same generation (no extra forward pass)."""
@@ -61,28 +73,6 @@ def baseline_scores(collection: Any) -> dict[str, np.ndarray]:
         "logprob_min": np.exp(np.asarray(ex["logprob_min"], dtype=float)),
         "entropy": np.exp(-np.asarray(ex["entropy_mean"], dtype=float)),
     }
-
-
-def auroc_or_nan(scores: np.ndarray, y: np.ndarray) -> float:
-    """AUROC, or NaN (no warning) when ``y`` has one class only."""
-    y = np.asarray(y).astype(int)
-    return float(auroc(scores, y)) if 0 < y.sum() < len(y) else float("nan")
-
-
-def within_group_auroc(scores: np.ndarray, y: np.ndarray, groups: Sequence[str]) -> float:
-    """AUROC inside each group (e.g. topic), averaged weighted by group size.
-
-    Groups whose answers are all right or all wrong have no AUROC and are skipped; NaN
-    when no group has both classes.
-    """
-    scores, y, groups = np.asarray(scores), np.asarray(y).astype(int), np.asarray(groups)
-    total, weight = 0.0, 0
-    for g in np.unique(groups):
-        m = groups == g
-        if 0 < y[m].sum() < m.sum():
-            total += auroc(scores[m], y[m]) * m.sum()
-            weight += int(m.sum())
-    return total / weight if weight else float("nan")
 
 
 def compare_methods(
@@ -141,10 +131,7 @@ def compare_methods(
             f"{sorted(methods)}. Drop those entries or add the methods."
         )
     for name, c in costs.items():
-        if isinstance(c, bool) or not isinstance(c, numbers.Real) or not (0 < c < float("inf")):
-            raise ValueError(
-                f"costs[{name!r}] must be a finite number of forward passes > 0; got {c!r}."
-            )
+        check_real(c, f"costs[{name!r}]", min_val=0.0, include_boundaries="neither")
     fns = {
         "auroc": auroc,
         "auprc": auprc,

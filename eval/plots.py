@@ -14,27 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from howsure.calibration.metrics import aurc, auroc, risk_coverage_curve
+from howsure.calibration.ranking import auroc
+from howsure.calibration.selective import aurc, risk_coverage_curve
+from howsure.core.figures import new_figure, save_figure
+
+__all__ = ["risk_coverage_plot", "roc_curves", "score_histograms"]
 
 
 def _figure(figsize: tuple[float, float]) -> Any:
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "the report plots need matplotlib; install it with: pip install 'howsure[eval]'"
-        ) from exc
-    fig = Figure(figsize=figsize, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _save(fig: Any, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    return path
+    return new_figure(figsize, what="the report plots", layout="constrained")
 
 
 def _check(scores: Mapping[str, Any], y: Any) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -103,7 +91,7 @@ def roc_curves(
         legend=("method (AUROC)", "lower right"),
         top=1.01,
     )
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def risk_coverage_plot(
@@ -143,7 +131,7 @@ def risk_coverage_plot(
         legend=("method (AURC, lower is better)", "upper left"),
         top=1.0,
     )
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def score_histograms(
@@ -187,4 +175,4 @@ def score_histograms(
         ax.set_visible(False)
     axes.ravel()[0].legend(fontsize=8)
     fig.suptitle(title or f"Scores of right and wrong answers (n={len(y)})")
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -35,6 +35,16 @@ from howsure.eval.schema import validate_metrics
 from howsure.eval.tables import Table
 from howsure.probes.sweep import SweepResult, plot_sweep
 
+__all__ = [
+    "IMAGE_FILES",
+    "N_EXAMPLES",
+    "Block",
+    "examples_tables",
+    "render_html",
+    "render_markdown",
+    "write_report",
+]
+
 IMAGE_FILES = ("reliability.png", "roc.png", "risk_coverage.png", "histogram.png", "sweep.png")
 """The PNG files a report folder may hold (roc.png needs both classes, sweep.png a sweep)."""
 

@@ -6,6 +6,8 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+__all__ = ["Table"]
+
 
 def _md_cell(text: str) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")

@@ -21,90 +21,18 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from howsure.calibration.metrics import bootstrap_ci, ece
-from howsure.eval.compare import BASELINES, auroc_or_nan, baseline_scores, evaluate_detectors
+from howsure.calibration.bootstrap import bootstrap_ci
+from howsure.calibration.metrics import ece
+from howsure.calibration.ranking import auroc_or_nan
+from howsure.eval.compare import BASELINES, baseline_scores, evaluate_detectors
 from howsure.eval.tables import Table
 from howsure.plugin.detector import Detector
 from howsure.plugin.train import CalibratorKind, ProbeKind, fit_detector
-from howsure.probes.collect import Collection
+from howsure.probes.collect import Collection, concat
+
+__all__ = ["heldout_row", "heldout_table", "leave_one_topic_out", "loto_markdown", "transfer"]
 
 _BASELINE_EXTRAS = ("logprob_mean", "logprob_min", "entropy_mean")
-
-
-def subset(collection: Collection, mask: Any) -> Collection:
-    """The rows of ``collection`` where ``mask`` is True.
-
-    Parameters
-    ----------
-    collection : Collection
-        ``n`` rows.
-    mask : array-like of bool, shape (n,)
-
-    Returns
-    -------
-    Collection
-        Items, answers, labels, activations and extras sliced to the selected rows;
-        ``meta`` copied (a shallow copy).
-
-    Raises
-    ------
-    ValueError
-        ``mask`` is not a boolean array of shape (n,).
-    """
-    m = np.asarray(mask)
-    if m.dtype != bool or m.shape != (len(collection),):
-        raise ValueError(
-            f"mask must be a boolean array of shape ({len(collection)},); "
-            f"got dtype {m.dtype}, shape {m.shape}"
-        )
-    idx = np.flatnonzero(m)
-    return Collection(
-        items=[collection.items[i] for i in idx],
-        answers=[collection.answers[i] for i in idx],
-        labels=np.asarray(collection.labels)[idx],
-        activations={k: v[idx] for k, v in collection.activations.items()},
-        extras={k: np.asarray(v)[idx] for k, v in collection.extras.items()},
-        meta=dict(collection.meta),
-    )
-
-
-def concat(collections: Sequence[Collection]) -> Collection:
-    """Rows of several collections of the same model, one after the other.
-
-    Parameters
-    ----------
-    collections : sequence of Collection
-        Sizes ``n_1, ..., n_k``.
-
-    Returns
-    -------
-    Collection
-        ``n_1 + ... + n_k`` rows; only the activation keys and extras that every
-        collection has; ``meta`` of the first, with ``split`` the splits joined by "+".
-
-    Raises
-    ------
-    ValueError
-        ``collections`` is empty.
-    """
-    if not collections:
-        raise ValueError("concat needs at least one collection; got none")
-    keys = set.intersection(*(set(c.activations) for c in collections))
-    extras = set.intersection(*(set(c.extras) for c in collections))
-    meta = dict(collections[0].meta)
-    splits = [str(c.meta.get("split")) for c in collections if c.meta.get("split")]
-    if splits:
-        meta["split"] = "+".join(dict.fromkeys(splits))
-    return Collection(
-        items=[it for c in collections for it in c.items],
-        answers=[a for c in collections for a in c.answers],
-        labels=np.concatenate([np.asarray(c.labels, dtype=bool) for c in collections]),
-        activations={
-            k: np.concatenate([c.activations[k] for c in collections]) for k in sorted(keys)
-        },
-        extras={k: np.concatenate([np.asarray(c.extras[k]) for c in collections]) for k in extras},
-        meta=meta,
-    )
 
 
 def _topics(collection: Collection) -> np.ndarray:
@@ -301,9 +229,9 @@ def leave_one_topic_out(
     train, cal = collections["train"], collections["calibration"]
     rows = []
     for topic in tqdm(all_topics, desc="leave one topic out", unit="topic", disable=not progress):
-        fit_train = subset(train, topics_by_split["train"] != topic)
-        fit_cal = subset(cal, topics_by_split["calibration"] != topic)
-        held = concat([subset(c, topics_by_split[s] == topic) for s, c in collections.items()])
+        fit_train = train.subset(topics_by_split["train"] != topic)
+        fit_cal = cal.subset(topics_by_split["calibration"] != topic)
+        held = concat([c.subset(topics_by_split[s] == topic) for s, c in collections.items()])
         try:
             det, table = fit_detector(
                 fit_train,
@@ -327,7 +255,7 @@ def leave_one_topic_out(
         )
         in_dist = float("nan")
         if detector is not None and "test" in collections:
-            test = subset(collections["test"], topics_by_split["test"] == topic)
+            test = collections["test"].subset(topics_by_split["test"] == topic)
             if len(test):
                 in_dist = auroc_or_nan(
                     detector.score_features(

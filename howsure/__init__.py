@@ -6,32 +6,38 @@ Public API (imported lazily, so ``import howsure`` stays fast)::
     items = howsure.load_qa("builtin", split="train")  # built-in QA set
     coll = howsure.collect(model, tokenizer, items)    # answers, labels, activations
     howsure.label("The capital is Paris.", ["Paris"])  # -> True
-    result = howsure.train_detector(model, tokenizer)   # sweep, probe, calibrator
+    result = howsure.train_detector(model, tokenizer, limit=100)  # sweep, probe, calibrator
     det = howsure.Detector.load("howsure-out/train/detector", model=model, tokenizer=tokenizer)
     det.score(["What is the capital of Peru?"])         # -> array([P(correct)])
     chat = howsure.wrap(model, tokenizer, det)          # the plugin
     chat.generate("What is the capital of Peru?").text  # -> 'The model is 83% sure. Lima'
+    for event in chat.events("What is 7 times 8?"):     # ConfidenceEvent, TextEvent, EndEvent
+        ...
+
+The rooms, from the bottom up (each imports only from those below it): ``howsure.core``
+(shared helpers), ``howsure.qa`` (QA sets, the judge) and ``howsure.calibration``
+(scores to probabilities), ``howsure.probes`` (models, activations, probes),
+``howsure.plugin`` (the Detector, training, the wrapper), ``howsure.eval`` (reports),
+and this facade with ``howsure.cli`` and ``howsure.demo``.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
-from howsure._version import __version__
+from howsure.core.lazy import lazy_exports
+from howsure.core.version import __version__
 
 _EXPORTS = {
     "load_model": "howsure.probes.models",
     "model_fingerprint": "howsure.probes.models",
-    "QAItem": "howsure.probes.qa_data",
-    "load_qa": "howsure.probes.qa_data",
-    "label": "howsure.probes.labels",
-    "label_all": "howsure.probes.labels",
-    "normalize_answer": "howsure.probes.labels",
-    "MatchJudge": "howsure.probes.labels",
+    "QAItem": "howsure.qa.items",
+    "load_qa": "howsure.qa.load",
+    "label": "howsure.qa.judge",
+    "label_all": "howsure.qa.judge",
+    "normalize_answer": "howsure.qa.judge",
+    "MatchJudge": "howsure.qa.judge",
     "read_activations": "howsure.probes.activations",
     "generate_and_read": "howsure.probes.activations",
-    "POSITIONS": "howsure.probes.activations",
+    "POSITIONS": "howsure.probes.positions",
     "Collection": "howsure.probes.collect",
     "collect": "howsure.probes.collect",
     "LogisticProbe": "howsure.probes.linear",
@@ -40,21 +46,14 @@ _EXPORTS = {
     "Detector": "howsure.plugin.detector",
     "train_detector": "howsure.plugin.train",
     "wrap": "howsure.plugin.wrapper",
-    "ConfidentModel": "howsure.plugin.wrapper",
-    "ConfidentGeneration": "howsure.plugin.wrapper",
+    "ConfidentModel": "howsure.plugin.confident_model",
+    "ConfidentGeneration": "howsure.plugin.generation",
+    "ConfidenceEvent": "howsure.plugin.events",
+    "TextEvent": "howsure.plugin.events",
+    "EndEvent": "howsure.plugin.events",
     "threshold_for_error_rate": "howsure.calibration.selective",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'howsure' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,18 +30,28 @@ from typing import Any
 
 import numpy as np
 
-from howsure._version import __version__
 from howsure.calibration.calibrators import CALIBRATORS, calibrator_from_state
 from howsure.calibration.selective import threshold_for_error_rate
-from howsure.probes.activations import (
-    ANSWER_POSITIONS,
-    POSITIONS,
-    generate_and_read,
-    read_activations,
-)
+from howsure.core.files import staged_files
+from howsure.core.state import json_default
+from howsure.core.version import __version__
+from howsure.probes.activations import generate_and_read, read_activations
 from howsure.probes.linear import PROBES, probe_from_state
 from howsure.probes.models import model_fingerprint
+from howsure.probes.positions import ANSWER_POSITIONS, POSITIONS
 from howsure.probes.prompts import DEFAULT_INSTRUCTION, question_messages, render_chat
+
+__all__ = [
+    "CONFIG_FILE",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "TENSORS_FILE",
+    "Detector",
+    "Prompt",
+    "ReaderSettings",
+    "check_fingerprint",
+    "check_prompts",
+]
 
 FORMAT = "howsure-detector"
 FORMAT_VERSION = 1
@@ -54,6 +62,34 @@ _STRICT_FIELDS = ("model_type", "hidden_size", "num_layers", "vocab_size")
 Prompt = str | Sequence[dict]
 """A question (str; the instruction is appended and the chat template applied) or a
 conversation (list of ``{"role", "content"}`` messages)."""
+
+
+def check_prompts(prompts: Any) -> list[Prompt]:
+    """``prompts`` as a list, each a question (str) or a conversation (list of messages).
+
+    Raises
+    ------
+    TypeError
+        ``prompts`` is not a list (a single str or ``None`` included), or an entry is
+        neither a str nor a list, naming its index.
+    ValueError
+        An empty list.
+    """
+    if isinstance(prompts, str) or not isinstance(prompts, (list, tuple)):
+        raise TypeError(
+            "prompts must be a list of questions (str) or conversations (lists of "
+            f"{{'role', 'content'}} messages), got {type(prompts).__name__}: {prompts!r}; "
+            "wrap a single question in a list"
+        )
+    if len(prompts) == 0:
+        raise ValueError("no prompts given; pass at least one question or conversation")
+    for i, p in enumerate(prompts):
+        if not isinstance(p, (str, list, tuple)):
+            raise TypeError(
+                f"prompt {i} must be a question (str) or a conversation (list of "
+                f"{{'role', 'content'}} messages), got {type(p).__name__}: {p!r}"
+            )
+    return list(prompts)
 
 
 @dataclass(frozen=True)
@@ -221,17 +257,25 @@ class Detector:
         return self
 
     def render(self, prompts: Sequence[Prompt], tokenizer: Any) -> list[str]:
-        """Render questions or conversations to prompt strings, as the detector reads them."""
-        if isinstance(prompts, str):
-            raise TypeError("prompts must be a list; wrap a single question in a list")
+        """Render questions or conversations to prompt strings, as the detector reads them.
+
+        Raises
+        ------
+        TypeError, ValueError
+            As :func:`check_prompts` and :func:`howsure.probes.prompts.check_messages`,
+            naming the prompt's index.
+        """
         out = []
-        for p in prompts:
-            messages = (
-                question_messages(p, instruction=self.reader.instruction)
-                if isinstance(p, str)
-                else list(p)
-            )
-            out.append(render_chat(tokenizer, messages))
+        for i, p in enumerate(check_prompts(prompts)):
+            try:
+                messages = (
+                    question_messages(p, instruction=self.reader.instruction)
+                    if isinstance(p, str)
+                    else p
+                )
+                out.append(render_chat(tokenizer, messages))
+            except (TypeError, ValueError) as err:
+                raise type(err)(f"prompt {i}: {err}") from None
         return out
 
     def score(
@@ -261,6 +305,14 @@ class Detector:
         """
         model = model if model is not None else self.model
         tokenizer = tokenizer if tokenizer is not None else self.tokenizer
+        prompts = check_prompts(prompts)
+        if answers is not None:
+            if isinstance(answers, str) or not isinstance(answers, (list, tuple)):
+                raise TypeError(f"answers must be a list of str, one per prompt, got {answers!r}")
+            if len(answers) != len(prompts) or not all(isinstance(a, str) for a in answers):
+                raise ValueError(
+                    f"answers must hold one str per prompt ({len(prompts)}), got {answers!r}"
+                )
         if model is None or tokenizer is None:
             raise ValueError("no model bound: pass model= and tokenizer=, or call bind() first")
         check_fingerprint(self.fingerprint, model)
@@ -305,9 +357,7 @@ class Detector:
             tensors["calib.scores"] = np.ascontiguousarray(self.calibration_scores, np.float64)
             tensors["calib.labels"] = np.ascontiguousarray(self.calibration_labels, np.uint8)
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder))
-        try:
+        with staged_files(folder) as tmp:
             save_file(tensors, str(tmp / TENSORS_FILE), metadata={"format": FORMAT})
             digest = hashlib.sha256((tmp / TENSORS_FILE).read_bytes()).hexdigest()
             config = {
@@ -324,12 +374,8 @@ class Detector:
                 "tensors_sha256": digest,
                 **self.info,
             }
-            text = json.dumps(config, indent=2, default=_json_default)
+            text = json.dumps(config, indent=2, default=json_default)
             (tmp / CONFIG_FILE).write_text(text, encoding="utf-8")
-            for name in (TENSORS_FILE, CONFIG_FILE):
-                (tmp / name).replace(folder / name)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
         return folder
 
     @classmethod
@@ -422,11 +468,3 @@ class Detector:
 
 def _prefixed(tensors: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
     return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"not JSON-able: {type(obj).__name__}")

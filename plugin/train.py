@@ -22,12 +22,23 @@ from threadpoolctl import threadpool_limits
 from howsure.calibration.calibrators import CALIBRATORS
 from howsure.calibration.select import select_calibrator
 from howsure.plugin.detector import Detector, ReaderSettings
-from howsure.probes.activations import POSITIONS, resolve_positions
-from howsure.probes.collect import Collection, collect
+from howsure.probes.collect import Collection, check_questions_fit, collect
 from howsure.probes.linear import PROBES
+from howsure.probes.positions import POSITIONS, resolve_positions
 from howsure.probes.prompts import DEFAULT_INSTRUCTION
-from howsure.probes.qa_data import SPLITS, load_qa
 from howsure.probes.sweep import SweepResult, layer_sweep
+from howsure.qa.files import NoGold
+from howsure.qa.items import SPLITS
+from howsure.qa.load import load_qa
+
+__all__ = [
+    "CalibratorKind",
+    "ProbeKind",
+    "TrainResult",
+    "collect_splits",
+    "fit_detector",
+    "train_detector",
+]
 
 ProbeKind = Literal["logistic", "mass_mean"]
 CalibratorKind = Literal["auto", "platt", "temperature", "isotonic", "histogram", "beta"]
@@ -72,15 +83,27 @@ def collect_splits(
     batch_size: int = 16,
     instruction: str = DEFAULT_INSTRUCTION,
     progress: bool = True,
+    on_no_gold: NoGold = "error",
 ) -> dict[str, Collection]:
-    """Collect each split of ``dataset`` (disk-cached; ``limit`` applies per split)."""
+    """Collect each split of ``dataset`` (disk-cached; ``limit`` applies per split).
+
+    Every split's rows are loaded and validated, and every question's length checked
+    against the context window, before the first answer is generated.
+    """
+    items = {s: load_qa(dataset, split=s, limit=limit, on_no_gold=on_no_gold) for s in splits}
+    check_questions_fit(
+        model,
+        tokenizer,
+        [it for split_items in items.values() for it in split_items],
+        instruction=instruction,
+        max_new_tokens=max_new_tokens,
+    )
     out = {}
     for split in splits:
-        items = load_qa(dataset, split=split, limit=limit)
         out[split] = collect(
             model,
             tokenizer,
-            items,
+            items[split],
             layers=layers,
             positions=positions,
             max_new_tokens=max_new_tokens,
@@ -183,6 +206,7 @@ def train_detector(
     cv: int = 5,
     seed: int = 0,
     progress: bool = True,
+    on_no_gold: NoGold = "error",
 ) -> TrainResult:
     """Collect, sweep, fit and calibrate a detector for ``model``.
 
@@ -199,10 +223,19 @@ def train_detector(
         At most this many questions per split (for quick runs).
     cv : int, default 5
         Folds of the sweep and of the calibrator choice.
+    on_no_gold : {"error", "skip"}, default "error"
+        Rows without a usable gold answer: refuse the dataset, or leave them out (see
+        :func:`howsure.qa.load_qa`).
 
     Returns
     -------
     TrainResult
+
+    Notes
+    -----
+    With the defaults this is the whole main job's training: the embedded model
+    answers all 3,176 built-in questions (about 20 minutes on 2 CPU cores the first
+    time; the collection is cached). Pass ``limit=`` for a quick run.
     """
     positions = resolve_positions(positions)
     if "last_prompt" not in positions:
@@ -217,6 +250,7 @@ def train_detector(
         max_new_tokens=max_new_tokens,
         batch_size=batch_size,
         progress=progress,
+        on_no_gold=on_no_gold,
     )
     train = colls["train"]
     topics = np.array([it.topic for it in train.items])

@@ -1,1 +1,70 @@
-"""howsure.probes."""
+"""howsure.probes: read a causal LM's hidden activations and fit linear probes on them.
+
+::
+
+    from howsure.probes import load_model, collect, layer_sweep, LogisticProbe
+    model, tokenizer = load_model()                       # the embedded SmolLM2-135M
+    coll = collect(model, tokenizer, items, layers=[10, 20])   # answers, labels, activations
+    sweep = layer_sweep(coll.feature_matrices(), coll.labels)  # which layer and position
+    probe = LogisticProbe().fit(coll.features(*sweep.best), coll.labels)
+
+``models``
+    Loading a model (the embedded GGUF, a folder, a hub id) and describing it.
+``prompts``
+    How a question or conversation becomes the prompt (one place for every reader).
+``positions``
+    Layers and token positions (``last_prompt``, ``last_answer``, ``mean_answer``,
+    ``mean_last_answer``).
+``hooks``
+    Forward hooks on chosen blocks, removed on exit.
+``activations``
+    Reading while generating (:func:`generate_and_read`) or teacher-forced
+    (:func:`read_activations`).
+``collect``
+    :class:`Collection`: answers to a QA set, their labels and activations, cached.
+``base`` / ``linear``
+    The probes (:class:`LogisticProbe`, :class:`MassMeanProbe`), scikit-learn estimators.
+``sweep``
+    :func:`layer_sweep`: cross-validated AUROC at every layer and position.
+"""
+
+from __future__ import annotations
+
+from howsure.core.lazy import lazy_exports
+
+_EXPORTS = {
+    "DEFAULT_MODEL": "howsure.probes.models",
+    "context_length": "howsure.probes.models",
+    "find_layers": "howsure.probes.models",
+    "load_model": "howsure.probes.models",
+    "model_fingerprint": "howsure.probes.models",
+    "DEFAULT_INSTRUCTION": "howsure.probes.prompts",
+    "ROLES": "howsure.probes.prompts",
+    "check_messages": "howsure.probes.prompts",
+    "question_messages": "howsure.probes.prompts",
+    "question_prompt": "howsure.probes.prompts",
+    "render_chat": "howsure.probes.prompts",
+    "ANSWER_POSITIONS": "howsure.probes.positions",
+    "BASE_POSITIONS": "howsure.probes.positions",
+    "POSITIONS": "howsure.probes.positions",
+    "resolve_layers": "howsure.probes.positions",
+    "resolve_positions": "howsure.probes.positions",
+    "LayerCapture": "howsure.probes.hooks",
+    "no_hooks_left": "howsure.probes.hooks",
+    "GenerationResult": "howsure.probes.activations",
+    "generate_and_read": "howsure.probes.activations",
+    "read_activations": "howsure.probes.activations",
+    "Collection": "howsure.probes.collect",
+    "concat": "howsure.probes.collect",
+    "PROBES": "howsure.probes.linear",
+    "LogisticProbe": "howsure.probes.linear",
+    "MassMeanProbe": "howsure.probes.linear",
+    "probe_from_state": "howsure.probes.linear",
+    "SweepResult": "howsure.probes.sweep",
+    "layer_sweep": "howsure.probes.sweep",
+    "plot_sweep": "howsure.probes.sweep",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -5,25 +5,11 @@ negative indices count from the end), read with a forward hook on that block, so
 numbers equal ``output_hidden_states=True``'s ``hidden_states[i + 1]`` without asking
 the model for every layer.
 
-Positions
----------
-``last_prompt``
-    The last prompt token, i.e. the state from which the first answer token is
-    predicted: a score there is available before the model answers.
-``last_answer``
-    The last token of the model's answer (EOS excluded).
-``mean_answer``
-    The mean over the answer's tokens (EOS excluded).
-``mean_last_answer``
-    ``mean_answer`` and ``last_answer`` side by side, shape ``(n, 2 * hidden_size)``:
-    the whole answer and the state after its last token. A combined position is built
-    from the positions it names (:data:`COMBINED_POSITIONS`); nothing more is read from
-    the model, and collections store only the parts.
-
-An empty answer (EOS first) has no answer tokens: the answer positions then fall back
-to the ``last_prompt`` state. When an answer is cut by ``max_new_tokens`` its final token
-was never fed back to the model, so the answer positions use the tokens that were (the
-row is flagged ``truncated``).
+The positions (``last_prompt``, ``last_answer``, ``mean_answer``, ``mean_last_answer``)
+are defined in :mod:`howsure.probes.positions`. An empty answer (EOS first) has no
+answer tokens: the answer positions then fall back to the ``last_prompt`` state. When
+an answer is cut by ``max_new_tokens`` its final token was never fed back to the model,
+so the answer positions use the tokens that were (the row is flagged ``truncated``).
 
 Two paths read them:
 
@@ -41,8 +27,7 @@ agree to float tolerance on the same tokens.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -50,225 +35,35 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from howsure.probes.models import context_length, find_layers
+from howsure.core.checks import check_int
+from howsure.core.padding import pad_rows
+from howsure.probes.hooks import AnswerStats, LayerCapture
+from howsure.probes.models import context_length
+from howsure.probes.positions import (
+    ANSWER_POSITIONS,
+    BASE_POSITIONS,
+    POSITIONS,
+    Key,
+    base_positions,
+    combine_positions,
+    resolve_layers,
+    resolve_positions,
+)
 
-Position = Literal["last_prompt", "last_answer", "mean_answer", "mean_last_answer"]
-BASE_POSITIONS: tuple[str, ...] = ("last_prompt", "last_answer", "mean_answer")
-"""Positions read from the model (one hidden state each)."""
-COMBINED_POSITIONS: dict[str, tuple[str, ...]] = {
-    "mean_last_answer": ("mean_answer", "last_answer"),
-}
-"""Positions made of others: their features side by side, in this order."""
-POSITIONS: tuple[str, ...] = (*BASE_POSITIONS, *COMBINED_POSITIONS)
-"""Every position name (see the module docstring)."""
-ANSWER_POSITIONS: tuple[str, ...] = ("last_answer", "mean_answer", "mean_last_answer")
-
-Key = tuple[int, str]
-"""``(layer, position)`` key of an activation matrix."""
-
-
-def resolve_layers(model: Any, layers: int | Sequence[int] | Literal["all"]) -> list[int]:
-    """Validate layer indices and return them as sorted non-negative ints.
-
-    Parameters
-    ----------
-    model : transformers model
-    layers : int, sequence of int, or "all"
-        Block indices; negative ones count from the end (``-1`` is the last block).
-
-    Raises
-    ------
-    ValueError
-        For an index outside ``-n .. n-1``, naming it and the valid range.
-    """
-    n = len(find_layers(model))
-    if isinstance(layers, str):
-        if layers != "all":
-            raise ValueError(f"unknown layers {layers!r}; give indices or 'all'")
-        return list(range(n))
-    if isinstance(layers, (int, np.integer)):
-        layers = [int(layers)]
-    out = []
-    for layer in layers:
-        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
-            raise TypeError(f"layer indices must be int, got {layer!r}")
-        if not -n <= layer < n:
-            raise ValueError(
-                f"layer index {layer} is out of range: this model has {n} layers, "
-                f"so use 0 .. {n - 1} (or -{n} .. -1 from the end)"
-            )
-        out.append(int(layer) % n)
-    if not out:
-        raise ValueError("no layers given; pass at least one layer index")
-    return sorted(set(out))
-
-
-def resolve_positions(positions: str | Sequence[str]) -> list[str]:
-    """Validate position names (see the module docstring) and return them as a list."""
-    if isinstance(positions, str):
-        positions = [positions]
-    out = []
-    for pos in positions:
-        if pos not in POSITIONS:
-            raise ValueError(f"unknown position {pos!r}; use one of {', '.join(POSITIONS)}")
-        if pos not in out:
-            out.append(pos)
-    if not out:
-        raise ValueError(f"no positions given; use one or more of {', '.join(POSITIONS)}")
-    return out
-
-
-def base_positions(positions: str | Sequence[str]) -> list[str]:
-    """The positions read from the model to build ``positions`` (combined ones expanded).
-
-    Validates the names (:func:`resolve_positions`); returns them in
-    :data:`BASE_POSITIONS` order, each once.
-    """
-    wanted = set()
-    for pos in resolve_positions(positions):
-        wanted.update(COMBINED_POSITIONS.get(pos, (pos,)))
-    return [p for p in BASE_POSITIONS if p in wanted]
-
-
-def combine_positions(
-    features: dict[Key, np.ndarray], positions: Sequence[str]
-) -> dict[Key, np.ndarray]:
-    """``features`` of base positions -> the matrices of ``positions`` (combined ones built).
-
-    Parameters
-    ----------
-    features : dict of (int, str) to numpy.ndarray, each (n, d)
-        At least the base positions of ``positions`` (:func:`base_positions`) per layer.
-    positions : list of str
-        The positions wanted.
-
-    Returns
-    -------
-    dict of (int, str) to numpy.ndarray
-        One matrix per layer and wanted position, ``(n, d)`` or ``(n, k * d)`` for a
-        combined position of ``k`` parts; base matrices not asked for are left out.
-    """
-    layers = sorted({k[0] for k in features})
-    out: dict[Key, np.ndarray] = {}
-    for layer in layers:
-        for pos in positions:
-            parts = COMBINED_POSITIONS.get(pos)
-            if parts is None:
-                out[(layer, pos)] = features[(layer, pos)]
-            else:
-                out[(layer, pos)] = np.concatenate([features[(layer, p)] for p in parts], axis=1)
-    return out
-
-
-def _block_output(output: Any) -> torch.Tensor:
-    return output[0] if isinstance(output, (tuple, list)) else output
-
-
-class LayerCapture:
-    """Forward hooks that record chosen blocks' outputs; removed on exit, even on errors.
-
-    Parameters
-    ----------
-    model : transformers model
-    layers : list of int
-        Validated block indices (see :func:`resolve_layers`).
-    keep : {"last", "all"}
-        ``"last"`` records only the final position of every call, shape ``(batch, d)``
-        (enough while generating); ``"all"`` records ``(batch, seq, d)``.
-    max_calls : int, optional
-        Record only the first ``max_calls`` forward calls per layer (``1``: the prefill
-        only, all a ``last_prompt`` reading needs); later calls cost nothing.
-    on_record : callable, optional
-        ``on_record(layer, index, tensor)`` is called from inside the hook with each
-        recorded tensor (``index`` counts the calls of that layer from 0), e.g. to score
-        the prefill while ``generate`` goes on. An exception it raises aborts the
-        forward pass.
-
-    Attributes
-    ----------
-    calls : dict of int to list of torch.Tensor
-        Per layer, one detached tensor per forward call, on the model's device.
-    """
-
-    def __init__(
-        self,
-        model: Any,
-        layers: Sequence[int],
-        *,
-        keep: Literal["last", "all"],
-        max_calls: int | None = None,
-        on_record: Callable[[int, int, torch.Tensor], None] | None = None,
-    ):
-        if max_calls is not None and (not isinstance(max_calls, int) or max_calls < 1):
-            raise ValueError(f"max_calls must be a positive integer or None, got {max_calls!r}")
-        self.model = model
-        self.layers = list(layers)
-        self.keep = keep
-        self.max_calls = max_calls
-        self.on_record = on_record
-        self.calls: dict[int, list[torch.Tensor]] = {layer: [] for layer in self.layers}
-        self._handles: list[Any] = []
-
-    def _hook(self, layer: int):
-        def hook(module: Any, args: Any, output: Any) -> None:
-            recorded = self.calls[layer]
-            if self.max_calls is not None and len(recorded) >= self.max_calls:
-                return
-            hidden = _block_output(output)
-            part = hidden[:, -1, :] if self.keep == "last" else hidden
-            recorded.append(part.detach().clone())
-            if self.on_record is not None:
-                self.on_record(layer, len(recorded) - 1, recorded[-1])
-
-        return hook
-
-    def __enter__(self) -> LayerCapture:
-        blocks = find_layers(self.model)
-        try:
-            for layer in self.layers:
-                self._handles.append(blocks[layer].register_forward_hook(self._hook(layer)))
-        except BaseException:
-            self.remove()
-            raise
-        return self
-
-    def remove(self) -> None:
-        """Remove every hook this capture registered (safe to call twice)."""
-        for handle in self._handles:
-            handle.remove()
-        self._handles.clear()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.remove()
-
-
-class AnswerStats:
-    """Logits processor recording the log-probability and entropy of each greedy step.
-
-    It sees the raw logits of every step; the token chosen at step ``k`` is read from
-    the ``input_ids`` of step ``k + 1`` (and from the final sequences for the last step),
-    so only one step's log-softmax is held at a time. It never changes the scores.
-    """
-
-    def __init__(self) -> None:
-        self.chosen_logprob: list[torch.Tensor] = []
-        self.entropy: list[torch.Tensor] = []
-        self._prev: torch.Tensor | None = None
-
-    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        logp = torch.log_softmax(scores.float(), dim=-1)
-        if self._prev is not None:
-            self.chosen_logprob.append(self._prev.gather(1, input_ids[:, -1:]).squeeze(1))
-        self.entropy.append(-(logp.exp() * logp).nan_to_num().sum(-1))
-        self._prev = logp
-        return scores
-
-    def finish(self, last_tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return ``(logprob, entropy)``, each of shape ``(batch, steps)``."""
-        if self._prev is not None:
-            self.chosen_logprob.append(self._prev.gather(1, last_tokens[:, None]).squeeze(1))
-            self._prev = None
-        return torch.stack(self.chosen_logprob, 1), torch.stack(self.entropy, 1)
+__all__ = [
+    "POSITIONS",
+    "GenerationResult",
+    "check_length",
+    "check_prompts",
+    "eos_ids",
+    "generate_and_read",
+    "generation_features",
+    "iter_batches",
+    "model_device",
+    "read_activations",
+    "read_token_activations",
+    "split_answers",
+]
 
 
 @dataclass
@@ -300,6 +95,7 @@ class GenerationResult:
 
 
 def eos_ids(model: Any, tokenizer: Any) -> set[int]:
+    """Every token id that ends an answer (the generation config's and the tokenizer's)."""
     ids = model.generation_config.eos_token_id
     ids = [ids] if isinstance(ids, int) else list(ids or [])
     if tokenizer.eos_token_id is not None:
@@ -308,6 +104,9 @@ def eos_ids(model: Any, tokenizer: Any) -> set[int]:
 
 
 def check_prompts(prompts: Sequence[str]) -> None:
+    """``TypeError`` / ``ValueError`` unless ``prompts`` is a non-empty list of non-empty str."""
+    if prompts is None:
+        raise TypeError("prompts must be a list of strings, got None")
     if isinstance(prompts, str):
         raise TypeError("prompts must be a list of strings, not one string; wrap it in a list")
     if len(prompts) == 0:
@@ -319,26 +118,57 @@ def check_prompts(prompts: Sequence[str]) -> None:
             raise ValueError(f"prompt {i} is empty ({p!r}); every prompt needs text")
 
 
-def check_length(model: Any, tokenizer: Any, lengths: Sequence[int], extra: int) -> None:
+def check_length(
+    model: Any,
+    tokenizer: Any,
+    lengths: Sequence[int],
+    extra: int,
+    *,
+    names: Sequence[str] | None = None,
+) -> None:
+    """Refuse prompts that with ``extra`` new tokens do not fit the context window.
+
+    Parameters
+    ----------
+    model, tokenizer : transformers causal LM and its tokenizer
+    lengths : sequence of int, length n
+        Token counts of the prompts.
+    extra : int
+        Tokens to be generated after each prompt.
+    names : sequence of str, length n, optional
+        How the error names each prompt (e.g. ``"'q17' (data.jsonl row 17)"``);
+        default ``"prompt <index>"``.
+
+    Raises
+    ------
+    ValueError
+        Naming every prompt that is too long (the first few, and how many), its length
+        and the context, and the fix.
+    """
     limit = context_length(model, tokenizer)
     if limit is None:
         return
-    for i, n in enumerate(lengths):
-        if n + extra > limit:
-            raise ValueError(
-                f"prompt {i} is {n} tokens; with {extra} new tokens it exceeds the model's "
-                f"context of {limit} tokens. Shorten the prompt or lower max_new_tokens"
-            )
+    bad = [i for i, n in enumerate(lengths) if n + extra > limit]
+    if not bad:
+        return
+    label = [names[i] if names is not None else f"prompt {i}" for i in bad[:5]]
+    listed = "; ".join(f"{lab} is {lengths[i]} tokens" for lab, i in zip(label, bad, strict=False))
+    more = f" ({len(bad)} of {len(lengths)} are too long)" if len(bad) > 1 else ""
+    raise ValueError(
+        f"{listed}{more}: with {extra} new tokens it exceeds the model's context of "
+        f"{limit} tokens. Shorten the prompt or lower max_new_tokens"
+    )
 
 
 def iter_batches(n: int, batch_size: int) -> Iterator[slice]:
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    """Slices of ``range(n)`` of at most ``batch_size`` (an int >= 1)."""
+    batch_size = check_int(batch_size, "batch_size", min_val=1)
     for start in range(0, n, batch_size):
         yield slice(start, min(start + batch_size, n))
 
 
 def model_device(model: Any) -> torch.device:
+    """The device of the model's first parameter (where inputs go)."""
     return next(model.parameters()).device
 
 
@@ -352,6 +182,7 @@ def generate_and_read(
     max_new_tokens: int = 32,
     batch_size: int = 16,
     progress: bool = True,
+    names: Sequence[str] | None = None,
 ) -> GenerationResult:
     """Greedily answer ``prompts`` and read activations from the same forward passes.
 
@@ -369,6 +200,9 @@ def generate_and_read(
         Prompts per batch, left padded.
     progress : bool, default True
         Show a progress bar over prompts.
+    names : sequence of str, length n, optional
+        How errors name each prompt (e.g. its dataset row). Every prompt's length is
+        checked against the context window before the first one is generated.
 
     Returns
     -------
@@ -380,8 +214,10 @@ def generate_and_read(
     layer_ids = resolve_layers(model, layers)
     wanted = resolve_positions(positions)
     pos_names = base_positions(wanted)
-    if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
-        raise ValueError(f"max_new_tokens must be a positive integer, got {max_new_tokens!r}")
+    max_new_tokens = check_int(max_new_tokens, "max_new_tokens", min_val=1)
+    check_int(batch_size, "batch_size", min_val=1)
+    lengths = [len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts]
+    check_length(model, tokenizer, lengths, max_new_tokens, names=names)
     eos = eos_ids(model, tokenizer)
     device = model_device(model)
     chunks: dict[Key, list[np.ndarray]] = {(la, p): [] for la in layer_ids for p in pos_names}
@@ -398,7 +234,6 @@ def generate_and_read(
                 padding_side="left",
                 add_special_tokens=False,
             )
-            check_length(model, tokenizer, enc["attention_mask"].sum(1).tolist(), max_new_tokens)
             enc = {k: v.to(device) for k, v in enc.items()}
             stats = AnswerStats()
             with LayerCapture(model, layer_ids, keep="last") as cap, torch.inference_mode():
@@ -605,15 +440,7 @@ def read_token_activations(
     try:
         for sl in iter_batches(len(prompt_ids), batch_size):
             rows = [list(p) + list(a) for p, a in zip(prompt_ids[sl], answer_ids[sl], strict=True)]
-            width = max(len(r) for r in rows)
-            ids = torch.full((len(rows), width), pad_token_id, dtype=torch.long)
-            mask = torch.zeros((len(rows), width), dtype=torch.long)
-            starts = []
-            for b, row in enumerate(rows):
-                start = width - len(row) if padding_side == "left" else 0
-                ids[b, start : start + len(row)] = torch.tensor(row, dtype=torch.long)
-                mask[b, start : start + len(row)] = 1
-                starts.append(start)
+            ids, mask, starts = pad_rows(rows, pad_token_id, side=padding_side)
             position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
             with LayerCapture(model, layers, keep="all") as cap, torch.inference_mode():
                 model(
@@ -641,13 +468,3 @@ def read_token_activations(
     return combine_positions(
         {k: np.concatenate(v).astype(np.float32) for k, v in chunks.items()}, wanted
     )
-
-
-@contextlib.contextmanager
-def no_hooks_left(model: Any) -> Iterator[None]:
-    """Context manager asserting (with ``RuntimeError``) that no forward hook leaks."""
-    before = sum(len(m._forward_hooks) for m in model.modules())
-    yield
-    after = sum(len(m._forward_hooks) for m in model.modules())
-    if after != before:
-        raise RuntimeError(f"{after - before} forward hooks were left on the model")

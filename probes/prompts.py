@@ -1,15 +1,29 @@
 """How a question becomes the chat prompt the model answers.
 
 One place defines the prompt so that collection, training, the wrapper and the
-reports all read activations from exactly the same text.
+reports all read activations from exactly the same text, and one place checks the
+chat messages every entry point accepts (:func:`check_messages`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+__all__ = [
+    "DEFAULT_INSTRUCTION",
+    "ROLES",
+    "check_messages",
+    "question_messages",
+    "question_prompt",
+    "render_chat",
+]
 
 DEFAULT_INSTRUCTION = "Reply with just the answer."
 """Appended to every question: it keeps the embedded model's answers short."""
+
+ROLES: tuple[str, ...] = ("system", "user", "assistant")
+"""The message roles a conversation may use."""
 
 
 def question_messages(question: str, *, instruction: str = DEFAULT_INSTRUCTION) -> list[dict]:
@@ -39,7 +53,62 @@ def question_messages(question: str, *, instruction: str = DEFAULT_INSTRUCTION) 
     return [{"role": "user", "content": content}]
 
 
-def render_chat(tokenizer: Any, messages: list[dict]) -> str:
+def check_messages(messages: Any) -> list[dict]:
+    """Validate a conversation and return it as a list of plain dicts.
+
+    Parameters
+    ----------
+    messages : list of dict
+        ``[{"role": ..., "content": ...}, ...]``; roles from :data:`ROLES`, contents
+        non-empty str.
+
+    Returns
+    -------
+    list of dict
+        Copies of the messages.
+
+    Raises
+    ------
+    TypeError
+        Not a list of dicts with ``role`` and ``content``, or a content that is not a str.
+    ValueError
+        An empty conversation, an unknown role (naming the allowed ones), or an empty
+        content.
+    """
+    if not isinstance(messages, (list, tuple)):
+        raise TypeError(
+            "expected a question (str) or a conversation (list of {'role', 'content'} "
+            f"dicts), got {type(messages).__name__}: {messages!r}"
+        )
+    if len(messages) == 0:
+        raise ValueError(
+            f"empty conversation {messages!r}: pass at least one message, e.g. "
+            "[{'role': 'user', 'content': 'What is the capital of Peru?'}]"
+        )
+    out = []
+    for i, message in enumerate(messages):
+        if not isinstance(message, Mapping) or not {"role", "content"} <= set(message):
+            raise TypeError(
+                f"message {i} must be a dict with 'role' and 'content', got {message!r}"
+            )
+        role, content = message["role"], message["content"]
+        if role not in ROLES:
+            raise ValueError(
+                f"message {i} has role {role!r}; use one of {', '.join(map(repr, ROLES))}"
+            )
+        if not isinstance(content, str):
+            raise TypeError(
+                f"message {i} content must be a str, got {type(content).__name__}: {content!r}"
+            )
+        if not content.strip():
+            raise ValueError(
+                f"message {i} ({role!r}) has empty content {content!r}; every message needs text"
+            )
+        out.append(dict(message))
+    return out
+
+
+def render_chat(tokenizer: Any, messages: Sequence[Mapping]) -> str:
     """Render chat messages to the prompt string that ends where the answer begins.
 
     Uses the tokenizer's own chat template with the generation prompt added. A
@@ -50,15 +119,14 @@ def render_chat(tokenizer: Any, messages: list[dict]) -> str:
     ----------
     tokenizer : transformers tokenizer
     messages : list of dict
-        Chat messages with ``role`` and ``content``.
+        Chat messages with ``role`` and ``content`` (checked by :func:`check_messages`).
 
     Returns
     -------
     str
         The prompt text, special tokens included.
     """
-    if not messages:
-        raise ValueError("empty conversation: pass at least one message")
+    messages = check_messages(messages)
     if getattr(tokenizer, "chat_template", None):
         return tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
     return "\n".join(str(m["content"]) for m in messages) + "\n"

@@ -28,12 +28,13 @@ from sklearn.utils.validation import column_or_1d
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
+from howsure.calibration.ranking import within_group_auroc
+from howsure.core.checks import check_choice, check_int, check_real
+from howsure.core.figures import new_figure, save_figure
 from howsure.probes.linear import PROBES, LogisticProbe, MassMeanProbe, ProbeKind
+from howsure.probes.positions import Key
 
 __all__ = ["SweepResult", "layer_sweep", "plot_sweep"]
-
-Key = tuple[int, str]
-"""``(layer, position)`` key of an activation matrix."""
 
 
 @dataclass
@@ -229,19 +230,6 @@ def _middle_key(keys: Sequence[Key]) -> Key:
     return next(k for k in keys if int(k[0]) == layer)
 
 
-def _within_auroc(
-    y01: np.ndarray, scores: np.ndarray, codes: np.ndarray, eligible: Sequence[int]
-) -> float | None:
-    """Size-weighted mean AUROC over the groups in ``eligible`` (both classes present)."""
-    total = 0.0
-    weight = 0
-    for g in eligible:
-        m = codes == g
-        total += int(m.sum()) * roc_auc_score(y01[m], scores[m])
-        weight += int(m.sum())
-    return total / weight if weight else None
-
-
 # --------------------------------------------------------------------------- sweep
 
 
@@ -313,18 +301,12 @@ def layer_sweep(
     search, about 13 s (about 0.14 s per key; a large fixed C such as 10 needs more
     lbfgs iterations, about 0.45 s per key).
     """
-    if probe not in PROBES:
-        raise ValueError(f"unknown probe {probe!r}; choose one of {sorted(PROBES)}")
-    if not isinstance(cv, numbers.Integral) or isinstance(cv, bool) or cv < 2:
-        raise ValueError(f"cv must be an int >= 2; got {cv!r}")
-    if random_state is not None and (
-        not isinstance(random_state, numbers.Integral) or isinstance(random_state, bool)
-    ):
-        raise TypeError(f"random_state must be an int or None; got {random_state!r}")
-    if C is not None and (
-        not isinstance(C, numbers.Real) or isinstance(C, bool) or not math.isfinite(C) or C <= 0
-    ):
-        raise ValueError(f"C must be a finite float > 0 or None; got {C!r}")
+    check_choice(probe, "probe", sorted(PROBES))
+    cv = check_int(cv, "cv", min_val=2)
+    if random_state is not None:
+        check_int(random_state, "random_state")
+    if C is not None:
+        C = check_real(C, "C", min_val=0.0, include_boundaries="neither", hint="or None")
     if C is not None and probe != "logistic":
         raise ValueError(f"C applies to probe='logistic' only; got probe={probe!r} with C={C!r}")
     keys = _check_keys(features)
@@ -402,8 +384,8 @@ def layer_sweep(
                     raise ValueError(f"features[{key!r}]: {exc}") from exc
                 aucs.append(float(roc_auc_score(y01[test], scores)))
                 if codes is not None and eligible[k]:
-                    w = _within_auroc(y01[test], scores, codes[test], eligible[k])
-                    if w is not None:
+                    w = within_group_auroc(scores, y01[test], codes[test])
+                    if not math.isnan(w):
                         within.append(float(w))
             row = {
                 "layer": int(key[0]),
@@ -460,18 +442,7 @@ def plot_sweep(result: SweepResult, path: str | Path, *, title: str | None = Non
     ImportError
         When matplotlib is missing, with the install hint.
     """
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "plot_sweep needs matplotlib; install it with: pip install 'howsure[eval]'"
-        ) from exc
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig = Figure(figsize=(8, 4.5))
-    FigureCanvasAgg(fig)
+    fig = new_figure((8, 4.5), what="plot_sweep")
     ax = fig.add_subplot(1, 1, 1)
     positions: list[str] = []
     for r in result.rows:
@@ -507,5 +478,4 @@ def plot_sweep(result: SweepResult, path: str | Path, *, title: str | None = Non
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small", loc="best")
     fig.tight_layout()
-    fig.savefig(path, format="png", dpi=120)
-    return path
+    return save_figure(fig, path, dpi=120)

@@ -8,14 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from howsure.probes.activations import (
-    POSITIONS,
-    LayerCapture,
-    base_positions,
-    generate_and_read,
-    read_activations,
-    read_token_activations,
-)
+from howsure.probes.activations import generate_and_read, read_activations, read_token_activations
+from howsure.probes.hooks import LayerCapture
+from howsure.probes.positions import POSITIONS, base_positions
 from howsure.probes.prompts import question_prompt
 
 QUESTIONS = [
@@ -165,8 +160,8 @@ def test_hooks_removed_after_success_and_error(tiny, prompts):
         (dict(layers=[-5]), ValueError, "layer index -5 is out of range"),
         (dict(layers="some"), ValueError, "unknown layers 'some'"),
         (dict(positions=["first_token"]), ValueError, "unknown position 'first_token'"),
-        (dict(max_new_tokens=0), ValueError, "max_new_tokens must be a positive integer"),
-        (dict(batch_size=0), ValueError, "batch_size must be a positive integer"),
+        (dict(max_new_tokens=0), ValueError, "max_new_tokens must be an int >= 1; got 0"),
+        (dict(batch_size=0), ValueError, "batch_size must be an int >= 1; got 0"),
     ],
 )
 def test_bad_arguments(tiny, prompts, kwargs, error, match):

@@ -164,7 +164,7 @@ def test_consistency_empty_greedy_is_zero(tiny):
     ("kw", "match"),
     [
         ({"greedy": ("Paris",)}, "2 questions but 1 greedy_answers"),
-        ({"k": 0}, "k must be a positive integer.*0"),
+        ({"k": 0}, "k must be an int >= 1; got 0"),
         ({"questions": ("What?", "")}, r"questions\[1\] is empty"),
         ({"top_p": 0.0}, "top_p.*0.0"),
         ({"temperature": -1.0}, "temperature.*-1.0"),

@@ -38,7 +38,7 @@ def test_collect_writes_outputs(tiny_dir, qa_jsonl, tmp_path, capsys):
     [
         (["--layers", "9"], "layer index 9 is out of range"),
         (["--positions", "middle"], "unknown position 'middle'"),
-        (["--limit", "0"], "limit must be a positive integer, got 0"),
+        (["--limit", "0"], "--limit must be an int >= 1; got 0"),
     ],
 )
 def test_collect_bad_arguments(tiny_dir, qa_jsonl, tmp_path, capsys, extra, match):
@@ -63,6 +63,5 @@ def test_collect_unknown_dataset_and_model(tiny_dir, capsys):
 
 
 def test_bad_layers_syntax(capsys):
-    with pytest.raises(SystemExit):
-        main(["collect", "--layers", "five"])
+    assert main(["collect", "--layers", "five"]) == 2  # argparse's error: exit code 2
     assert "invalid --layers 'five'" in capsys.readouterr().err

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from howsure.probes.collect import Collection, collect
-from howsure.probes.labels import label
-from howsure.probes.qa_data import load_qa
+from howsure.qa.judge import label
+from howsure.qa.load import load_qa
 
 
 @pytest.fixture
@@ -96,7 +96,7 @@ def test_collect_rejects_empty(tiny):
 
 def test_cache_hit_labels_again(tiny, items):
     """Labels follow the current judge: a stale label in the cache is not reused."""
-    from howsure.probes.models import cache_dir
+    from howsure.core.files import cache_dir
 
     model, tok = tiny
     kw = dict(layers=[1], max_new_tokens=4, dataset="relabel", progress=False)

@@ -32,10 +32,10 @@ from howsure.demo import (
 from howsure.plugin.detector import Detector, ReaderSettings
 from howsure.plugin.wrapper import wrap
 from howsure.probes.activations import generate_and_read
-from howsure.probes.labels import label
 from howsure.probes.linear import LogisticProbe
 from howsure.probes.models import model_fingerprint
 from howsure.probes.prompts import question_messages, question_prompt
+from howsure.qa.judge import label
 
 LAYER = 2
 N_NEW = 6
@@ -183,11 +183,11 @@ def test_chat_bad_input(tiny, det_dirs):
     demo = Demo(model, tok, detector=det_dirs["last_prompt"])
     with pytest.raises(ValueError, match="type a question"):
         next(demo.respond("  "))
-    with pytest.raises(ValueError, match=r"threshold must be in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"threshold must be a probability in \[0, 1\]; got 1\.5"):
         next(demo.respond(Q1, threshold=1.5))
     with pytest.raises(ValueError, match="mode must be"):
         next(demo.respond(Q1, mode="hide"))
-    with pytest.raises(ValueError, match="max_new_tokens must be a positive integer"):
+    with pytest.raises(ValueError, match="max_new_tokens must be an int >= 1; got 0"):
         Demo(model, tok, detector=det_dirs["last_prompt"], max_new_tokens=0)
     with pytest.raises(ValueError, match="abstain_below must be a probability"):
         Demo(model, tok, detector=det_dirs["last_prompt"], abstain_below=2)
@@ -213,17 +213,24 @@ def test_generation_is_one_at_a_time(tiny, det_dirs, monkeypatch):
     want = {q: final(demo.respond(q))[-1].markdown for q in (Q1, Q2)}
     got: dict[str, str] = {}
     active, peak = [0], [0]
-    real_stream = ConfidentModel.stream
+    real_events = ConfidentModel.events
 
-    def counted(self, *args, **kwargs):
+    def counted(self, *args, **kwargs):  # generations running at once, by their events
+        events = real_events(self, *args, **kwargs)
+        real_close, closed = events.close, []
         active[0] += 1
         peak[0] = max(peak[0], active[0])
-        try:
-            return (yield from real_stream(self, *args, **kwargs))
-        finally:
-            active[0] -= 1
 
-    monkeypatch.setattr(ConfidentModel, "stream", counted)
+        def close() -> None:
+            if not closed:
+                closed.append(True)
+                active[0] -= 1
+            real_close()
+
+        events.close = close
+        return events
+
+    monkeypatch.setattr(ConfidentModel, "events", counted)
 
     def ask(q: str) -> None:
         got[q] = list(demo.respond(q))[-1].markdown
@@ -321,7 +328,7 @@ def test_parse_batch(tmp_path):
         (("\n  \n",), "no questions"),
         (("| Paris",), "has no question"),
         ((None, bad), r"expected 'question'"),
-        ((None, tmp_path / "q.txt"), "upload a .csv, .jsonl or .json"),
+        ((None, tmp_path / "q.txt"), "upload a .csv, .jsonl, .json or .parquet"),
         (("q\n" * 501,), "at most 500"),
     ]:
         with pytest.raises(ValueError, match=match):
@@ -514,8 +521,8 @@ def test_cli_demo_without_the_default_detector(tiny_dir, tmp_path, monkeypatch, 
         (["--detector", "no/such/detector"], "no detector at no/such/detector"),
         (["--port", "70000"], "port must be an integer in 0-65535"),
         (["--port", "-1"], "port must be an integer in 0-65535"),
-        (["--abstain-below", "1.5"], r"--abstain-below must be in \[0, 1\]"),
-        (["--max-new-tokens", "0"], "--max-new-tokens must be a positive integer"),
+        (["--abstain-below", "1.5"], r"--abstain-below must be a probability in \[0, 1\]; got"),
+        (["--max-new-tokens", "0"], "--max-new-tokens must be an int >= 1; got 0"),
     ],
 )
 def test_cli_demo_bad_input(tiny_dir, fake_launch, capsys, extra, match):
@@ -533,7 +540,7 @@ def test_cli_demo_without_gradio(tiny_dir, monkeypatch, fake_launch, capsys):
 
 
 def test_model_text_cannot_inject_markdown_or_html():
-    from howsure.demo import _esc_md
+    from howsure.demo.render import esc_md as _esc_md
 
     shown = _esc_md("![x](http://example.com/a.png) <img src=x> 2 * 3 = 6")
     assert "![" not in shown and "<img" not in shown
@@ -541,14 +548,16 @@ def test_model_text_cannot_inject_markdown_or_html():
 
 
 def test_plain_stream_closed_early_stops_generating(tiny):
-    """Without a detector, a page that stops listening also stops the generation."""
+    """Without a detector, a page that stops listening also stops the generation (the
+    same streaming path as with one: ConfidentModel without a detector)."""
     model, tok = tiny
     with pytest.warns(UserWarning, match="No detector loaded"):
         demo = Demo(model, tok, max_new_tokens=120)
     calls = []
     handle = model.register_forward_hook(lambda *a: calls.append(1))
     try:
-        pieces = demo._plain.stream([{"role": "user", "content": Q1}], max_new_tokens=120)
+        assert demo.generator.detector is None and demo.chat is None
+        pieces = demo.generator.stream([{"role": "user", "content": Q1}], max_new_tokens=120)
         next(pieces)
         pieces.close()  # joins the generation thread
         n = len(calls)

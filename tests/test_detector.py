@@ -12,8 +12,9 @@ from howsure.cli import main
 from howsure.eval.schema import validate_metrics
 from howsure.plugin.detector import Detector
 from howsure.plugin.train import fit_detector, train_detector
-from howsure.probes.activations import POSITIONS, generate_and_read
+from howsure.probes.activations import generate_and_read
 from howsure.probes.models import load_model
+from howsure.probes.positions import POSITIONS
 
 N_QUESTIONS = 160
 

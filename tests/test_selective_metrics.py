@@ -79,11 +79,11 @@ def test_accuracy_at_coverage_by_hand():
 
 
 def test_accuracy_at_coverage_validates():
-    with pytest.raises(ValueError, match=r"coverage must be in \(0, 1\].*got 0.0"):
+    with pytest.raises(ValueError, match=r"coverage must be a number in \(0, 1\]; got 0"):
         accuracy_at_coverage(S, Y, coverage=0)
     with pytest.raises(ValueError, match=r"got 1\.5"):
         accuracy_at_coverage(S, Y, coverage=1.5)
-    with pytest.raises(TypeError, match="coverage must be a real number"):
+    with pytest.raises(TypeError, match=r"coverage must be a number in .*got 'half' of type str"):
         accuracy_at_coverage(S, Y, coverage="half")
     with pytest.raises(ValueError, match="scores"):
         aurc([], [])

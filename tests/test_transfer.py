@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from howsure.cli import main
-from howsure.eval.transfer import concat, leave_one_topic_out, loto_markdown, subset, transfer
-from howsure.probes.collect import Collection
-from howsure.probes.qa_data import QAItem
+from howsure.eval.transfer import leave_one_topic_out, loto_markdown, transfer
+from howsure.probes.collect import Collection, concat
+from howsure.qa.items import QAItem
 
 LAYER, POSITION = 2, "last_answer"
 HIDDEN = 8
@@ -91,18 +91,18 @@ def loto_rows():
 def test_subset_and_concat():
     c = synthetic_collection("train", topics={"a": 1.0, "b": 1.0}, n_per_topic=10)
     mask = np.array([it.topic == "b" for it in c.items])
-    s = subset(c, mask)
+    s = c.subset(mask)
     assert len(s) == 10 and {it.topic for it in s.items} == {"b"}
     np.testing.assert_array_equal(s.labels, c.labels[mask])
     np.testing.assert_array_equal(s.features(LAYER, POSITION), c.features(LAYER, POSITION)[mask])
     np.testing.assert_array_equal(s.extras["logprob_mean"], c.extras["logprob_mean"][mask])
     assert s.meta == c.meta and s.meta is not c.meta
-    both = concat([s, subset(c, ~mask)])
+    both = concat([s, c.subset(~mask)])
     assert len(both) == 20 and both.features(LAYER, POSITION).shape == (20, HIDDEN)
     with pytest.raises(ValueError, match=r"boolean array of shape \(20,\)"):
-        subset(c, np.ones(3, dtype=bool))
+        c.subset(np.ones(3, dtype=bool))
     with pytest.raises(ValueError, match="boolean"):
-        subset(c, np.arange(20))
+        c.subset(np.arange(20))
 
 
 def test_loto_one_row_per_topic_with_every_row_of_the_topic(loto_rows):

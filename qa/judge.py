@@ -15,6 +15,12 @@ Rules of :class:`MatchJudge` (and :func:`label`), applied to normalised text
    hit at that place: "It is not Paris" misses "Paris".
 5. An empty or punctuation-only answer is a miss.
 
+Every script counts: "Москва", "Ελλάδα" and "हिन्दी" are words; Chinese, Japanese, Thai
+and the other scripts written without spaces are compared character by character, so
+"東京です" hits "東京". Accents are dropped only from Latin, Greek, Cyrillic, Arabic
+and Hebrew letters; other scripts keep their marks (a Devanagari vowel sign or a
+Japanese voicing mark changes the word).
+
 Known limits: the rules are lexical. Any "or" outside the gold counts as hedging
 ("Paris, or so I think" is a miss); only a negation directly before the gold is seen
 ("Paris is wrong" is a hit); a right answer that also names a wrong one without
@@ -32,8 +38,20 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
+import regex
 
-_TOKEN = re.compile(r"(?:(?<![^\W_])-)?\d+(?:\.\d+)?|[^\W_]+|/")
+__all__ = ["Judge", "MatchJudge", "label", "label_all", "normalize_answer"]
+
+# Scripts written without spaces between words: one token a character (marks attached).
+_UNSEGMENTED = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Thai}\p{Lao}\p{Khmer}\p{Myanmar}\u30fc"
+_TOKEN = regex.compile(
+    r"(?:(?<![\p{L}\p{N}])-)?\d+(?:\.\d+)?"  # a number, with a leading minus sign
+    rf"|[{_UNSEGMENTED}]\p{{M}}*"  # one character of an unsegmented script
+    rf"|(?:(?![{_UNSEGMENTED}])[\p{{L}}\p{{N}}])(?:(?![{_UNSEGMENTED}])[\p{{L}}\p{{N}}\p{{M}}])*"
+    r"|/"
+)
+# accents: marks on letters of the scripts where they are optional in writing
+_ACCENTS = regex.compile(r"([\p{Latin}\p{Greek}\p{Cyrillic}\p{Arabic}\p{Hebrew}])\p{M}+")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _THOUSANDS_SEP = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _APOSTROPHES = re.compile(r"['’`]")
@@ -103,7 +121,7 @@ def _tokens(text: str, *, keep_slash: bool = False, possessive: bool = True) -> 
     "mcdonalds"), the other reading :class:`MatchJudge` also tries.
     """
     text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    text = unicodedata.normalize("NFC", _ACCENTS.sub(r"\1", text)).casefold()
     text = text.replace("&", " and ")
     if possessive:
         text = _POSSESSIVE.sub("", text)
@@ -140,13 +158,16 @@ def normalize_answer(text: str) -> str:
     -----
     Steps, in order:
 
-    1. Unicode NFKD, then drop combining marks (accents): "Bogotá" -> "bogota".
+    1. Unicode NFKD, then drop the marks (accents) of Latin, Greek, Cyrillic, Arabic
+       and Hebrew letters, then NFC: "Bogotá" -> "bogota"; other scripts keep theirs.
     2. Lower-case (``str.casefold``, so "ß" -> "ss").
     3. "&" -> "and"; a possessive "'s" dropped ("China's" -> "china"); other
        apostrophes removed ("isn't" -> "isnt").
     4. Thousands separators removed: "1,000,000" -> "1000000".
     5. Punctuation removed, keeping a decimal point between digits ("3.14") and a
-       leading minus sign ("-5"); a hyphen between words or digits splits them.
+       leading minus sign ("-5"); a hyphen between words or digits splits them. A
+       character of a script written without spaces (Chinese, Japanese, Thai, ...) is
+       a token of its own.
     6. Articles "a", "an", "the" dropped, except as the last token.
     7. Whitespace collapsed to single spaces.
     8. Number words -> digits: "twenty-one" -> "21", "one hundred and five" -> "105",

@@ -1,0 +1,73 @@
+"""Do two detectors give the same scores on the same answers? (A refactoring check.)
+
+Loads the cached collection of a dataset's split (no generation when the collection is
+cached) and scores it with each detector folder given; prints the largest absolute
+difference between the first and each other, and writes it to a JSON file::
+
+    HOWSURE_CACHE=<cache> .venv/bin/python bench/same_scores.py OLD_DETECTOR NEW_DETECTOR \
+        [--dataset builtin] [--split test] [--out bench/results/same_scores.json]
+
+Exit code 1 when a difference exceeds --tol (default 1e-6).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from howsure.eval.evaluate import collect_for
+from howsure.plugin.detector import Detector
+from howsure.probes.models import load_model
+from howsure.qa.judge import label_all
+from howsure.qa.load import load_qa
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("detectors", nargs="+", help="detector folders; the first is the reference")
+    p.add_argument("--dataset", default="builtin")
+    p.add_argument("--split", default="test")
+    p.add_argument("--model", default=None)
+    p.add_argument("--tol", type=float, default=1e-6)
+    p.add_argument("--out", default=None, help="JSON file for the result")
+    args = p.parse_args(argv)
+    model, tokenizer = load_model(args.model)
+    items = load_qa(args.dataset, split=args.split)
+    dets = [Detector.load(d, model=model, tokenizer=tokenizer) for d in args.detectors]
+    ref = dets[0]
+    coll = collect_for(ref, model, tokenizer, items, dataset=args.dataset, split=args.split)
+    relabelled = label_all(coll.answers, [it.answers for it in coll.items])
+    scores = []
+    for det in dets:
+        c = (
+            coll
+            if det.reader == ref.reader
+            else collect_for(det, model, tokenizer, items, dataset=args.dataset, split=args.split)
+        )
+        scores.append(det.score_features(c.features(det.reader.layer, det.reader.position)))
+    diffs = [float(np.max(np.abs(s - scores[0]))) for s in scores[1:]]
+    result = {
+        "dataset": args.dataset,
+        "split": args.split,
+        "n": len(coll),
+        "reference": str(args.detectors[0]),
+        "compared": [str(d) for d in args.detectors[1:]],
+        "max_abs_difference": diffs,
+        "tolerance": args.tol,
+        "labels_unchanged": bool(np.array_equal(relabelled, coll.labels)),
+        "from_cache": bool(coll.meta.get("cached")),
+    }
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+    return 0 if all(d <= args.tol for d in diffs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Command line: ``howsure <command> ...`` (see ``howsure --help``).
+
+``common``
+    Flags, their checks and output shared by every command.
+``data``
+    ``collect``, ``train`` and ``loto``.
+``chat``
+    ``chat``: a terminal chat rendered from the wrapper's stream events.
+``demo``
+    ``demo``: the web page.
+``evaluate``
+    ``eval`` and ``transfer``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from howsure.cli import chat, data, demo, evaluate
+from howsure.cli.common import check_flags, flag_names
+from howsure.core.version import __version__
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``howsure`` argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="howsure",
+        description="Calibrated confidence for Hugging Face chat models.",
+    )
+    parser.add_argument("--version", action="version", version=f"howsure {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    data.add_parsers(sub)  # collect, train, loto
+    chat.add_parsers(sub)
+    demo.add_parsers(sub)
+    evaluate.add_parsers(sub)  # eval, transfer
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (0 ok, 2 bad input or arguments).
+
+    Bad arguments (argparse's own errors, and the numeric checks of
+    :func:`howsure.cli.common.check_flags`) and every ``ValueError`` / ``TypeError`` of a
+    command end with one line on stderr naming the flag and the fix, and exit code 2.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help, --version, or an argparse error (already printed)
+        return int(stop.code or 0)
+    try:
+        check_flags(args)
+        return int(args.func(args))
+    except (ValueError, TypeError) as err:
+        sys.stderr.write(f"howsure {args.command}: error: {flag_names(str(err), args)}\n")
+        return 2

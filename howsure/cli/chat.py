@@ -1,0 +1,156 @@
+"""``howsure chat``: a terminal chat whose answers say how sure the model is."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from howsure.cli.common import (
+    add_answer_length_arg,
+    add_detector_arg,
+    add_model_args,
+    detector_folder,
+    out,
+)
+
+__all__ = ["add_parsers", "chat_loop", "print_reply"]
+
+
+def add_parsers(sub: Any) -> None:
+    """Add ``chat`` to the CLI's subparsers."""
+    ch = sub.add_parser(
+        "chat",
+        help="chat with a model that says how sure it is",
+        description="A terminal chat: each line you type is a question (the detector's "
+        "instruction is appended), answered in the context of the conversation so far; "
+        "the reply is the line 'The model is N% sure.' and then the answer, read from "
+        "the same forward pass (a score-before-answering detector's answer streams in as it "
+        "is generated). /reset clears the conversation; /quit or end of input (Ctrl-D) "
+        "ends. With --json: read one prompt from stdin, print one JSON object (text, "
+        "answer, confidence, layer, position, abstained, flagged) and exit.",
+    )
+    add_model_args(ch)
+    add_detector_arg(ch)
+    ch.add_argument("--json", action="store_true", help="one prompt from stdin, one JSON line")
+    add_answer_length_arg(ch)
+    ch.add_argument(
+        "--abstain-below",
+        type=float,
+        default=None,
+        metavar="P",
+        help='answer "I\'m not sure." when the confidence is below P (0-1, e.g. 0.5)',
+    )
+    ch.add_argument(
+        "--target-error",
+        type=float,
+        default=None,
+        metavar="E",
+        help="instead of --abstain-below: the threshold that kept the error rate of the "
+        "answers given at most E on the detector's calibration split",
+    )
+    ch.add_argument(
+        "--flag",
+        action="store_true",
+        help="keep low-confidence answers and mark them instead of replacing them",
+    )
+    ch.set_defaults(func=cmd_chat)
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """``howsure chat``: see :func:`add_parsers`."""
+    from howsure.plugin.wrapper import wrap
+    from howsure.probes.models import load_model
+
+    folder = detector_folder(args.detector)
+    prompt = None
+    if args.json:
+        prompt = sys.stdin.read().strip()
+        if not prompt:
+            raise ValueError(
+                "--json reads one prompt from stdin, but stdin was empty; e.g. "
+                "echo 'What is the capital of Peru?' | howsure chat --json"
+            )
+    model, tokenizer = load_model(args.model, device=args.device, dtype=args.dtype)
+    chat = wrap(
+        model,
+        tokenizer,
+        folder,
+        abstain_below=args.abstain_below,
+        target_error=args.target_error,
+        abstain_mode="flag" if args.flag else "replace",
+    )
+    if prompt is not None:
+        gen = chat.generate(prompt, max_new_tokens=args.max_new_tokens)
+        keys = ("text", "answer", "confidence", "layer", "position", "abstained", "flagged")
+        out(json.dumps({k: getattr(gen, k) for k in keys}, ensure_ascii=False))
+        return 0
+    return chat_loop(chat, max_new_tokens=args.max_new_tokens)
+
+
+def print_reply(chat: Any, messages: list[dict], *, max_new_tokens: int | None) -> Any:
+    """Print one reply from the wrapper's stream events: the prefix line (with a note when
+    flagged) as soon as the confidence is known, then the answer, as it streams when the
+    confidence came first. Returns the :class:`ConfidentGeneration`."""
+    from howsure.plugin.events import ConfidenceEvent, EndEvent, TextEvent
+
+    held: list[str] = []  # answer text that arrived before the confidence
+    known = False
+    with chat.events(messages, max_new_tokens=max_new_tokens) as events:
+        for event in events:
+            if isinstance(event, ConfidenceEvent):
+                out(event.prefix + (" (below the confidence threshold)" if event.flagged else ""))
+                known = True
+                if event.abstained:
+                    sys.stdout.write(chat.abstain_message)
+                sys.stdout.write("".join(held))
+                held = []
+            elif isinstance(event, TextEvent):
+                if known:
+                    sys.stdout.write(event.text)
+                    sys.stdout.flush()
+                else:
+                    held.append(event.text)
+            elif isinstance(event, EndEvent):
+                out("".join(held))
+                return event.result
+    raise RuntimeError("the stream ended without a result")  # pragma: no cover
+
+
+def chat_loop(chat: Any, *, max_new_tokens: int | None) -> int:
+    """Read lines from stdin until /quit or end of input; answer each in context."""
+    from howsure.probes.prompts import question_messages
+
+    reader = chat.detector.reader
+    out(
+        f"howsure chat ({chat.model.config.name_or_path}, detector layer {reader.layer}, "
+        f"{reader.position}). Type a question; /reset clears the conversation, /quit ends."
+    )
+    conversation: list[dict] = []
+    try:
+        for line in sys.stdin:
+            text = line.strip()
+            if not text:
+                continue
+            if text in ("/quit", "/exit"):
+                break
+            if text == "/reset":
+                conversation = []
+                out("(conversation cleared)")
+                continue
+            if text.startswith("/"):
+                out(f"unknown command {text!r}: use /reset or /quit")
+                continue
+            user = question_messages(text, instruction=chat.instruction)[0]
+            try:
+                gen = print_reply(chat, [*conversation, user], max_new_tokens=max_new_tokens)
+            except ValueError as err:  # e.g. the conversation outgrew the context
+                out(f"error: {err}. Type /reset to start a new conversation.")
+                continue
+            if gen.answer:  # the model's own answer stays in its context
+                conversation += [user, {"role": "assistant", "content": gen.answer}]
+    except KeyboardInterrupt:
+        out()
+        return 130
+    return 0

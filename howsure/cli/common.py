@@ -1,0 +1,209 @@
+"""What every ``howsure`` command shares: flags, their checks, output, the detector folder.
+
+Flags are checked here, by their flag names, before any command starts work
+(:func:`check_flags`); an error from deeper down that names a Python parameter is
+reworded to name the flag (:func:`flag_names`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from howsure.core.checks import check_int, check_probability, check_real
+
+__all__ = [
+    "DEFAULT_DETECTOR",
+    "accuracy_table",
+    "add_answer_length_arg",
+    "add_data_args",
+    "add_dataset_args",
+    "add_detector_arg",
+    "add_model_args",
+    "add_no_gold_arg",
+    "add_report_args",
+    "check_flags",
+    "detector_folder",
+    "flag_names",
+    "out",
+]
+
+DEFAULT_DETECTOR = "howsure-out/train/detector"
+"""Where ``howsure train`` saves its detector (with the default ``--out``)."""
+
+
+def out(text: str = "") -> None:
+    """Write a line to stdout now (commands report progress as they go)."""
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def detector_folder(arg: str | None, *, required: bool = True) -> Path:
+    """The ``--detector`` folder (default :data:`DEFAULT_DETECTOR`).
+
+    Raises
+    ------
+    ValueError
+        ``required`` and the folder does not exist, naming it and the fix.
+    """
+    folder = Path(arg if arg is not None else DEFAULT_DETECTOR)
+    if required and not folder.exists():
+        raise ValueError(
+            f"no detector at {folder}: run `howsure train` first to make one, or pass "
+            "--detector DIR"
+        )
+    return folder
+
+
+# -- flag checks ---------------------------------------------------------------------------
+def _at_least(minimum: int) -> Callable[[Any, str], Any]:
+    return lambda value, flag: check_int(value, flag, min_val=minimum)
+
+
+_CHECKS: dict[str, Callable[[Any, str], Any]] = {
+    "limit": _at_least(1),
+    "batch_size": _at_least(1),
+    "max_new_tokens": _at_least(1),
+    "n_boot": _at_least(1),
+    "cv": _at_least(2),
+    "samples": lambda v, flag: check_int(v, flag, min_val=0, hint="0 leaves it out"),
+    "abstain_below": lambda v, flag: check_probability(v, flag, hint="e.g. 0.5"),
+    "target_error": lambda v, flag: check_real(
+        v, flag, min_val=0.0, max_val=1.0, include_boundaries="left", hint="e.g. 0.2"
+    ),
+}
+
+
+def _flag(dest: str) -> str:
+    return "--" + dest.replace("_", "-")
+
+
+def check_flags(args: argparse.Namespace) -> None:
+    """Check the numeric flags a command was given, naming each by its flag.
+
+    Raises
+    ------
+    ValueError, TypeError
+        e.g. ``"--limit must be an int >= 1; got 0"``.
+    """
+    for dest, check in _CHECKS.items():
+        value = getattr(args, dest, None)
+        if value is not None:
+            check(value, _flag(dest))
+
+
+def flag_names(message: str, args: argparse.Namespace) -> str:
+    """``message`` with the Python names of this command's flags written as the flags
+    (``abstain_below`` -> ``--abstain-below``); only names with an underscore, which
+    cannot be ordinary words."""
+    for dest in vars(args):
+        if "_" in dest and dest not in ("func", "command"):
+            message = re.sub(rf"(?<![\w-]){dest}\b", _flag(dest), message)
+    return message
+
+
+# -- flag declarations ---------------------------------------------------------------------
+def layers_arg(text: str) -> str | list[int]:
+    """``--layers``: ``all`` or comma-separated integers."""
+    if text == "all":
+        return "all"
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid --layers {text!r}: use 'all' or comma-separated integers like 5,10,-1"
+        ) from None
+
+
+def positions_arg(text: str) -> list[str]:
+    """``--positions``: comma-separated names (checked by the reader)."""
+    return [p.strip() for p in text.split(",") if p.strip()]
+
+
+def add_model_args(p: argparse.ArgumentParser) -> None:
+    """``--model``, ``--device`` and ``--dtype``."""
+    p.add_argument(
+        "--model",
+        default=None,
+        help="model: local folder, .gguf file or Hugging Face id (default: embedded SmolLM2-135M)",
+    )
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps (default auto)")
+    p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
+
+
+def add_no_gold_arg(p: argparse.ArgumentParser) -> None:
+    """``--skip-no-gold``: leave out rows without a usable gold answer."""
+    p.add_argument(
+        "--skip-no-gold",
+        action="store_true",
+        help="leave out rows whose answers have no letters or digits (e.g. '---'), with a "
+        "warning naming them; by default such rows are an error, before anything runs",
+    )
+
+
+def add_dataset_args(p: argparse.ArgumentParser, *, limit_help: str) -> None:
+    """``--dataset``, ``--limit``, ``--batch-size`` and ``--skip-no-gold``."""
+    p.add_argument(
+        "--dataset",
+        default="builtin",
+        help="'builtin', a local .jsonl/.json/.csv/.parquet file, or a hub dataset name: "
+        "triviaqa, nq_open, sciq, popqa, truthfulqa (needs network)",
+    )
+    p.add_argument("--limit", type=int, default=None, help=limit_help)
+    p.add_argument("--batch-size", type=int, default=16, help="questions per batch (default 16)")
+    add_no_gold_arg(p)
+
+
+def add_data_args(p: argparse.ArgumentParser, *, limit_help: str) -> None:
+    """:func:`add_dataset_args` plus ``--layers`` and ``--max-new-tokens``."""
+    add_dataset_args(p, limit_help=limit_help)
+    p.add_argument("--layers", type=layers_arg, default="all", help="'all' or e.g. 5,10,-1")
+    p.add_argument(
+        "--max-new-tokens", type=int, default=32, help="answer length limit (default 32)"
+    )
+
+
+def add_detector_arg(
+    p: argparse.ArgumentParser, *, default: str | None = None, what: str = "detector folder"
+) -> None:
+    """``--detector`` (unset: :data:`DEFAULT_DETECTOR`, where ``howsure train`` saves it)."""
+    p.add_argument(
+        "--detector",
+        default=default,
+        help=f"{what} (default: {DEFAULT_DETECTOR}, written by `howsure train`)",
+    )
+
+
+def add_answer_length_arg(p: argparse.ArgumentParser) -> None:
+    """``--max-new-tokens`` defaulting to the detector's."""
+    p.add_argument(
+        "--max-new-tokens",
+        type=int,
+        default=None,
+        help="answer length limit (default: the detector's, what it was trained with)",
+    )
+
+
+def add_report_args(p: argparse.ArgumentParser, *, n_boot: int) -> None:
+    """``--n-boot``, ``--seed`` and ``--quiet`` of the commands that report metrics."""
+    p.add_argument(
+        "--n-boot",
+        type=int,
+        default=n_boot,
+        help=f"bootstrap resamples for the 95%% intervals (default {n_boot})",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the resampling (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def accuracy_table(coll: Any) -> str:
+    """Markdown table of a collection's accuracy per topic, and overall."""
+    lines = ["| topic | n | accuracy |", "|---|---:|---:|"]
+    for topic, (n, acc) in coll.topic_accuracy().items():
+        lines.append(f"| {topic} | {n} | {acc:.1%} |")
+    lines.append(f"| **overall** | {len(coll)} | {coll.accuracy:.1%} |")
+    return "\n".join(lines)

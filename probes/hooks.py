@@ -1,0 +1,138 @@
+"""Forward hooks that read a model while it runs, and a logits processor for the baselines.
+
+The hooks sit on the chosen transformer blocks only and are removed on exit, also on
+errors; :func:`no_hooks_left` checks that in tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Literal
+
+import torch
+
+from howsure.probes.models import find_layers
+
+__all__ = ["AnswerStats", "LayerCapture", "no_hooks_left"]
+
+
+def _block_output(output: Any) -> torch.Tensor:
+    return output[0] if isinstance(output, (tuple, list)) else output
+
+
+class LayerCapture:
+    """Forward hooks that record chosen blocks' outputs; removed on exit, even on errors.
+
+    Parameters
+    ----------
+    model : transformers model
+    layers : list of int
+        Validated block indices (see :func:`resolve_layers`).
+    keep : {"last", "all"}
+        ``"last"`` records only the final position of every call, shape ``(batch, d)``
+        (enough while generating); ``"all"`` records ``(batch, seq, d)``.
+    max_calls : int, optional
+        Record only the first ``max_calls`` forward calls per layer (``1``: the prefill
+        only, all a ``last_prompt`` reading needs); later calls cost nothing.
+    on_record : callable, optional
+        ``on_record(layer, index, tensor)`` is called from inside the hook with each
+        recorded tensor (``index`` counts the calls of that layer from 0), e.g. to score
+        the prefill while ``generate`` goes on. An exception it raises aborts the
+        forward pass.
+
+    Attributes
+    ----------
+    calls : dict of int to list of torch.Tensor
+        Per layer, one detached tensor per forward call, on the model's device.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        layers: Sequence[int],
+        *,
+        keep: Literal["last", "all"],
+        max_calls: int | None = None,
+        on_record: Callable[[int, int, torch.Tensor], None] | None = None,
+    ):
+        if max_calls is not None and (not isinstance(max_calls, int) or max_calls < 1):
+            raise ValueError(f"max_calls must be a positive integer or None, got {max_calls!r}")
+        self.model = model
+        self.layers = list(layers)
+        self.keep = keep
+        self.max_calls = max_calls
+        self.on_record = on_record
+        self.calls: dict[int, list[torch.Tensor]] = {layer: [] for layer in self.layers}
+        self._handles: list[Any] = []
+
+    def _hook(self, layer: int):
+        def hook(module: Any, args: Any, output: Any) -> None:
+            recorded = self.calls[layer]
+            if self.max_calls is not None and len(recorded) >= self.max_calls:
+                return
+            hidden = _block_output(output)
+            part = hidden[:, -1, :] if self.keep == "last" else hidden
+            recorded.append(part.detach().clone())
+            if self.on_record is not None:
+                self.on_record(layer, len(recorded) - 1, recorded[-1])
+
+        return hook
+
+    def __enter__(self) -> LayerCapture:
+        blocks = find_layers(self.model)
+        try:
+            for layer in self.layers:
+                self._handles.append(blocks[layer].register_forward_hook(self._hook(layer)))
+        except BaseException:
+            self.remove()
+            raise
+        return self
+
+    def remove(self) -> None:
+        """Remove every hook this capture registered (safe to call twice)."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
+
+
+class AnswerStats:
+    """Logits processor recording the log-probability and entropy of each greedy step.
+
+    It sees the raw logits of every step; the token chosen at step ``k`` is read from
+    the ``input_ids`` of step ``k + 1`` (and from the final sequences for the last step),
+    so only one step's log-softmax is held at a time. It never changes the scores.
+    """
+
+    def __init__(self) -> None:
+        self.chosen_logprob: list[torch.Tensor] = []
+        self.entropy: list[torch.Tensor] = []
+        self._prev: torch.Tensor | None = None
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        logp = torch.log_softmax(scores.float(), dim=-1)
+        if self._prev is not None:
+            self.chosen_logprob.append(self._prev.gather(1, input_ids[:, -1:]).squeeze(1))
+        self.entropy.append(-(logp.exp() * logp).nan_to_num().sum(-1))
+        self._prev = logp
+        return scores
+
+    def finish(self, last_tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return ``(logprob, entropy)``, each of shape ``(batch, steps)``."""
+        if self._prev is not None:
+            self.chosen_logprob.append(self._prev.gather(1, last_tokens[:, None]).squeeze(1))
+            self._prev = None
+        return torch.stack(self.chosen_logprob, 1), torch.stack(self.entropy, 1)
+
+
+@contextlib.contextmanager
+def no_hooks_left(model: Any) -> Iterator[None]:
+    """Context manager asserting (with ``RuntimeError``) that no forward hook leaks."""
+    before = sum(len(m._forward_hooks) for m in model.modules())
+    yield
+    after = sum(len(m._forward_hooks) for m in model.modules())
+    if after != before:
+        raise RuntimeError(f"{after - before} forward hooks were left on the model")

@@ -1,0 +1,49 @@
+"""howsure.qa: question-answer sets and the judge of answers; knows nothing of models.
+
+::
+
+    from howsure.qa import load_qa, label
+    items = load_qa("builtin", split="test", limit=100)   # or a .jsonl/.csv/.parquet file
+    label("The capital of Peru is Lima.", ["Lima"])       # True
+
+``items``
+    :class:`QAItem`, the row schema, deterministic splits and row validation.
+``files``
+    Local files and the shipped built-in set (``qa/data/builtin_qa.jsonl``).
+``hub``
+    Named Hugging Face Hub sets mapped to the schema (need ``datasets`` and a network).
+``load``
+    :func:`load_qa`, the one entry point.
+``judge``
+    :class:`MatchJudge` / :func:`label`: whether a free-text answer matches the golds.
+``builder``
+    The generator of the built-in set (build time only; ``pip install 'howsure[build-data]'``).
+"""
+
+from __future__ import annotations
+
+from howsure.core.lazy import lazy_exports
+
+_EXPORTS = {
+    "BUILTIN_NAME": "howsure.qa.files",
+    "HUB_DATASETS": "howsure.qa.hub",
+    "SPLITS": "howsure.qa.items",
+    "HubSpec": "howsure.qa.hub",
+    "Judge": "howsure.qa.judge",
+    "MatchJudge": "howsure.qa.judge",
+    "NoGoldError": "howsure.qa.items",
+    "QAItem": "howsure.qa.items",
+    "assign_split": "howsure.qa.items",
+    "builtin_path": "howsure.qa.files",
+    "dataset_fingerprint": "howsure.qa.items",
+    "label": "howsure.qa.judge",
+    "label_all": "howsure.qa.judge",
+    "load_hub": "howsure.qa.hub",
+    "load_items": "howsure.qa.files",
+    "load_qa": "howsure.qa.load",
+    "normalize_answer": "howsure.qa.judge",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
