@@ -181,3 +181,35 @@ def test_corrected_gold_relabels_the_cache(tiny, items):
     assert again.labels.tolist() == [j == i for j in range(len(items))]
     assert again.items[i].answers == (first.answers[i],)
     assert again.meta["dataset_fingerprint"] != first.meta["dataset_fingerprint"]
+
+
+def test_a_question_too_long_is_refused_before_anything_is_generated(
+    tiny, tiny_dir, tmp_path, monkeypatch, capsys
+):
+    """Named by its id and file row, before the first batch is generated (not after the
+    earlier batches, by its place in a batch)."""
+    from howsure.cli import main
+    from howsure.plugin.train import collect_splits
+
+    model, tok = tiny
+    path = tmp_path / "long.jsonl"
+    rows = [
+        {"id": f"q{i}", "question": f"What is {i} plus 1?", "answers": [str(i + 1)]}
+        for i in range(40)
+    ]
+    rows[33]["question"] = "plus " * 300 + "?"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    calls: list[int] = []
+    real = model.generate
+    monkeypatch.setattr(model, "generate", lambda *a, **k: calls.append(1) or real(*a, **k))
+    items = load_qa(path)
+    long_row = r"question 'q33' \(.*long\.jsonl row 34\) is \d+ tokens"
+    with pytest.raises(ValueError, match=long_row + ".*context of 256 tokens"):
+        collect(model, tok, items, layers=[0], max_new_tokens=4, batch_size=4, cache=False)
+    with pytest.raises(ValueError, match=long_row):  # every split, before the first one
+        collect_splits(model, tok, dataset=str(path), layers=[0], max_new_tokens=4)
+    assert calls == []
+    monkeypatch.undo()
+    args = ["collect", "--model", str(tiny_dir), "--dataset", str(path), "--out", str(tmp_path)]
+    assert main([*args, "--max-new-tokens", "4", "--quiet", "--no-cache"]) == 2
+    assert "question 'q33' (" in capsys.readouterr().err

@@ -421,6 +421,11 @@ def test_report_tab_with_a_saved_report(tmp_path, dets):
     # the prompt detector's folder marks its own row
     prompt_view = load_report(folder, detector_folder=folder / "detector-prompt")
     assert "| **probe_last_prompt** (this detector) |" in prompt_view.markdown
+    # the tab names the detector loaded, and says when the report names another path
+    assert f"Report for the detector `{folder / 'detector'}`." in md
+    moved = load_report(folder, detector_folder=tmp_path / "copied" / "detector")
+    assert f"Report for the detector `{tmp_path / 'copied' / 'detector'}`" in moved.markdown
+    assert f"the report names `{folder / 'detector'}`" in moved.markdown
 
 
 def test_report_tab_falls_back_to_the_detectors_metrics(tmp_path, tiny, dets, det_dirs):

@@ -1,7 +1,8 @@
 """End to end: the demo served on loopback, driven by Debian's Chromium through Playwright.
 
-Skipped when ``/usr/bin/chromium`` or the ``playwright`` package is missing (scripts/setup.sh
-installs both), unless ``HOWSURE_REQUIRE_BROWSER=1`` (as CI sets): then it fails. Playwright
+Marked ``browser`` (``-m "not slow and not browser"`` leaves it out). Skipped when
+``/usr/bin/chromium`` or the ``playwright`` package is missing (scripts/setup.sh installs
+both), unless ``HOWSURE_REQUIRE_BROWSER=1`` (as CI sets): then it fails. Playwright
 never downloads a browser here: it drives the system one. Screenshots go to pytest's
 ``tmp_path`` and, when ``HOWSURE_SCREENSHOTS`` names a folder, there too.
 """
@@ -34,6 +35,8 @@ CHROMIUM_ARGS = [
 ]
 TIMEOUT_MS = 30_000
 LAYER = 2
+
+pytestmark = pytest.mark.browser  # -m "not browser" runs the suite without Chromium
 
 
 def _missing() -> str | None:

@@ -122,6 +122,27 @@ def test_answer_position_scores(trained, tiny):
     np.testing.assert_allclose(own, det.score_features(res.activations[(3, "mean_answer")]))
 
 
+def test_score_refuses_bad_prompts_by_name(trained, tiny):
+    """Not a bare "'NoneType' object is not iterable": the argument, the index, the fix."""
+    model, tok = tiny
+    det = trained.detector.bind(model, tok)
+    with pytest.raises(TypeError, match=r"prompts must be a list of questions .*got NoneType"):
+        det.score(None)
+    with pytest.raises(TypeError, match=r"prompt 0 must be a question \(str\) or a conversation"):
+        det.score([None])
+    with pytest.raises(TypeError, match=r"wrap a single question in a list"):
+        det.score("What is 1 plus 1?")
+    with pytest.raises(ValueError, match="no prompts given"):
+        det.score([])
+    with pytest.raises(ValueError, match=r"prompt 1: message 0 has role 'wizard'; use one of"):
+        det.score(["What?", [{"role": "wizard", "content": "Hi"}]])
+    with pytest.raises(ValueError, match=r"prompt 0: empty question"):
+        det.score(["  "])
+    with pytest.raises(ValueError, match=r"answers must hold one str per prompt \(1\)"):
+        det.score(["What?"], ["a", "b"])
+    assert det.score(["What is 1 plus 1?"]).shape == (1,)
+
+
 def test_mismatched_model_is_refused(trained, tmp_path, tmp_path_factory):
     import sys
 

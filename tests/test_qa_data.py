@@ -202,3 +202,52 @@ def test_load_qa_limit(tmp_path) -> None:
     assert len({it.difficulty for it in load_qa("builtin", split="train", limit=33)}) == 3
     with pytest.raises(ValueError, match="limit"):
         load_qa(path, limit=0)
+
+
+# -- rows validated up front ------------------------------------------------------------------
+
+
+def test_rows_without_a_usable_gold_are_reported_up_front(tmp_path) -> None:
+    path = tmp_path / "qa.jsonl"
+    rows = [
+        {"id": "ok", "question": "What is 2 plus 2?", "answers": ["4"]},
+        {"id": "dash", "question": "Which anime?", "answers": ["---"]},
+        {"id": "ja", "question": "Which anime?", "answers": ["異世界はスマートフォンとともに"]},
+        {"id": "empty", "question": "Who?", "answers": ["", " "]},
+    ]
+    _write_jsonl(path, rows)
+    with pytest.raises(ValueError) as err:
+        load_qa(path)
+    msg = str(err.value)
+    assert "2 of 4 rows of" in msg and "'dash', 'empty'" in msg and "--skip-no-gold" in msg
+    assert "row 2" in msg  # the first one, by its row
+    with pytest.warns(UserWarning, match=r"2 of 4 rows .* left out: 'dash', 'empty'"):
+        items = load_qa(path, on_no_gold="skip")
+    assert [it.id for it in items] == ["ok", "ja"]
+    assert items[1].answers == ("異世界はスマートフォンとともに",)  # letters of any script
+    with pytest.raises(ValueError, match="on_no_gold must be 'error' or 'skip'"):
+        load_qa(path, on_no_gold="drop")
+
+
+def test_a_file_that_is_not_utf8_names_the_row_and_the_fix(tmp_path) -> None:
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(
+        "question,answers\nWhat is 1 plus 1?,2\nCapital of Colombia?,Bogotá\n".encode("latin-1")
+    )
+    with pytest.raises(ValueError) as err:
+        load_qa(path)
+    msg = str(err.value)
+    assert str(path) in msg and "row 2, line 3 is not UTF-8" in msg
+    assert "Save the file as UTF-8" in msg and "iconv" in msg
+    jsonl = tmp_path / "latin1.jsonl"
+    jsonl.write_bytes(
+        b'{"question": "Q1?", "answers": ["a"]}\n\n{"question": "Caf\xe9?", "answers": ["b"]}\n'
+    )
+    with pytest.raises(ValueError, match=r"latin1.jsonl: row 2, line 3 is not UTF-8"):
+        load_qa(jsonl)
+
+
+def test_items_know_their_row() -> None:
+    item = load_qa("builtin", limit=1)[0]
+    assert item.origin and item.origin.endswith(f"row {int(item.origin.split()[-1])}")
+    assert item.describe() == f"{item.id!r} ({item.origin})"

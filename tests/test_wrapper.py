@@ -6,6 +6,7 @@ import copy
 import io
 import json
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from howsure.calibration.calibrators import PlattCalibrator
 from howsure.calibration.selective import threshold_for_error_rate
 from howsure.cli import main
 from howsure.plugin.detector import Detector, ReaderSettings
+from howsure.plugin.events import ConfidenceEvent, EndEvent, TextEvent
 from howsure.plugin.wrapper import ConfidentGeneration, ConfidentModel, wrap
 from howsure.probes.activations import generate_and_read
 from howsure.probes.linear import LogisticProbe
@@ -234,15 +236,33 @@ def test_hooks_removed_after_an_error_in_generate(tiny, make_det, monkeypatch):
     assert n_hooks(model) == before and stream_threads() == 0
 
 
+def hold_decoding(model, monkeypatch) -> threading.Event:
+    """Decoding steps wait (at most 10 s) until the returned event is set: the generation
+    is still running, with its hook, while a test looks."""
+    block = find_layers(model)[0]
+    forward, calls, released = block.forward, [], threading.Event()
+
+    def held_forward(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 1:
+            released.wait(timeout=10)
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(block, "forward", held_forward)
+    return released
+
+
 @pytest.mark.parametrize("how", ["close", "keyboard_interrupt", "break"])
-def test_hooks_removed_when_a_stream_stops_early(tiny, make_det, how):
+def test_hooks_removed_when_a_stream_stops_early(tiny, make_det, how, monkeypatch):
     model, tok = tiny
     before = n_hooks(model)
     chat = wrap(model, tok, make_det("last_prompt"))
+    released = hold_decoding(model, monkeypatch)
     gen = chat.stream(QUESTIONS[0], max_new_tokens=40)
     assert n_hooks(model) == before  # nothing registered until iteration starts
     next(gen)
     assert n_hooks(model) == before + 1  # one hook, on the detector's layer only
+    released.set()
     if how == "close":
         gen.close()
     elif how == "keyboard_interrupt":
@@ -253,6 +273,100 @@ def test_hooks_removed_when_a_stream_stops_early(tiny, make_det, how):
             break
         del gen
     assert n_hooks(model) == before and stream_threads() == 0
+
+
+def test_an_abandoned_stream_ends_by_itself(tiny, make_det):
+    """A stream kept in a variable and never read again or closed: its generation still
+    ends (at max_new_tokens), with its hook and worker thread, long before garbage
+    collection; what it generated meanwhile can still be read."""
+    model, tok = tiny
+    before = n_hooks(model)
+    chat = wrap(model, tok, make_det("last_prompt"))
+    want = chat.generate(QUESTIONS[0], max_new_tokens=40)
+    gen = chat.stream(QUESTIONS[0], max_new_tokens=40)
+    first = next(gen)  # the prefix; then the consumer walks away, keeping `gen`
+    deadline = time.monotonic() + 30
+    while (n_hooks(model) != before or stream_threads()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert n_hooks(model) == before and stream_threads() == 0
+    assert gen.gi_frame is not None  # not closed, not collected
+    assert first + "".join(gen) == want.text
+
+
+def test_events_context_manager_stops_generation(tiny, make_det, monkeypatch):
+    model, tok = tiny
+    before = n_hooks(model)
+    chat = wrap(model, tok, make_det("mean_answer"))
+    released = hold_decoding(model, monkeypatch)
+    with chat.events(QUESTIONS[0], max_new_tokens=40) as events:
+        released.set()
+        first = next(events)
+    assert isinstance(first, TextEvent)
+    assert n_hooks(model) == before and stream_threads() == 0
+    assert events.result is None  # stopped before the end
+
+
+# -- typed stream events -----------------------------------------------------------------
+
+
+def kinds(events) -> list[str]:
+    return [type(e).__name__.removesuffix("Event") for e in events]
+
+
+@pytest.mark.parametrize("position", POSITIONS)
+def test_events_order_and_content(tiny, make_det, position):
+    model, tok = tiny
+    chat = wrap(model, tok, make_det(position))
+    want = chat.generate(QUESTIONS[0])
+    events = list(chat.events(QUESTIONS[0]))
+    order = kinds(events)
+    if position == "last_prompt":  # the confidence first, read at the prefill
+        assert order[0] == "Confidence" and set(order[1:-1]) <= {"Text"}
+    else:  # answer positions: the answer, then its confidence
+        assert order[-2] == "Confidence" and set(order[:-2]) <= {"Text"}
+    assert order[-1] == "End" and order.count("Confidence") == 1
+    (conf,) = [e for e in events if isinstance(e, ConfidenceEvent)]
+    assert conf.confidence == pytest.approx(want.confidence, abs=1e-9)
+    assert conf.prefix == want.prefix and not conf.abstained and not conf.flagged
+    assert "".join(e.text for e in events if isinstance(e, TextEvent)) == want.answer
+    assert events[-1] == EndEvent(want) and chat.last == want
+
+
+def test_events_when_the_answer_may_be_withheld(tiny, make_det):
+    model, tok = tiny
+    want = wrap(model, tok, make_det("mean_answer")).generate(QUESTIONS[0])
+    # abstaining in replace mode: the answer never comes as text
+    events = list(wrap(model, tok, make_det("mean_answer"), abstain_below=1.0).events(QUESTIONS[0]))
+    assert kinds(events) == ["Confidence", "End"] and events[0].abstained
+    assert events[-1].result.answer == want.answer  # generated, kept, not shown
+    # a threshold it passes: the answer comes whole, after the confidence
+    events = list(wrap(model, tok, make_det("mean_answer"), abstain_below=0.0).events(QUESTIONS[0]))
+    assert kinds(events) == ["Confidence", "Text", "End"] and events[1].text == want.answer
+    # flag mode: the answer streams, the confidence says flagged
+    chat = wrap(model, tok, make_det("last_prompt"), abstain_below=1.0, abstain_mode="flag")
+    events = list(chat.events(QUESTIONS[0]))
+    assert events[0].flagged and not events[0].abstained and "Text" in kinds(events)
+
+
+def test_no_detector_streams_through_the_same_path(tiny):
+    model, tok = tiny
+    before = n_hooks(model)
+    plain = ConfidentModel(model, tok)
+    ref = generate_and_read(
+        model, tok, [question_prompt(tok, QUESTIONS[2])], layers=[0], max_new_tokens=32
+    ).answers[0]
+    events = list(plain.events(QUESTIONS[2]))
+    assert set(kinds(events)[:-1]) <= {"Text"} and kinds(events)[-1] == "End"
+    result = events[-1].result
+    assert result.confidence is None and result.prefix == "" and result.layer is None
+    assert result.answer == ref and result.text == ref
+    assert "".join(e.text for e in events if isinstance(e, TextEvent)) == ref
+    assert "".join(plain.stream(QUESTIONS[2])) == ref
+    assert plain.generate(QUESTIONS[2]) == result
+    assert [g.answer for g in plain.generate_batch(QUESTIONS[2:3])] == [ref]
+    assert n_hooks(model) == before and "no detector" in repr(plain)
+    with pytest.raises(TypeError, match="detector must be a howsure Detector or None"):
+        ConfidentModel(model, tok, "detector-folder")
 
 
 # -- abstention -------------------------------------------------------------------------
@@ -364,6 +478,16 @@ def test_bad_prompts(tiny, make_det):
         chat.generate_batch(["What?", "Paris " * 300])
     with pytest.raises(ValueError, match="prompt 0 is"):
         chat.stream("Paris " * 300)  # checked when called, before iteration
+    wizard = [{"role": "wizard", "content": "What is 1 plus 1?"}]
+    for call in (chat.generate, chat.stream, chat.events):
+        with pytest.raises(
+            ValueError,
+            match=r"message 0 has role 'wizard'; use one of "
+            r"'system', 'user', 'assistant'",
+        ):
+            call(wizard)
+    with pytest.raises(ValueError, match="conversation 0: message 0 has role 'wizard'"):
+        chat.generate_batch([wizard])
 
 
 def test_generation_settings(tiny, make_det):
@@ -520,3 +644,7 @@ def test_cli_chat_errors(tiny_dir, det_folder, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.StringIO("Hi\n"))
     assert main([*args, "--abstain-below", "2"]) == 2
     assert "--abstain-below must be a probability in [0, 1]; got 2.0" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO("Hi\n"))
+    assert main([*args, "--abstain-below", "0.5", "--target-error", "0.2"]) == 2
+    err = capsys.readouterr().err  # raised by wrap(), worded with the flags
+    assert "give --abstain-below (0.5) or --target-error (0.2), not both" in err

@@ -12,6 +12,7 @@ from howsure.cli.common import (
     add_detector_arg,
     add_model_args,
     detector_folder,
+    model_of,
     out,
 )
 
@@ -61,7 +62,6 @@ def add_parsers(sub: Any) -> None:
 def cmd_chat(args: argparse.Namespace) -> int:
     """``howsure chat``: see :func:`add_parsers`."""
     from howsure.plugin.wrapper import wrap
-    from howsure.probes.models import load_model
 
     folder = detector_folder(args.detector)
     prompt = None
@@ -72,7 +72,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 "--json reads one prompt from stdin, but stdin was empty; e.g. "
                 "echo 'What is the capital of Peru?' | howsure chat --json"
             )
-    model, tokenizer = load_model(args.model, device=args.device, dtype=args.dtype)
+    model, tokenizer = model_of(args)
     chat = wrap(
         model,
         tokenizer,

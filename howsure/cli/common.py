@@ -29,6 +29,8 @@ __all__ = [
     "check_flags",
     "detector_folder",
     "flag_names",
+    "model_of",
+    "no_gold",
     "out",
 ]
 
@@ -57,6 +59,18 @@ def detector_folder(arg: str | None, *, required: bool = True) -> Path:
             "--detector DIR"
         )
     return folder
+
+
+def model_of(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The model and tokenizer of ``--model``, ``--device`` and ``--dtype``."""
+    from howsure.probes.models import load_model
+
+    return load_model(args.model, device=args.device, dtype=args.dtype)
+
+
+def no_gold(args: argparse.Namespace) -> str:
+    """``on_no_gold`` of the QA loaders from ``--skip-no-gold``."""
+    return "skip" if args.skip_no_gold else "error"
 
 
 # -- flag checks ---------------------------------------------------------------------------

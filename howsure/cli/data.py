@@ -14,6 +14,8 @@ from howsure.cli.common import (
     add_model_args,
     add_report_args,
     detector_folder,
+    model_of,
+    no_gold,
     out,
     positions_arg,
 )
@@ -84,18 +86,13 @@ def add_parsers(sub: Any) -> None:
     lo.set_defaults(func=cmd_loto)
 
 
-def _no_gold(args: argparse.Namespace) -> str:
-    return "skip" if args.skip_no_gold else "error"
-
-
 def cmd_collect(args: argparse.Namespace) -> int:
     """``howsure collect``: see :func:`add_parsers`."""
     from howsure.probes.collect import check_questions_fit, collect
-    from howsure.probes.models import load_model
     from howsure.qa.load import load_qa
 
-    items = load_qa(args.dataset, split=args.split, limit=args.limit, on_no_gold=_no_gold(args))
-    model, tokenizer = load_model(args.model, device=args.device, dtype=args.dtype)
+    items = load_qa(args.dataset, split=args.split, limit=args.limit, on_no_gold=no_gold(args))
+    model, tokenizer = model_of(args)
     check_questions_fit(model, tokenizer, items, max_new_tokens=args.max_new_tokens)
     coll = collect(
         model,
@@ -138,12 +135,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     from howsure.eval.compare import evaluate_detectors, methods_markdown, topics_markdown
     from howsure.eval.report import write_report
     from howsure.plugin.train import train_detector
-    from howsure.probes.models import load_model
     from howsure.qa.load import load_qa
 
-    load_qa(args.dataset, limit=1, on_no_gold=_no_gold(args))  # a bad dataset fails first
+    load_qa(args.dataset, limit=1, on_no_gold=no_gold(args))  # a bad dataset fails first
     folder = Path(args.out)
-    model, tokenizer = load_model(args.model, device=args.device, dtype=args.dtype)
+    model, tokenizer = model_of(args)
     res = train_detector(
         model,
         tokenizer,
@@ -157,7 +153,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         cv=args.cv,
         seed=args.seed,
         progress=not args.quiet,
-        on_no_gold=_no_gold(args),
+        on_no_gold=no_gold(args),
     )
     detectors = {"probe": res.detector, "probe_last_prompt": res.prompt_detector}
     test = res.collections["test"]
@@ -211,11 +207,10 @@ def cmd_loto(args: argparse.Namespace) -> int:
     from howsure.eval.transfer import leave_one_topic_out, loto_markdown
     from howsure.plugin.detector import Detector
     from howsure.plugin.train import collect_splits
-    from howsure.probes.models import load_model
     from howsure.probes.positions import POSITIONS
 
     folder = detector_folder(args.detector)  # leave-one-topic-out uses its layer and position
-    model, tokenizer = load_model(args.model, device=args.device, dtype=args.dtype)
+    model, tokenizer = model_of(args)
     det = Detector.load(folder, model=model, tokenizer=tokenizer)
     layer, position = det.reader.layer, det.reader.position
     colls = collect_splits(
@@ -228,7 +223,7 @@ def cmd_loto(args: argparse.Namespace) -> int:
         max_new_tokens=args.max_new_tokens,
         batch_size=args.batch_size,
         progress=not args.quiet,
-        on_no_gold=_no_gold(args),
+        on_no_gold=no_gold(args),
     )
     training = det.info.get("training", {})
     rows = leave_one_topic_out(

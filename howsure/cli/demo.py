@@ -11,6 +11,7 @@ from howsure.cli.common import (
     add_detector_arg,
     add_model_args,
     detector_folder,
+    model_of,
     out,
 )
 
@@ -60,14 +61,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     import importlib.util
 
     from howsure import demo
-    from howsure.probes.models import load_model
 
     demo.check_port(args.port)
     # a missing default detector is not an error: the page says so and chats without one
     folder = detector_folder(args.detector, required=args.detector is not None)
     if importlib.util.find_spec("gradio") is None:
         raise ValueError(f"the demo needs gradio: {demo.INSTALL_HINT}")
-    model, tokenizer = load_model(args.model, device=args.device, dtype=args.dtype)
+    model, tokenizer = model_of(args)
     # A default detector that is missing, or one that does not fit the model: the page
     # says why (and a warning here), and the model chats without a confidence.
     app = demo.build_app(

@@ -16,6 +16,8 @@ from howsure.cli.common import (
     add_no_gold_arg,
     add_report_args,
     detector_folder,
+    model_of,
+    no_gold,
     out,
 )
 
@@ -103,14 +105,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     """``howsure eval``: see :func:`add_parsers`."""
     from howsure.eval.compare import methods_markdown
     from howsure.eval.evaluate import plan_eval, run_eval, write_eval_report
-    from howsure.probes.models import load_model
 
     det = _open_detector(args.detector)
-    no_gold = "skip" if args.skip_no_gold else "error"
     split, items = plan_eval(
-        det, args.dataset, split=args.split, limit=args.limit, on_no_gold=no_gold
+        det, args.dataset, split=args.split, limit=args.limit, on_no_gold=no_gold(args)
     )
-    model, tokenizer = load_model(args.model, device=args.device, dtype=args.dtype)
+    model, tokenizer = model_of(args)
     run = run_eval(
         det,
         model,
@@ -140,12 +140,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_transfer(args: argparse.Namespace) -> int:
     """``howsure transfer``: see :func:`add_parsers`."""
     from howsure.eval.evaluate import plan_transfer, run_transfer, write_transfer_report
-    from howsure.probes.models import load_model
 
     det = _open_detector(args.detector)
-    no_gold = "skip" if args.skip_no_gold else "error"
-    parts = plan_transfer(det, args.to, limit=args.limit, on_no_gold=no_gold)  # errors first
-    model, tokenizer = load_model(args.model, device=args.device, dtype=args.dtype)
+    parts = plan_transfer(det, args.to, limit=args.limit, on_no_gold=no_gold(args))  # errors first
+    model, tokenizer = model_of(args)
     rows = run_transfer(
         det,
         model,

@@ -178,3 +178,34 @@ def test_label_all_uses_custom_judge() -> None:
     out = label_all(["x", "y"], [["a"], ["b"]], judge=judge)
     assert out.tolist() == [True, True]
     assert calls == [("x", ("a",)), ("y", ("b",))]
+
+
+# -- every script ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("answer", "golds", "expected"),
+    [
+        ("異世界はスマートフォンとともに", ["異世界はスマートフォンとともに"], True),
+        ("The title is 異世界はスマートフォンとともに.", ["異世界はスマートフォンとともに"], True),
+        ("東京です", ["東京"], True),  # no spaces: compared character by character
+        ("大阪です", ["東京"], False),
+        ("ド", ["ト"], False),  # a voicing mark changes the kana
+        ("Москва", ["москва"], True),
+        ("Ελλάδα", ["Ελλαδα"], True),  # Greek accents are optional
+        ("हिन्दी", ["हिन्दी"], True),
+        ("हिन्दी", ["हन्द"], False),  # Devanagari vowel signs are not accents
+        ("서울입니다", ["서울"], False),  # Korean is written with spaces: whole words
+        ("서울 입니다", ["서울"], True),
+        ("กรุงเทพ", ["กรุงเทพ"], True),
+    ],
+)
+def test_every_script(answer: str, golds: list[str], expected: bool) -> None:
+    assert label(answer, golds) is expected
+
+
+def test_normalize_keeps_letters_of_every_script() -> None:
+    assert normalize_answer("異世界") == "異 世 界"
+    assert normalize_answer("Zürich") == "zurich" and normalize_answer("Bogotá") == "bogota"
+    assert normalize_answer("---") == "" and normalize_answer("…") == ""
+    assert normalize_answer("مصر") == "مصر"

@@ -1,0 +1,90 @@
+"""The README says what the code does: every flag of every command, modules that exist, and
+(slow) the example outputs it prints are what the code prints."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+COMMON = ("--model", "--device", "--dtype")
+
+
+def section(title: str) -> str:
+    text = README.read_text(encoding="utf-8")
+    start = text.index(f"\n## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end > 0 else None]
+
+
+def command_flags() -> dict[str, list[str]]:
+    from howsure.cli import build_parser
+
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"]
+    return {
+        name: [a.option_strings[-1] for a in p._actions if a.option_strings and a.dest != "help"]
+        for name, p in sub.choices.items()
+    }
+
+
+def test_the_commands_section_lists_every_flag() -> None:
+    text = section("Commands")
+    blocks = re.split(r"\*\*`howsure (\w+)`\*\*", text)
+    head, described = blocks[0], dict(zip(blocks[1::2], blocks[2::2], strict=True))
+    assert all(flag in head for flag in COMMON)  # every command's model flags
+    flags = command_flags()
+    assert set(described) == set(flags)
+    missing = {
+        name: [f for f in wanted if f not in COMMON and f"`{f}" not in described[name]]
+        for name, wanted in flags.items()
+    }
+    assert {k: v for k, v in missing.items() if v} == {}
+    assert "**5**" in described["eval"] and "--samples 0" in described["eval"]
+
+
+def test_the_modules_the_readme_names_exist() -> None:
+    text = README.read_text(encoding="utf-8")
+    names = set(re.findall(r"`(howsure(?:\.\w+)+)`", text))
+    names |= set(re.findall(r"python -m (howsure(?:\.\w+)+)", text))
+    assert names and [n for n in sorted(names) if not _resolves(n)] == []
+    for path in re.findall(r"`((?:core|qa|probes|calibration|plugin|eval|bench)/[\w/.-]+)`", text):
+        assert (README.parent / path).exists(), path
+
+
+def _resolves(name: str) -> bool:
+    """A module, or an attribute of one (``howsure.demo.build_app``)."""
+    if importlib.util.find_spec(name) is not None:
+        return True
+    module, _, attr = name.rpartition(".")
+    return importlib.util.find_spec(module) is not None and hasattr(
+        importlib.import_module(module), attr
+    )
+
+
+@pytest.mark.slow
+def test_the_example_outputs_are_what_the_code_prints() -> None:
+    import howsure
+
+    text = README.read_text(encoding="utf-8")
+    model, tokenizer = howsure.load_model()
+    root = README.parent / "bench/results/main-job/train"
+    chat = howsure.wrap(model, tokenizer, root / "detector")
+    peru = chat.generate("What is the capital of Peru?")
+    assert f"# {peru.text}" in text
+    assert f"{peru.confidence:.4f}" in text and f"{peru.layer}, '{peru.position}'" in text
+    times = chat.generate("What is 7 times 8?").text
+    assert f"# {times[:60]}" in text
+    batch = chat.generate_batch(["What is the currency of Japan?", "What is 7 times 8?"])
+    assert f"# ['{batch[0].text}'," in text and f"#  '{batch[1].text[:60]}" in text
+    assert f"# {list(chat.stream('What is the capital of Peru?'))!r}" in text
+    first = howsure.wrap(model, tokenizer, root / "detector-prompt")
+    assert f"# {list(first.stream('What is the capital of Peru?'))!r}" in text
+    careful = howsure.wrap(model, tokenizer, root / "detector", target_error=0.2)
+    assert f"(here {careful.threshold:.3f})" in text
+    assert f"# {careful.generate('What is 17 times 23?').text}" in text
+    venus = chat.generate("Which planet is closest to the Sun?")
+    assert f"{round(venus.confidence * 100)}% sure that" in text and "Venus" in venus.answer
