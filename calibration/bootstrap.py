@@ -45,6 +45,7 @@ from howsure.calibration.selective import (
     aurc,
     prr,
 )
+from howsure.core.checks import check_int
 
 __all__ = ["METRICS", "RANK_METRICS", "MetricName", "bootstrap_ci", "calibration_report"]
 
@@ -220,8 +221,7 @@ def bootstrap_ci(
     resolved = _resolve_metric(metric)
     n_boot = check_positive_int(n_boot, name="n_boot")
     alpha = check_fraction(alpha, name="alpha")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int; got {seed!r}.")
+    seed = check_int(seed, "seed")
     n_bins, strategy = check_n_bins(n_bins), check_strategy(strategy)
     bounded = not (isinstance(resolved, str) and resolved in RANK_METRICS)
     p, lab = prepare(probs, y, bounded=bounded)
@@ -262,8 +262,7 @@ def calibration_report(
     """
     n_bins = check_n_bins(n_bins)
     n_boot = check_positive_int(n_boot, name="n_boot", minimum=0)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int; got {seed!r}.")
+    seed = check_int(seed, "seed")
     p, lab = prepare(probs, y)
     report: dict[str, Any] = {
         "n": int(p.size),

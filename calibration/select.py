@@ -19,6 +19,7 @@ from howsure.calibration._validation import check_positive_int, check_scores_lab
 from howsure.calibration.base import BaseCalibrator
 from howsure.calibration.calibrators import CALIBRATORS, make_calibrator
 from howsure.calibration.metrics import brier, ece, nll
+from howsure.core.checks import check_int
 
 __all__ = ["CalibratorSelection", "select_calibrator"]
 
@@ -135,8 +136,7 @@ def select_calibrator(
     if metric not in _TABLE_METRICS:
         raise ValueError(f"metric must be one of {list(_TABLE_METRICS)}; got {metric!r}.")
     cv = check_positive_int(cv, name="cv", minimum=2)
-    if isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer)):
-        raise TypeError(f"random_state must be an int; got {random_state!r}.")
+    random_state = check_int(random_state, "random_state")
     cands = _candidates(candidates)
     s, lab = check_scores_labels(scores, y, x_name="scores", y_name="y")
     n_pos = int(lab.sum())

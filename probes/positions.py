@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from howsure.core.checks import check_int
 from howsure.probes.models import find_layers
 
 __all__ = [
@@ -79,8 +80,7 @@ def resolve_layers(model: Any, layers: int | Sequence[int] | Literal["all"]) -> 
         layers = [int(layers)]
     out = []
     for layer in layers:
-        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
-            raise TypeError(f"layer indices must be int, got {layer!r}")
+        check_int(layer, "a layer index")
         if not -n <= layer < n:
             raise ValueError(
                 f"layer index {layer} is out of range: this model has {n} layers, "

@@ -88,13 +88,12 @@ def add_parsers(sub: Any) -> None:
 
 def cmd_collect(args: argparse.Namespace) -> int:
     """``howsure collect``: see :func:`add_parsers`."""
-    from howsure.probes.collect import check_questions_fit, collect
+    from howsure.probes.collect import collect
     from howsure.qa.load import load_qa
 
     items = load_qa(args.dataset, split=args.split, limit=args.limit, on_no_gold=no_gold(args))
     model, tokenizer = model_of(args)
-    check_questions_fit(model, tokenizer, items, max_new_tokens=args.max_new_tokens)
-    coll = collect(
+    coll = collect(  # every question's length is checked before the first is answered
         model,
         tokenizer,
         items,
