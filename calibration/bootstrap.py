@@ -221,7 +221,7 @@ def bootstrap_ci(
     resolved = _resolve_metric(metric)
     n_boot = check_positive_int(n_boot, name="n_boot")
     alpha = check_fraction(alpha, name="alpha")
-    seed = check_int(seed, "seed")
+    seed = check_int(seed, "seed", min_val=0)
     n_bins, strategy = check_n_bins(n_bins), check_strategy(strategy)
     bounded = not (isinstance(resolved, str) and resolved in RANK_METRICS)
     p, lab = prepare(probs, y, bounded=bounded)
@@ -262,7 +262,7 @@ def calibration_report(
     """
     n_bins = check_n_bins(n_bins)
     n_boot = check_positive_int(n_boot, name="n_boot", minimum=0)
-    seed = check_int(seed, "seed")
+    seed = check_int(seed, "seed", min_val=0)
     p, lab = prepare(probs, y)
     report: dict[str, Any] = {
         "n": int(p.size),

@@ -136,7 +136,7 @@ def select_calibrator(
     if metric not in _TABLE_METRICS:
         raise ValueError(f"metric must be one of {list(_TABLE_METRICS)}; got {metric!r}.")
     cv = check_positive_int(cv, name="cv", minimum=2)
-    random_state = check_int(random_state, "random_state")
+    random_state = check_int(random_state, "random_state", min_val=0)
     cands = _candidates(candidates)
     s, lab = check_scores_labels(scores, y, x_name="scores", y_name="y")
     n_pos = int(lab.sum())

@@ -5,8 +5,11 @@ before the model loads), then runs on the model, then writes its report::
 
     det = Detector.load("howsure-out/train/detector")
     split, items = plan_eval(det, "builtin")              # the detector's test split
-    run = run_eval(det.bind(model, tokenizer), model, tokenizer, items, split=split)
-    write_eval_report(run, "howsure-out/eval", detector_path="howsure-out/train/detector")
+    run = run_eval(det, model, tokenizer, items, dataset="builtin", split=split)
+    write_eval_report(
+        run, "howsure-out/eval", det=det, detector_path="howsure-out/train/detector",
+        dataset="builtin",
+    )
 
 The expensive baselines (P(True), sampling consistency) are cached on disk, keyed by the
 model, the questions, the answers and their settings, never the golds
@@ -179,6 +182,7 @@ def run_eval(
     """
     samples = check_int(samples, "samples", min_val=0, hint="0 leaves consistency out")
     n_boot = check_int(n_boot, "n_boot", min_val=1)
+    seed = check_int(seed, "seed", min_val=0)
     det.bind(model, tokenizer)
     t0 = time.perf_counter()
     coll = collect_for(

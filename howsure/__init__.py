@@ -10,7 +10,7 @@ Public API (imported lazily, so ``import howsure`` stays fast)::
     det = howsure.Detector.load("howsure-out/train/detector", model=model, tokenizer=tokenizer)
     det.score(["What is the capital of Peru?"])         # -> array([P(correct)])
     chat = howsure.wrap(model, tokenizer, det)          # the plugin
-    chat.generate("What is the capital of Peru?").text  # -> 'The model is 83% sure. Lima'
+    chat.generate("What is the capital of Peru?").text  # -> 'The model is 88% sure. The ...'
     for event in chat.events("What is 7 times 8?"):     # ConfidenceEvent, TextEvent, EndEvent
         ...
 

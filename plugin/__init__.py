@@ -5,7 +5,7 @@
     import howsure
     model, tokenizer = howsure.load_model()
     chat = howsure.wrap(model, tokenizer, "howsure-out/train/detector")
-    chat.generate("What is the capital of Peru?").text   # 'The model is 92% sure. Lima'
+    chat.generate("What is the capital of Peru?").text   # 'The model is 88% sure. The ...'
     for event in chat.events("What is 7 times 8?"):      # typed stream events
         ...
 
@@ -17,8 +17,11 @@
     :class:`ConfidentGeneration` and the generation settings the wrapper accepts.
 ``events``
     Typed stream events (:class:`ConfidenceEvent`, :class:`TextEvent`, :class:`EndEvent`).
+``confident_model``
+    :class:`ConfidentModel`: answers with their confidence from the same forward pass,
+    whole or streamed (also without a detector).
 ``wrapper``
-    :func:`wrap` and :class:`ConfidentModel`: the confidence from the same forward pass.
+    :func:`wrap`: a model (or pipeline) and a detector into a :class:`ConfidentModel`.
 """
 
 from __future__ import annotations

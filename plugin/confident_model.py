@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from howsure.core.checks import check_int
+from howsure.core.checks import check_choice, check_int, check_probability
 from howsure.core.padding import pad_rows
 from howsure.plugin.detector import Detector
 from howsure.plugin.events import ConfidenceEvent, EndEvent, EventStream, TextEvent
@@ -105,6 +105,11 @@ class ConfidentModel:
         check_model(model, tokenizer)
         if detector is not None and not isinstance(detector, Detector):
             raise TypeError(f"detector must be a howsure Detector or None, got {detector!r}")
+        if threshold is not None:
+            threshold = check_probability(threshold, "threshold")
+        check_choice(abstain_mode, "abstain_mode", ("replace", "flag"))
+        if not isinstance(abstain_message, str) or not abstain_message.strip():
+            raise ValueError(f"abstain_message must be a non-empty str, got {abstain_message!r}")
         self.model = model
         self.tokenizer = tokenizer
         self.detector = detector
@@ -458,8 +463,8 @@ class ConfidentModel:
                         yield event.prefix
                         if event.abstained:
                             yield " " + self.abstain_message
-                    elif not withheld:
-                        yield "\n" + event.prefix
+                    elif not withheld:  # after the answer, on a line of its own
+                        yield ("\n" + event.prefix) if shown else event.prefix
                 elif isinstance(event, TextEvent):
                     if not withheld:
                         yield (" " + event.text) if prompt_first and not shown else event.text

@@ -1,7 +1,7 @@
 """Typed stream events: what a generation tells its consumer, in order, as it happens.
 
-:meth:`ConfidentModel.events <howsure.plugin.wrapper.ConfidentModel.events>` returns an
-:class:`EventStream` of
+:meth:`ConfidentModel.events <howsure.plugin.confident_model.ConfidentModel.events>`
+returns an :class:`EventStream` of
 
 :class:`ConfidenceEvent`
     The calibrated confidence, as soon as it is known: right after the prefill for a
@@ -21,11 +21,12 @@ be withheld); ``Text*, End`` without a detector. :meth:`ConfidentModel.stream` i
 view of the same events; the CLI chat and the demo render them.
 
 Lifetime: generation runs in a worker thread that starts with the first ``next()``. The
-worker holds the forward hook and removes it when generation ends, also on errors, so
-an abandoned stream (kept in a variable, never closed) still ends: generation stops at
-``max_new_tokens`` and leaves no hook. ``close()`` (or leaving a ``with`` block, or an
-exception in the consumer) stops generation after the current step and waits for the
-worker.
+worker holds the forward hook, which records only its own thread's forward passes, and
+removes it when generation ends, also on errors. ``close()``, leaving a ``with`` block,
+or dropping the last reference to the stream (an exception in the consumer's loop, a
+variable reassigned) stops generation after the current step and waits for the worker.
+A stream kept in a variable and never read again still ends by itself at
+``max_new_tokens``, hook and thread included.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import torch
@@ -87,7 +88,7 @@ StreamEvent = ConfidenceEvent | TextEvent | EndEvent
 
 class Generating(Protocol):
     """What an :class:`EventStream` needs of the model it streams (a
-    :class:`~howsure.plugin.wrapper.ConfidentModel`)."""
+    :class:`~howsure.plugin.confident_model.ConfidentModel`)."""
 
     model: Any
     tokenizer: Any
@@ -128,9 +129,107 @@ class _TokenQueue:
         pass
 
 
+@dataclass
+class _Run:
+    """What the consumer and the worker of one stream share; it holds no reference to the
+    :class:`EventStream`, so dropping the stream finalises it at once (CPython)."""
+
+    chat: Generating
+    inputs: tuple[torch.Tensor, torch.Tensor, Any]
+    queue: queue.Queue = field(default_factory=queue.Queue)
+    stop: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+    result: ConfidentGeneration | None = None
+
+    def join(self) -> None:
+        """Stop the generation after the current step and wait for the worker."""
+        self.stop.set()
+        while self.thread is not None and self.thread.is_alive():
+            self.thread.join(_POLL_S)
+
+
+def _work(run: _Run) -> None:
+    """The worker: hook, generate, result (the hook is removed before it reports)."""
+    chat = run.chat
+    input_ids, mask, config = run.inputs
+
+    def on_record(layer: int, index: int, hidden: torch.Tensor) -> None:
+        if index == 0 and chat.scores_before_answer:
+            conf = float(chat.detector.score_features(hidden.float().cpu().numpy())[0])
+            run.queue.put(("confidence", conf))
+
+    try:
+        with chat.capture(on_record) as cap, torch.inference_mode():
+            seqs = chat.model.generate(
+                input_ids=input_ids,
+                attention_mask=mask,
+                generation_config=config,
+                streamer=_TokenQueue(run.queue),
+                stopping_criteria=stop_flag_criteria(run.stop),
+            )
+        result = chat.results(seqs, input_ids.shape[1], cap.calls)[0]
+        run.queue.put(("done", result))
+    except BaseException as err:  # handed to the consumer, re-raised there
+        run.queue.put(("error", err))
+
+
+def _events(run: _Run) -> Generator[StreamEvent, None, None]:
+    """The consumer: the worker's tokens to text pieces, in the order of the module
+    docstring. Leaving it (done, closed, an exception, or finalised) stops the worker."""
+    chat = run.chat
+    prompt_first, withheld = chat.scores_before_answer, chat.withholds_answer
+    run.thread = threading.Thread(target=_work, args=(run,), name="howsure-stream", daemon=True)
+    run.thread.start()
+    answer_ids: list[int] = []
+    shown = ""  # answer text sent so far (stripped form)
+    hide = withheld  # answer pieces are not sent
+    eos_seen = False
+    try:
+        while True:
+            try:
+                kind, value = run.queue.get(timeout=_POLL_S)
+            except queue.Empty:
+                continue
+            if kind == "error":
+                raise value
+            if kind == "confidence":
+                event = chat.confidence_event(value)
+                hide = hide or event.abstained
+                yield event
+            elif kind == "token":
+                if eos_seen or value in chat.eos_ids:
+                    eos_seen = True
+                    continue
+                answer_ids.append(value)
+                if hide:
+                    continue
+                text = chat.tokenizer.decode(answer_ids, skip_special_tokens=True).strip()
+                if text.endswith("\ufffd") or not text.startswith(shown):
+                    continue  # an incomplete character: wait for the next token
+                if len(text) > len(shown):
+                    yield TextEvent(text[len(shown) :])
+                    shown = text
+            else:  # "done"
+                result: ConfidentGeneration = value
+                break
+    finally:
+        run.join()
+    if not hide:
+        rest = result.answer[len(shown) :] if result.answer.startswith(shown) else ""
+        if rest:
+            yield TextEvent(rest)
+    if result.confidence is not None and not prompt_first:
+        event = chat.confidence_event(result.confidence)
+        yield event
+        if withheld and not event.abstained and result.answer:
+            yield TextEvent(result.answer)
+    run.result = chat.last = result
+    yield EndEvent(result)
+
+
 class EventStream(Iterator[StreamEvent]):
     """The events of one generation (see the module docstring); made by
-    :meth:`ConfidentModel.events <howsure.plugin.wrapper.ConfidentModel.events>`.
+    :meth:`ConfidentModel.events <howsure.plugin.confident_model.ConfidentModel.events>`.
 
     Iterate it, or use it as a context manager (``with chat.events(q) as events:``) so
     that leaving the block stops the generation. :attr:`result` holds the final
@@ -144,13 +243,13 @@ class EventStream(Iterator[StreamEvent]):
         attention_mask: torch.Tensor,
         config: Any,
     ) -> None:
-        self._chat = chat
-        self._inputs = (input_ids, attention_mask, config)
-        self._queue: queue.Queue = queue.Queue()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._events = self._run()
-        self.result: ConfidentGeneration | None = None
+        self._run = _Run(chat=chat, inputs=(input_ids, attention_mask, config))
+        self._events = _events(self._run)
+
+    @property
+    def result(self) -> ConfidentGeneration | None:
+        """The final :class:`ConfidentGeneration`, once the stream has ended."""
+        return self._run.result
 
     def __next__(self) -> StreamEvent:
         return next(self._events)
@@ -158,91 +257,10 @@ class EventStream(Iterator[StreamEvent]):
     def close(self) -> None:
         """Stop the generation (after the current step) and wait for the worker."""
         self._events.close()
-        self._join()
+        self._run.join()
 
     def __enter__(self) -> EventStream:
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
-
-    def _join(self) -> None:
-        self._stop.set()
-        while self._thread is not None and self._thread.is_alive():
-            self._thread.join(_POLL_S)
-
-    # -- the worker: hook, generate, result --------------------------------------------
-    def _work(self) -> None:
-        chat = self._chat
-        input_ids, mask, config = self._inputs
-
-        def on_record(layer: int, index: int, hidden: torch.Tensor) -> None:
-            if index == 0 and chat.scores_before_answer:
-                conf = float(chat.detector.score_features(hidden.float().cpu().numpy())[0])
-                self._queue.put(("confidence", conf))
-
-        try:
-            with chat.capture(on_record) as cap, torch.inference_mode():
-                seqs = chat.model.generate(
-                    input_ids=input_ids,
-                    attention_mask=mask,
-                    generation_config=config,
-                    streamer=_TokenQueue(self._queue),
-                    stopping_criteria=stop_flag_criteria(self._stop),
-                )
-            result = chat.results(seqs, input_ids.shape[1], cap.calls)[0]
-            self._queue.put(("done", result))
-        except BaseException as err:  # handed to the consumer, re-raised there
-            self._queue.put(("error", err))
-
-    # -- the consumer: tokens to text pieces -------------------------------------------
-    def _run(self) -> Generator[StreamEvent, None, None]:
-        chat = self._chat
-        prompt_first, withheld = chat.scores_before_answer, chat.withholds_answer
-        self._thread = threading.Thread(target=self._work, name="howsure-stream", daemon=True)
-        self._thread.start()
-        answer_ids: list[int] = []
-        shown = ""  # answer text sent so far (stripped form)
-        hide = withheld  # answer pieces are not sent
-        eos_seen = False
-        try:
-            while True:
-                try:
-                    kind, value = self._queue.get(timeout=_POLL_S)
-                except queue.Empty:
-                    continue
-                if kind == "error":
-                    raise value
-                if kind == "confidence":
-                    event = chat.confidence_event(value)
-                    hide = hide or event.abstained
-                    yield event
-                elif kind == "token":
-                    if eos_seen or value in chat.eos_ids:
-                        eos_seen = True
-                        continue
-                    answer_ids.append(value)
-                    if hide:
-                        continue
-                    text = chat.tokenizer.decode(answer_ids, skip_special_tokens=True).strip()
-                    if text.endswith("\ufffd") or not text.startswith(shown):
-                        continue  # an incomplete character: wait for the next token
-                    if len(text) > len(shown):
-                        yield TextEvent(text[len(shown) :])
-                        shown = text
-                else:  # "done"
-                    result: ConfidentGeneration = value
-                    break
-        finally:
-            self._join()
-        if not hide:
-            rest = result.answer[len(shown) :] if result.answer.startswith(shown) else ""
-            if rest:
-                yield TextEvent(rest)
-        if result.confidence is not None and not prompt_first:
-            event = chat.confidence_event(result.confidence)
-            yield event
-            if withheld and not event.abstained and result.answer:
-                yield TextEvent(result.answer)
-        self.result = chat.last = result
-        yield EndEvent(result)

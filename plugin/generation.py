@@ -1,9 +1,10 @@
 """One answer with its confidence, and the generation settings the wrapper accepts.
 
-:class:`ConfidentGeneration` is what :class:`~howsure.plugin.wrapper.ConfidentModel`
-returns; :func:`generation_config` checks and fills the settings of one call (greedy
-by default, as the detector was trained); :func:`check_model` refuses what is not a
-transformers causal LM with its tokenizer.
+:class:`ConfidentGeneration` is what
+:class:`~howsure.plugin.confident_model.ConfidentModel` returns; :func:`generation_config`
+checks and fills the settings of one call (greedy by default, as the detector was
+trained); :func:`check_model` refuses what is not a transformers causal LM with its
+tokenizer.
 """
 
 from __future__ import annotations

@@ -5,10 +5,10 @@
     import howsure
 
     model, tokenizer = howsure.load_model()
-    chat = howsure.wrap(model, tokenizer, "howsure-out/train/detector")
+    chat = howsure.wrap(model, tokenizer, "bench/results/main-job/train/detector")
     out = chat.generate("What is the capital of Peru?")
-    out.text        # 'The model is 92% sure. The capital of Peru is Lima.'
-    out.confidence  # 0.916..., calibrated P(answer correct)
+    out.text        # 'The model is 88% sure. The capital of Peru is Lima.'
+    out.confidence  # 0.8818..., calibrated P(answer correct)
 
     # or in one line from a pipeline
     chat = howsure.wrap(pipeline("text-generation", model=...), detector=det)
@@ -42,9 +42,10 @@ Streaming
       follow, the first with a leading space. The pieces concatenate to ``text``.
     * Answer-position detectors (``last_answer``, ``mean_answer``, ``mean_last_answer``):
       the confidence needs the whole answer, so the answer pieces stream first and the
-      last piece is ``"\\n" + prefix``. With abstention in ``"replace"`` mode an answer
-      must never be shown before it is known not to be replaced, so the answer is
-      buffered and one piece, equal to ``text``, comes at the end.
+      last piece is ``"\\n" + prefix`` (just the prefix after an empty answer). With
+      abstention in ``"replace"`` mode an answer must never be shown before it is known
+      not to be replaced, so the answer is buffered and one piece, equal to ``text``,
+      comes at the end.
 
     The generator's return value (``StopIteration.value``) and
     :attr:`ConfidentModel.last` hold the final :class:`ConfidentGeneration`. The worker

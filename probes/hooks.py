@@ -7,11 +7,13 @@ errors; :func:`no_hooks_left` checks that in tests and benchmarks.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Literal
 
 import torch
 
+from howsure.core.checks import check_int
 from howsure.probes.models import find_layers
 
 __all__ = ["AnswerStats", "LayerCapture", "no_hooks_left"]
@@ -23,6 +25,10 @@ def _block_output(output: Any) -> torch.Tensor:
 
 class LayerCapture:
     """Forward hooks that record chosen blocks' outputs; removed on exit, even on errors.
+
+    Only the forward passes of the thread that entered the capture are recorded: the
+    same model may serve another generation in another thread meanwhile (a stream's
+    worker, a second request) without mixing its hidden states into this one's.
 
     Parameters
     ----------
@@ -56,8 +62,8 @@ class LayerCapture:
         max_calls: int | None = None,
         on_record: Callable[[int, int, torch.Tensor], None] | None = None,
     ):
-        if max_calls is not None and (not isinstance(max_calls, int) or max_calls < 1):
-            raise ValueError(f"max_calls must be a positive integer or None, got {max_calls!r}")
+        if max_calls is not None:
+            max_calls = check_int(max_calls, "max_calls", min_val=1, hint="or None")
         self.model = model
         self.layers = list(layers)
         self.keep = keep
@@ -65,9 +71,12 @@ class LayerCapture:
         self.on_record = on_record
         self.calls: dict[int, list[torch.Tensor]] = {layer: [] for layer in self.layers}
         self._handles: list[Any] = []
+        self._thread: int | None = None
 
     def _hook(self, layer: int):
         def hook(module: Any, args: Any, output: Any) -> None:
+            if threading.get_ident() != self._thread:
+                return  # another thread's forward pass on the same model is not ours
             recorded = self.calls[layer]
             if self.max_calls is not None and len(recorded) >= self.max_calls:
                 return
@@ -80,6 +89,7 @@ class LayerCapture:
         return hook
 
     def __enter__(self) -> LayerCapture:
+        self._thread = threading.get_ident()  # only this thread's passes are recorded
         blocks = find_layers(self.model)
         try:
             for layer in self.layers:

@@ -71,9 +71,19 @@ def _resolve_device(device: str) -> torch.device:
             return torch.device("cuda")
         return torch.device("cpu")
     try:
-        return torch.device(device)
+        resolved = torch.device(device)
     except (RuntimeError, TypeError) as err:
         raise ValueError(f"unknown device {device!r}; use 'auto', 'cpu', 'cuda' or 'mps'") from err
+    available = {
+        "cuda": torch.cuda.is_available,
+        "mps": lambda: torch.backends.mps.is_available(),
+    }.get(resolved.type, lambda: True)
+    if not available():
+        raise ValueError(
+            f"device {device!r}: this machine's torch has no {resolved.type.upper()} device; "
+            "use --device cpu (or auto)"
+        )
+    return resolved
 
 
 def _resolve_dtype(dtype: str) -> torch.dtype | str:

@@ -158,10 +158,15 @@ def item_from_row(row: dict, *, index: int, source: str) -> QAItem:
     answers = row.get("answers", row.get("answer"))
     if isinstance(answers, str):
         answers = [a for a in answers.split("|")]
+    if answers is None:
+        raise ValueError(
+            f"{where} ({question!r}): missing 'answers' (got None); "
+            "give a list of at least one gold answer"
+        )
     if not isinstance(answers, (list, tuple)):
         raise ValueError(
-            f"{where} ({question!r}): missing 'answers' (got {answers!r}); "
-            "give a list of at least one gold answer"
+            f"{where} ({question!r}): 'answers' must be a list of gold answers ('|'-separated "
+            f"in CSV), got {type(answers).__name__} {answers!r}"
         )
     clean = tuple(str(a).strip() for a in answers if a is not None and str(a).strip())
     row_id = str(row.get("id") or f"{Path(source).stem}-{index}")

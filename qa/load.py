@@ -50,6 +50,10 @@ def load_qa(
     name = str(dataset)
     if name == BUILTIN_NAME:
         items = select_split(load_items(builtin_path()), split)
+    elif Path(dataset).is_dir():
+        raise ValueError(
+            f"dataset {name!r} is a folder; give a {'/'.join(FILE_SUFFIXES)} file in it"
+        )
     elif Path(dataset).exists():
         items = select_split(load_items(Path(dataset), on_no_gold=on_no_gold), split)
     elif name in HUB_DATASETS:
@@ -62,5 +66,9 @@ def load_qa(
             f"{'/'.join(FILE_SUFFIXES)} file"
         )
     if not items:
-        raise ValueError(f"dataset {str(dataset)!r} has no rows in split {split!r}")
+        raise ValueError(
+            f"dataset {str(dataset)!r} has no rows in split {split!r}: give it rows of that "
+            "split, or leave out the 'split' column to divide the rows by a hash of the "
+            "question"
+        )
     return interleave_topics(items)[:limit] if limit is not None else items

@@ -105,3 +105,26 @@ def test_rows_without_gold_are_refused_or_skipped_by_flag(tiny_dir, tmp_path, ca
     with pytest.warns(UserWarning, match="left out: 'dash'"):
         assert main([*args, "--skip-no-gold"]) == 0
     assert "questions: 1" in capsys.readouterr().out
+
+
+def test_flags_checked_before_anything_loads(capsys):
+    """No model is loaded (the model named does not exist): the flags fail first."""
+    for argv, want in [
+        (["eval", "--seed", "-1"], "--seed must be an int >= 0; got -1"),
+        (["train", "--cv", "1"], "--cv must be an int >= 2; got 1"),
+        (["chat", "--flag"], "--flag marks the answers below a confidence threshold"),
+        (["demo", "--port", "70000"], "--port must be an integer in 0-65535"),
+        (["collect", "--dataset", "/"], "dataset '/' is a folder; give a .jsonl"),
+    ]:
+        assert main([*argv, "--model", "no/such-model"]) == 2, argv
+        err = capsys.readouterr().err
+        assert want in err and "unknown model" not in err, err
+
+
+def test_a_device_this_machine_lacks_is_a_clear_error(capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    assert main(["collect", "--device", "cuda", "--limit", "1"]) == 2
+    assert "has no CUDA device; use --device cpu (or auto)" in capsys.readouterr().err

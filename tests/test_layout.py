@@ -61,18 +61,31 @@ def room(module: str) -> str:
     return parts[1] if len(parts) > 1 and parts[1] in ROOMS else "facade"
 
 
-def imports_of(path: Path, known: set[str]) -> set[str]:
-    """The howsure modules ``path`` imports (``from x import y`` counts ``x.y`` when that
-    is a module, else ``x``), everywhere in the file, plus its lazy ``_EXPORTS`` targets."""
+def imports_of(path: Path, known: set[str], module: str = "howsure._") -> set[str]:
+    """The howsure modules ``path`` (the module ``module``) imports, everywhere in the file:
+    ``import x``, ``from x import y`` (``x.y`` when that is a module, else ``x``), relative
+    imports, ``importlib.import_module("x")`` and the lazy ``_EXPORTS`` targets."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: from the package, one level up per extra dot
+                up = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join([*up, *([node.module] if node.module else [])])
             for alias in node.names:  # a submodule, else a name from the module itself
-                sub = f"{node.module}.{alias.name}"
-                found.add(sub if sub in known else node.module)
+                sub = f"{base}.{alias.name}"
+                found.add(sub if sub in known else base)
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", getattr(node.func, "id", None)) == "import_module"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            found.add(str(node.args[0].value))
         elif (
             isinstance(node, ast.Assign)
             and any(isinstance(t, ast.Name) and t.id == "_EXPORTS" for t in node.targets)
@@ -86,7 +99,7 @@ def imports_of(path: Path, known: set[str]) -> set[str]:
 def graph() -> dict[str, set[str]]:
     modules = all_modules()
     known = set(modules)
-    return {name: imports_of(path, known) - {name} for name, path in modules.items()}
+    return {name: imports_of(path, known, name) - {name} for name, path in modules.items()}
 
 
 def test_every_room_is_found(graph) -> None:
@@ -150,9 +163,10 @@ def test_no_import_cycle(graph) -> None:
 
 def test_the_checks_see_an_upward_import_and_a_cycle(tmp_path) -> None:
     """The two checks above fail on the faults they look for."""
-    a, b = tmp_path / "a.py", tmp_path / "b.py"
+    a, b, c = tmp_path / "a.py", tmp_path / "b.py", tmp_path / "c.py"
     a.write_text("def f():\n    from howsure.plugin.wrapper import wrap\n")
     b.write_text("from howsure.probes import collect\n_EXPORTS = {'x': 'howsure.eval.report'}\n")
+    c.write_text("from ..plugin import wrapper\nimportlib.import_module('howsure.eval.report')\n")
     known = {
         "howsure.plugin.wrapper",
         "howsure.probes",
@@ -161,6 +175,10 @@ def test_the_checks_see_an_upward_import_and_a_cycle(tmp_path) -> None:
     }
     assert imports_of(a, known) == {"howsure.plugin.wrapper"}  # inside a function too
     assert imports_of(b, known) == {"howsure.probes.collect", "howsure.eval.report"}
+    assert imports_of(c, known, "howsure.probes.sweep") == {
+        "howsure.plugin.wrapper",  # relative: howsure.probes -> howsure -> howsure.plugin
+        "howsure.eval.report",
+    }
     up = {"howsure.probes.sweep": {"howsure.plugin.wrapper"}, "howsure.plugin.wrapper": set()}
     assert upward_imports(up) == [
         "howsure.probes.sweep (probes) imports howsure.plugin.wrapper (plugin)"

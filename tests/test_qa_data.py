@@ -247,6 +247,18 @@ def test_a_file_that_is_not_utf8_names_the_row_and_the_fix(tmp_path) -> None:
         load_qa(jsonl)
 
 
+def test_answers_of_the_wrong_type_and_a_folder_are_named(tmp_path) -> None:
+    path = tmp_path / "qa.jsonl"
+    _write_jsonl(path, [{"question": "What is 2 plus 2?", "answers": 4}])
+    with pytest.raises(ValueError, match=r"row 1 .*'answers' must be a list .*got int 4"):
+        load_qa(path)
+    with pytest.raises(ValueError, match=r"is a folder; give a \.jsonl"):
+        load_qa(tmp_path)
+    _write_jsonl(path, [{"question": "Q?", "answers": ["a"], "split": "train"}])
+    with pytest.raises(ValueError, match="no rows in split 'test': give it rows of that split"):
+        load_qa(path, split="test")
+
+
 def test_items_know_their_row() -> None:
     item = load_qa("builtin", limit=1)[0]
     assert item.origin and item.origin.endswith(f"row {int(item.origin.split()[-1])}")

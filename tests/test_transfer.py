@@ -203,9 +203,9 @@ def test_cli_loto(tiny, tiny_dir, tiny_qa, tmp_path, capsys):
         colls["train"], colls["calibration"], layer=3, position="last_answer", cv=3
     )
     det.save(tmp_path / "detector")
-    common = ["--model", str(tiny_dir), "--dataset", str(tiny_qa), "--layers", "1,3"]
-    out = tmp_path / "loto"
-    args = ["loto", *common, "--max-new-tokens", "4", "--cv", "3", "--n-boot", "20", "--quiet"]
+    common = ["--model", str(tiny_dir), "--dataset", str(tiny_qa)]
+    out = tmp_path / "loto"  # the detector's layer and answer length: no --layers to give
+    args = ["loto", *common, "--cv", "3", "--n-boot", "20", "--quiet"]
     code = main([*args, "--detector", str(tmp_path / "detector"), "--out", str(out)])
     assert code == 0
     text = capsys.readouterr().out

@@ -293,6 +293,45 @@ def test_an_abandoned_stream_ends_by_itself(tiny, make_det):
     assert first + "".join(gen) == want.text
 
 
+def test_an_exception_in_the_consumer_stops_the_stream(tiny, make_det):
+    """Without a with block: the stream dropped by the exception stops its generation."""
+    model, tok = tiny
+    before = n_hooks(model)
+    chat = wrap(model, tok, make_det("mean_answer"))
+    with pytest.raises(KeyError, match="consumer failed"):
+        for _event in chat.events(QUESTIONS[0], max_new_tokens=200):
+            raise KeyError("consumer failed")
+    assert n_hooks(model) == before and stream_threads() == 0
+
+
+def test_another_threads_generation_is_not_mixed_in(tiny, make_det, monkeypatch):
+    """A stream's hook records only its own worker's passes: a generate() in another
+    thread while the stream is mid-answer gets the confidence it gets alone, and so does
+    the stream."""
+    model, tok = tiny
+    chat = wrap(model, tok, make_det("mean_answer"))
+    alone = chat.generate(QUESTIONS[2])
+    streamed_alone = chat.generate(QUESTIONS[0], max_new_tokens=20)
+    block = find_layers(model)[0]
+    forward, calls, released = block.forward, {}, threading.Event()
+
+    def held_forward(*args, **kwargs):  # the stream's decoding waits until released
+        name = threading.current_thread().name
+        calls[name] = calls.get(name, 0) + 1
+        if name == "howsure-stream" and calls[name] > 2:
+            released.wait(timeout=10)
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(block, "forward", held_forward)
+    stream = chat.stream(QUESTIONS[0], max_new_tokens=20)
+    first = next(stream)
+    during = chat.generate(QUESTIONS[2])  # meanwhile, here, on the same model and layer
+    released.set()
+    assert during.confidence == pytest.approx(alone.confidence, abs=1e-9)
+    assert first + "".join(stream) == streamed_alone.answer + "\n" + streamed_alone.prefix
+    assert chat.last.confidence == pytest.approx(streamed_alone.confidence, abs=1e-9)
+
+
 def test_events_context_manager_stops_generation(tiny, make_det, monkeypatch):
     model, tok = tiny
     before = n_hooks(model)
@@ -367,6 +406,12 @@ def test_no_detector_streams_through_the_same_path(tiny):
     assert n_hooks(model) == before and "no detector" in repr(plain)
     with pytest.raises(TypeError, match="detector must be a howsure Detector or None"):
         ConfidentModel(model, tok, "detector-folder")
+    with pytest.raises(TypeError, match=r"threshold must be a probability .*got '0\.5'"):
+        ConfidentModel(model, tok, threshold="0.5")
+    with pytest.raises(ValueError, match=r"threshold must be a probability in \[0, 1\]; got 5"):
+        ConfidentModel(model, tok, threshold=5)
+    with pytest.raises(ValueError, match="abstain_mode must be one of 'replace', 'flag'"):
+        ConfidentModel(model, tok, abstain_mode="skip")
 
 
 # -- abstention -------------------------------------------------------------------------

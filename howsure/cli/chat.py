@@ -63,6 +63,11 @@ def cmd_chat(args: argparse.Namespace) -> int:
     """``howsure chat``: see :func:`add_parsers`."""
     from howsure.plugin.wrapper import wrap
 
+    if args.flag and args.abstain_below is None and args.target_error is None:
+        raise ValueError(
+            "--flag marks the answers below a confidence threshold: give one with "
+            "--abstain-below P or --target-error E"
+        )
     folder = detector_folder(args.detector)
     prompt = None
     if args.json:
@@ -145,8 +150,12 @@ def chat_loop(chat: Any, *, max_new_tokens: int | None) -> int:
             user = question_messages(text, instruction=chat.instruction)[0]
             try:
                 gen = print_reply(chat, [*conversation, user], max_new_tokens=max_new_tokens)
-            except ValueError as err:  # e.g. the conversation outgrew the context
-                out(f"error: {err}. Type /reset to start a new conversation.")
+            except ValueError as err:  # the conversation outgrew the context
+                what, fix = ("the question", "Ask a shorter question.")
+                if conversation:
+                    what, fix = ("the conversation", "Type /reset to start a new one.")
+                text = str(err).replace("prompt 0", what)
+                out(f"error: {text.replace('max_new_tokens', '--max-new-tokens')}. {fix}")
                 continue
             if gen.answer:  # the model's own answer stays in its context
                 conversation += [user, {"role": "assistant", "content": gen.answer}]

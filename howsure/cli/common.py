@@ -10,11 +10,8 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-from howsure.core.checks import check_int, check_probability, check_real
 
 __all__ = [
     "DEFAULT_DETECTOR",
@@ -74,20 +71,20 @@ def no_gold(args: argparse.Namespace) -> str:
 
 
 # -- flag checks ---------------------------------------------------------------------------
-def _at_least(minimum: int) -> Callable[[Any, str], Any]:
-    return lambda value, flag: check_int(value, flag, min_val=minimum)
-
-
-_CHECKS: dict[str, Callable[[Any, str], Any]] = {
-    "limit": _at_least(1),
-    "batch_size": _at_least(1),
-    "max_new_tokens": _at_least(1),
-    "n_boot": _at_least(1),
-    "cv": _at_least(2),
-    "samples": lambda v, flag: check_int(v, flag, min_val=0, hint="0 leaves it out"),
-    "abstain_below": lambda v, flag: check_probability(v, flag, hint="e.g. 0.5"),
-    "target_error": lambda v, flag: check_real(
-        v, flag, min_val=0.0, max_val=1.0, include_boundaries="left", hint="e.g. 0.2"
+# dest -> (kind, keyword arguments of the howsure.core.checks function), checked lazily so
+# that `howsure --help` does not import scikit-learn
+_CHECKS: dict[str, tuple[str, dict[str, Any]]] = {
+    "limit": ("int", {"min_val": 1}),
+    "batch_size": ("int", {"min_val": 1}),
+    "max_new_tokens": ("int", {"min_val": 1}),
+    "n_boot": ("int", {"min_val": 1}),
+    "cv": ("int", {"min_val": 2}),
+    "seed": ("int", {"min_val": 0}),
+    "samples": ("int", {"min_val": 0, "hint": "0 leaves it out"}),
+    "abstain_below": ("probability", {"hint": "e.g. 0.5"}),
+    "target_error": (
+        "real",
+        {"min_val": 0.0, "max_val": 1.0, "include_boundaries": "left", "hint": "e.g. 0.2"},
     ),
 }
 
@@ -104,20 +101,38 @@ def check_flags(args: argparse.Namespace) -> None:
     ValueError, TypeError
         e.g. ``"--limit must be an int >= 1; got 0"``.
     """
-    for dest, check in _CHECKS.items():
+    from howsure.core import checks
+
+    for dest, (kind, kw) in _CHECKS.items():
         value = getattr(args, dest, None)
         if value is not None:
-            check(value, _flag(dest))
+            getattr(checks, f"check_{kind}")(value, _flag(dest), **kw)
+
+
+_QUOTED = re.compile(r"""('[^']*'|"[^"]*"|`[^`]*`)""")
 
 
 def flag_names(message: str, args: argparse.Namespace) -> str:
-    """``message`` with the Python names of this command's flags written as the flags
-    (``abstain_below`` -> ``--abstain-below``); only names with an underscore, which
-    cannot be ordinary words."""
-    for dest in vars(args):
-        if "_" in dest and dest not in ("func", "command"):
-            message = re.sub(rf"(?<![\w-]){dest}\b", _flag(dest), message)
-    return message
+    """``message`` with the Python names of this command's flags written as the flags.
+
+    ``abstain_below`` becomes ``--abstain-below`` anywhere (a name with an underscore is
+    no ordinary word); a plain name only where it is clearly the parameter: at the start
+    of ``"<name> must be ..."`` or as ``<name>=<value>`` (``cv=5`` -> ``--cv 5``). Quoted
+    text (paths, values, the user's words) is left alone.
+    """
+    dests = [d for d in vars(args) if d not in ("func", "command")]
+    parts = _QUOTED.split(message)
+    for i in range(0, len(parts), 2):  # the even parts are outside quotes
+        text = parts[i]
+        for dest in dests:
+            name = re.escape(dest)
+            edge = r"(?<![\w/.-])"
+            if "_" in dest:
+                text = re.sub(rf"{edge}{name}(?![\w/.-])", _flag(dest), text)
+            text = re.sub(rf"^{name}(?= must be)", _flag(dest), text)
+            text = re.sub(rf"{edge}{name}=(?=\S)", _flag(dest) + " ", text)
+        parts[i] = text
+    return "".join(parts)
 
 
 # -- flag declarations ---------------------------------------------------------------------

@@ -9,7 +9,9 @@ from typing import Any
 
 from howsure.cli.common import (
     accuracy_table,
+    add_answer_length_arg,
     add_data_args,
+    add_dataset_args,
     add_detector_arg,
     add_model_args,
     add_report_args,
@@ -75,10 +77,13 @@ def add_parsers(sub: Any) -> None:
         description="Collect the splits (cached, as `howsure train` does); for each topic, fit "
         "a detector on the other topics' train rows at the --detector's layer and position, "
         "calibrate it on their calibration rows, and score every row of the held-out topic "
-        "against the single-pass baselines. Writes loto.json and loto.md to --out.",
+        "against the single-pass baselines. Only that layer and position are read, with "
+        "the detector's answer settings, so `howsure train`'s collection cache serves it. "
+        "Writes loto.json and loto.md to --out.",
     )
     add_model_args(lo)
-    add_data_args(lo, limit_help="at most N questions per split")
+    add_dataset_args(lo, limit_help="at most N questions per split")
+    add_answer_length_arg(lo)
     lo.add_argument("--out", default="howsure-out/loto", help="output folder")
     add_detector_arg(lo, what="detector whose layer and position to use")
     lo.add_argument("--cv", type=int, default=5, help="cross-validation folds (default 5)")
@@ -206,7 +211,6 @@ def cmd_loto(args: argparse.Namespace) -> int:
     from howsure.eval.transfer import leave_one_topic_out, loto_markdown
     from howsure.plugin.detector import Detector
     from howsure.plugin.train import collect_splits
-    from howsure.probes.positions import POSITIONS
 
     folder = detector_folder(args.detector)  # leave-one-topic-out uses its layer and position
     model, tokenizer = model_of(args)
@@ -217,9 +221,10 @@ def cmd_loto(args: argparse.Namespace) -> int:
         tokenizer,
         dataset=args.dataset,
         limit=args.limit,
-        layers=args.layers,
-        positions=POSITIONS,
-        max_new_tokens=args.max_new_tokens,
+        layers=[layer],
+        positions=[position],
+        max_new_tokens=args.max_new_tokens or det.reader.max_new_tokens,
+        instruction=det.reader.instruction,
         batch_size=args.batch_size,
         progress=not args.quiet,
         on_no_gold=no_gold(args),
