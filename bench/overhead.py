@@ -1,6 +1,7 @@
 """Benchmark the wrapper's overhead over a plain ``model.generate`` (target: at most 1.03x).
 
-For the same questions (the first ``--n`` of the built-in test split) and the same greedy
+For the same questions (``--n`` of the training mixture's test split, round-robin over
+topics) and the same greedy
 settings, times
 
 * plain: render the prompts, tokenize (left padding), ``model.generate``, decode;
@@ -19,7 +20,7 @@ otherwise, that
 Results go to ``<out>/overhead.json`` and ``<out>/overhead.md`` (default
 ``bench/results``).
 
-    .venv/bin/python bench/overhead.py [--detector howsure-out/train/detector] [--n 32]
+    .venv/bin/python bench/overhead.py [--detector DIR (default: the shipped one)] [--n 32]
         [--batch-size 16] [--repeats 5] [--model M] [--out DIR]
 """
 
@@ -39,8 +40,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
         "--detector",
-        default="howsure-out/train/detector",
-        help="detector folder fitted on --model (default: howsure-out/train/detector)",
+        default=None,
+        help="detector folder fitted on --model (default: the one shipped for the model)",
     )
     ap.add_argument("--model", default=None, help="model (default: the embedded SmolLM2-135M)")
     ap.add_argument("--n", type=int, default=32, help="questions from the test split")
@@ -65,11 +66,15 @@ def main() -> None:
     from howsure.qa.load import load_qa
 
     model, tok = load_model(args.model, device="auto")
+    if args.detector is None:
+        from howsure.plugin.defaults import shipped_detector_for
+
+        args.detector = shipped_detector_for(model)
     det = Detector.load(args.detector, model=model, tokenizer=tok)
     chat = wrap(model, tok, det)
     reader = det.reader
     n_new = args.max_new_tokens or reader.max_new_tokens
-    questions = [it.question for it in load_qa("builtin", split="test", limit=args.n)]
+    questions = [it.question for it in load_qa("mix", split="test", limit=args.n)]
     eos = eos_ids(model, tok)
     device = next(model.parameters()).device
 
@@ -125,7 +130,7 @@ def main() -> None:
             batch_size=args.batch_size,
             progress=False,
         )
-        ref = det.score_features(res.activations[(reader.layer, reader.position)])
+        ref = det.score_features(res.activations[(reader.layer, reader.position)], res.stats)
     max_diff = float(np.max(np.abs(conf - ref)))
 
     plain_t, wrap_t = [], []

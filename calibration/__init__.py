@@ -26,7 +26,8 @@ Modules: ``base`` (:class:`BaseCalibrator`), ``calibrators`` (:data:`CALIBRATORS
 ``ranking`` (:func:`auroc`, :func:`auprc`, :func:`paired_auroc_difference`,
 :func:`within_group_auroc`), ``selective`` (:func:`risk_coverage_curve`, :func:`aurc`,
 :func:`prr`, :func:`accuracy_at_coverage`, :func:`threshold_for_error_rate`),
-``bootstrap`` (:func:`bootstrap_ci`, :func:`calibration_report`) and ``plots``
+``bootstrap`` (:func:`bootstrap_ci`, :func:`calibration_report`), ``stacked``
+(:class:`StackedCalibrator`: several scores per answer in, one P(correct) out) and ``plots``
 (:func:`reliability_diagram`; needs matplotlib, ``pip install 'howsure[eval]'``).
 """
 
@@ -37,6 +38,7 @@ from howsure.core.lazy import lazy_exports
 _EXPORTS = {
     "BaseCalibrator": "howsure.calibration.base",
     "CALIBRATORS": "howsure.calibration.calibrators",
+    "StackedCalibrator": "howsure.calibration.stacked",
     "BetaCalibrator": "howsure.calibration.calibrators",
     "HistogramCalibrator": "howsure.calibration.calibrators",
     "IdentityCalibrator": "howsure.calibration.calibrators",

@@ -6,6 +6,10 @@
     Every method's metrics with bootstrap intervals on the same answers.
 ``transfer``
     Held-out topics and datasets: leave-one-topic-out and transfer tables.
+``heldout``
+    Leave one source (or topic) out with the whole recipe refitted: AUROC against each
+    group's best baseline (paired interval), ECE with its noise floor, Brier skill,
+    familiarity, and recalibration on a few labelled rows.
 ``evaluate``
     What ``howsure eval`` and ``howsure transfer`` do: plan, run, write the report.
 ``report`` / ``plots`` / ``tables`` / ``schema``
@@ -30,6 +34,8 @@ _EXPORTS = {
     "topic_margins": "howsure.eval.compare",
     "heldout_row": "howsure.eval.transfer",
     "leave_one_topic_out": "howsure.eval.transfer",
+    "heldout_metrics": "howsure.eval.heldout",
+    "leave_one_group_out": "howsure.eval.heldout",
     "EvalRun": "howsure.eval.evaluate",
     "plan_eval": "howsure.eval.evaluate",
     "plan_transfer": "howsure.eval.evaluate",

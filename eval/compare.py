@@ -335,10 +335,7 @@ def evaluate_detectors(
         method. Without ``scores`` and with ``detector`` added it is the
         ``metrics.json`` of :mod:`howsure.eval.schema`.
     """
-    scores = {
-        name: det.score_features(collection.features(det.reader.layer, det.reader.position))
-        for name, det in detectors.items()
-    }
+    scores = {name: det.assess_collection(collection).confidence for name, det in detectors.items()}
     scores |= baseline_scores(collection)
     for name, s in (extra_scores or {}).items():
         if name in scores:

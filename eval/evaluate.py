@@ -350,7 +350,7 @@ def run_transfer(
             split=split,
             progress=progress,
         )
-        scores = det.score_features(coll.features(det.reader.layer, det.reader.position))
+        scores = det.assess_collection(coll).confidence
         row = heldout_row(scores, coll, label=f"dataset {name!r}", n_boot=n_boot, seed=seed)
         if split == "test" and same_dataset(name, source):
             in_dist = row["probe_auroc"]

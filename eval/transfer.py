@@ -258,9 +258,7 @@ def leave_one_topic_out(
             test = collections["test"].subset(topics_by_split["test"] == topic)
             if len(test):
                 in_dist = auroc_or_nan(
-                    detector.score_features(
-                        test.features(detector.reader.layer, detector.reader.position)
-                    ),
+                    detector.assess_collection(test).confidence,
                     np.asarray(test.labels).astype(int),
                 )
         rows.append(

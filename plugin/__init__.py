@@ -4,15 +4,24 @@
 
     import howsure
     model, tokenizer = howsure.load_model()
-    chat = howsure.wrap(model, tokenizer, "howsure-out/train/detector")
-    chat.generate("What is the capital of Peru?").text   # 'The model is 88% sure. The ...'
+    chat = howsure.wrap(model, tokenizer)   # the detector shipped for the embedded model
+    chat.generate("What is the capital of Peru?").text   # 'The model is 75% sure. The ...'
     for event in chat.events("What is 7 times 8?"):      # typed stream events
         ...
 
 ``detector``
     :class:`Detector`: probe + calibrator + reader settings, saved as safetensors + JSON.
+``checks``
+    What a detector checks and returns: prompts, fingerprints, inputs, :class:`Assessment`.
 ``train``
-    :func:`train_detector`: collect, sweep, fit, calibrate.
+    :func:`train_detector`: collect, grouped sweep, fit, calibrate.
+``grouped``
+    :func:`fit_grouped_detector`: the probe, calibrated on grouped out-of-fold scores
+    (stacked with the answer's token statistics), and a familiarity model.
+``recalibrate``
+    :func:`recalibrate`: refit only the calibration on a user's own labelled rows.
+``defaults``
+    The detectors shipped in the package (:func:`shipped_detector_for`).
 ``generation``
     :class:`ConfidentGeneration` and the generation settings the wrapper accepts.
 ``events``
@@ -32,6 +41,12 @@ _EXPORTS = {
     "Detector": "howsure.plugin.detector",
     "ReaderSettings": "howsure.plugin.detector",
     "check_fingerprint": "howsure.plugin.detector",
+    "Assessment": "howsure.plugin.detector",
+    "STACKED_INPUTS": "howsure.plugin.grouped",
+    "fit_grouped_detector": "howsure.plugin.grouped",
+    "recalibrate": "howsure.plugin.recalibrate",
+    "shipped_detector_for": "howsure.plugin.defaults",
+    "shipped_detectors": "howsure.plugin.defaults",
     "TrainResult": "howsure.plugin.train",
     "collect_splits": "howsure.plugin.train",
     "fit_detector": "howsure.plugin.train",

@@ -27,13 +27,15 @@ from howsure.plugin.generation import (
     percent,
 )
 from howsure.probes.activations import (
+    answer_stats,
     check_length,
     eos_ids,
     generation_features,
     model_device,
     split_answers,
 )
-from howsure.probes.hooks import LayerCapture
+from howsure.probes.familiarity import UNFAMILIAR_BELOW
+from howsure.probes.hooks import AnswerStats, LayerCapture
 from howsure.probes.prompts import (
     DEFAULT_INSTRUCTION,
     check_messages,
@@ -198,7 +200,9 @@ class ConfidentModel:
         """The filled-in template for a confidence in [0, 1]."""
         return self.template.format(pct=percent(confidence), confidence=confidence)
 
-    def confidence_event(self, confidence: float) -> ConfidenceEvent:
+    def confidence_event(
+        self, confidence: float, familiarity: float | None = None
+    ) -> ConfidenceEvent:
         """The :class:`ConfidenceEvent` of a confidence, with this model's abstention."""
         low = self.threshold is not None and confidence < self.threshold
         return ConfidenceEvent(
@@ -206,10 +210,22 @@ class ConfidentModel:
             prefix=self.prefix(confidence),
             abstained=low and self.abstain_mode == "replace",
             flagged=low and self.abstain_mode == "flag",
+            familiarity=familiarity,
+            unfamiliar=familiarity is not None and familiarity < UNFAMILIAR_BELOW,
         )
 
+    def answer_stats(self) -> AnswerStats | None:
+        """A fresh logits processor for one ``generate``, when the detector reads the
+        answer's token statistics (``None`` otherwise): it records them as the tokens are
+        chosen, without changing them and without another forward pass."""
+        return AnswerStats() if self.detector is not None and self.detector.stats else None
+
     def results(
-        self, seqs: torch.Tensor, width: int, calls: dict[int, list[torch.Tensor]]
+        self,
+        seqs: torch.Tensor,
+        width: int,
+        calls: dict[int, list[torch.Tensor]],
+        stats: AnswerStats | None = None,
     ) -> list[ConfidentGeneration]:
         """One :class:`ConfidentGeneration` per row of ``generate``'s output.
 
@@ -221,19 +237,28 @@ class ConfidentModel:
         calls : dict of int to list of torch.Tensor
             What :meth:`capture` recorded during that ``generate`` (empty without a
             detector).
+        stats : AnswerStats, optional
+            The :meth:`answer_stats` processor of that ``generate``, when there is one.
         """
         new = seqs[:, width:].cpu()
         answer_ids, truncated = split_answers(new, self.eos_ids)
-        if self.detector is None:
-            scores: list[float | None] = [None] * len(answer_ids)
-        else:
+        scores: list[float | None] = [None] * len(answer_ids)
+        familiar: list[float | None] = [None] * len(answer_ids)
+        if self.detector is not None:
             reader = self.detector.reader
-            feats = generation_features(calls, [len(a) for a in answer_ids], [reader.position])
-            scores = [
-                float(c) for c in self.detector.score_features(feats[reader.layer, reader.position])
-            ]
+            lengths = [len(a) for a in answer_ids]
+            feats = generation_features(calls, lengths, [reader.position])
+            read = None
+            if stats is not None:
+                read = answer_stats(*stats.finish(seqs[:, -1]), lengths)
+            found = self.detector.assess_features(feats[reader.layer, reader.position], read)
+            scores = [float(c) for c in found.confidence]
+            if found.familiarity is not None:
+                familiar = [float(f) for f in found.familiarity]
         out = []
-        for row, ids, cut, conf in zip(new.tolist(), answer_ids, truncated, scores, strict=True):
+        for row, ids, cut, conf, fam in zip(
+            new.tolist(), answer_ids, truncated, scores, familiar, strict=True
+        ):
             answer = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
             token_ids = tuple(row[: len(ids) + (0 if cut else 1)])
             if conf is None:
@@ -252,7 +277,7 @@ class ConfidentModel:
                     )
                 )
                 continue
-            event = self.confidence_event(conf)
+            event = self.confidence_event(conf, fam)
             body = self.abstain_message if event.abstained else answer
             out.append(
                 ConfidentGeneration(
@@ -266,6 +291,8 @@ class ConfidentModel:
                     prefix=event.prefix,
                     token_ids=token_ids,
                     truncated=cut,
+                    familiarity=fam,
+                    unfamiliar=event.unfamiliar,
                 )
             )
         return out
@@ -286,11 +313,15 @@ class ConfidentModel:
 
     def _run(self, ids: Sequence[list[int]], cfg: Any) -> list[ConfidentGeneration]:
         input_ids, mask = self._batch_tensors(ids)
+        stats = self.answer_stats()
         with self.capture() as cap, torch.inference_mode():
             seqs = self.model.generate(
-                input_ids=input_ids, attention_mask=mask, generation_config=cfg
+                input_ids=input_ids,
+                attention_mask=mask,
+                generation_config=cfg,
+                **({"logits_processor": [stats]} if stats is not None else {}),
             )
-        return self.results(seqs, input_ids.shape[1], cap.calls)
+        return self.results(seqs, input_ids.shape[1], cap.calls, stats)
 
     # -- public API --------------------------------------------------------------------
     def generate(

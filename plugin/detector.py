@@ -29,15 +29,26 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.special import expit, logit
 
 from howsure.calibration.calibrators import CALIBRATORS, calibrator_from_state
 from howsure.calibration.selective import threshold_for_error_rate
+from howsure.calibration.stacked import StackedCalibrator
 from howsure.core.files import staged_files
 from howsure.core.state import json_default
 from howsure.core.version import __version__
+from howsure.plugin.checks import (
+    Assessment,
+    Prompt,
+    check_familiarity,
+    check_fingerprint,
+    check_inputs,
+    check_prompts,
+    probe_id,
+)
 from howsure.probes.activations import generate_and_read, read_activations
+from howsure.probes.familiarity import Familiarity
 from howsure.probes.linear import PROBES, probe_from_state
-from howsure.probes.models import model_fingerprint
 from howsure.probes.positions import ANSWER_POSITIONS, POSITIONS
 from howsure.probes.prompts import DEFAULT_INSTRUCTION, question_messages, render_chat
 
@@ -46,50 +57,23 @@ __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
     "TENSORS_FILE",
+    "Assessment",
     "Detector",
     "Prompt",
     "ReaderSettings",
+    "check_familiarity",
     "check_fingerprint",
+    "check_inputs",
     "check_prompts",
+    "probe_id",
 ]
 
 FORMAT = "howsure-detector"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""Version 2 added the optional stacked calibrator (``inputs``) and familiarity model;
+version 1 folders still load."""
 CONFIG_FILE = "config.json"
 TENSORS_FILE = "tensors.safetensors"
-_STRICT_FIELDS = ("model_type", "hidden_size", "num_layers", "vocab_size")
-
-Prompt = str | Sequence[dict]
-"""A question (str; the instruction is appended and the chat template applied) or a
-conversation (list of ``{"role", "content"}`` messages)."""
-
-
-def check_prompts(prompts: Any) -> list[Prompt]:
-    """``prompts`` as a list, each a question (str) or a conversation (list of messages).
-
-    Raises
-    ------
-    TypeError
-        ``prompts`` is not a list (a single str or ``None`` included), or an entry is
-        neither a str nor a list, naming its index.
-    ValueError
-        An empty list.
-    """
-    if isinstance(prompts, str) or not isinstance(prompts, (list, tuple)):
-        raise TypeError(
-            "prompts must be a list of questions (str) or conversations (lists of "
-            f"{{'role', 'content'}} messages), got {type(prompts).__name__}: {prompts!r}; "
-            "wrap a single question in a list"
-        )
-    if len(prompts) == 0:
-        raise ValueError("no prompts given; pass at least one question or conversation")
-    for i, p in enumerate(prompts):
-        if not isinstance(p, (str, list, tuple)):
-            raise TypeError(
-                f"prompt {i} must be a question (str) or a conversation (list of "
-                f"{{'role', 'content'}} messages), got {type(p).__name__}: {p!r}"
-            )
-    return list(prompts)
 
 
 @dataclass(frozen=True)
@@ -113,6 +97,17 @@ class ReaderSettings:
     instruction: str = DEFAULT_INSTRUCTION
     max_new_tokens: int = 32
 
+    @classmethod
+    def for_collection(cls, meta: dict, *, layer: int, position: str) -> ReaderSettings:
+        """Settings reading ``(layer, position)`` the way a collection with this ``meta``
+        was collected (its instruction and answer length)."""
+        return cls(
+            layer=layer,
+            position=position,
+            instruction=meta.get("instruction", DEFAULT_INSTRUCTION),
+            max_new_tokens=int(meta.get("max_new_tokens", 32)),
+        )
+
     def __post_init__(self) -> None:
         if self.position not in POSITIONS:
             raise ValueError(f"unknown position {self.position!r}; use one of {POSITIONS}")
@@ -123,38 +118,6 @@ def _kind_of(obj: Any, registry: dict[str, type], what: str) -> str:
         if type(obj) is cls:
             return name
     raise TypeError(f"unsupported {what} {type(obj).__name__}; use one of {sorted(registry)}")
-
-
-def _same_name(a: str, b: str) -> bool:
-    """Same model name: equal, or the same last path component (hub id vs local copy)."""
-    if a == b:
-        return True
-    tail_a, tail_b = a.rstrip("/").rsplit("/", 1)[-1], b.rstrip("/").rsplit("/", 1)[-1]
-    return bool(tail_a) and tail_a.lower() == tail_b.lower()
-
-
-def check_fingerprint(expected: dict, model: Any) -> None:
-    """Raise ``ValueError`` when ``model`` does not match the ``expected`` fingerprint.
-
-    Model type, hidden size, layer count and vocabulary size must be equal; names must be
-    equal or share their last path component (a hub id and a local copy of it).
-    """
-    actual = model_fingerprint(model)
-    diffs = [
-        f"{k}: detector {expected.get(k)!r}, model {actual[k]!r}"
-        for k in _STRICT_FIELDS
-        if expected.get(k) != actual[k]
-    ]
-    if not _same_name(str(expected.get("name_or_path", "")), actual["name_or_path"]):
-        diffs.append(
-            f"name_or_path: detector {expected.get('name_or_path')!r}, "
-            f"model {actual['name_or_path']!r}"
-        )
-    if diffs:
-        raise ValueError(
-            "this detector was fitted on another model (" + "; ".join(diffs) + "). Load the "
-            "model it was fitted on, or train a detector for this model with `howsure train`"
-        )
 
 
 @dataclass
@@ -176,6 +139,18 @@ class Detector:
         without them.
     calibration_labels : numpy.ndarray of bool, shape (m,), optional
         Their correctness labels.
+    inputs : tuple of str, default ("probe",)
+        What the calibrator reads. ``("probe",)``: the probe's P(correct), through a
+        one-input calibrator. More names: a :class:`StackedCalibrator` over the probe's
+        log-odds and the answer's token statistics named (``"logprob_mean"``,
+        ``"logprob_min"``, ``"entropy_mean"``), all read from the same generation.
+    familiarity : Familiarity, optional
+        Fitted on the training rows' activations at the detector's layer and position;
+        gives each score a familiarity (:meth:`assess`). No forward pass of its own.
+    recalibration : (float, float), optional
+        ``(slope, intercept)`` of a map ``sigmoid(slope * logit(p) + intercept)`` applied
+        after the calibrator: a refit on a user's own labelled rows
+        (:func:`howsure.plugin.recalibrate.recalibrate`).
     """
 
     probe: Any
@@ -187,8 +162,17 @@ class Detector:
     tokenizer: Any = field(default=None, repr=False, compare=False)
     calibration_scores: np.ndarray | None = field(default=None, repr=False, compare=False)
     calibration_labels: np.ndarray | None = field(default=None, repr=False, compare=False)
+    inputs: tuple[str, ...] = ("probe",)
+    familiarity: Familiarity | None = field(default=None, repr=False, compare=False)
+    recalibration: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
+        self.inputs = check_inputs(self.inputs, self.reader.position)
+        if len(self.inputs) > 1 and not isinstance(self.calibrator, StackedCalibrator):
+            raise TypeError(
+                f"inputs {self.inputs!r} need a StackedCalibrator, got "
+                f"{type(self.calibrator).__name__}"
+            )
         scores, labels = self.calibration_scores, self.calibration_labels
         if (scores is None) != (labels is None):
             raise ValueError(
@@ -211,22 +195,72 @@ class Detector:
         """True when the score needs the answer's tokens (answer positions)."""
         return self.reader.position in ANSWER_POSITIONS
 
-    def score_features(self, features: np.ndarray) -> np.ndarray:
-        """Calibrated P(correct) from activations.
+    @property
+    def stats(self) -> tuple[str, ...]:
+        """The answer statistics the calibrator reads besides the probe (may be empty)."""
+        return self.inputs[1:]
+
+    def score_features(
+        self, features: np.ndarray, stats: dict[str, np.ndarray] | None = None
+    ) -> np.ndarray:
+        """Calibrated P(correct) from activations (and answer statistics).
 
         Parameters
         ----------
         features : numpy.ndarray, shape (n, hidden_size)
             Activations at the detector's layer and position (``(n, 2 * hidden_size)``
             for ``mean_last_answer``).
+        stats : dict of str to numpy.ndarray of shape (n,), optional
+            The answers' token statistics named in :attr:`stats` (``logprob_mean``...);
+            required when the detector stacks them.
 
         Returns
         -------
         numpy.ndarray, shape (n,)
             Calibrated probability that each answer is correct (higher = surer).
         """
-        raw = self.probe.confidence(np.asarray(features, dtype=np.float64))
-        return np.asarray(self.calibrator.predict(raw), dtype=np.float64)
+        X = np.asarray(features, dtype=np.float64)
+        if not self.stats:
+            raw = self.probe.confidence(X)
+            return self._recalibrated(np.asarray(self.calibrator.predict(raw), dtype=np.float64))
+        missing = [k for k in self.stats if stats is None or k not in stats]
+        if missing:
+            raise ValueError(
+                f"this detector also reads the answer's token statistics {list(self.stats)}; "
+                f"missing {missing}. Score through Detector.score or the wrapper, which read "
+                "them from the same generation"
+            )
+        columns = [self.probe.decision_function(X)]
+        columns += [np.asarray(stats[k], dtype=np.float64).ravel() for k in self.stats]
+        return self._recalibrated(
+            np.asarray(self.calibrator.confidence(np.column_stack(columns)), np.float64)
+        )
+
+    def _recalibrated(self, p: np.ndarray) -> np.ndarray:
+        if self.recalibration is None:
+            return p
+        slope, intercept = self.recalibration
+        z = logit(np.clip(p, 1e-6, 1 - 1e-6))
+        return expit(slope * z + intercept)
+
+    def familiarity_of(self, features: np.ndarray) -> np.ndarray | None:
+        """Familiarity of each row of ``features`` (shape (n,)), or ``None`` without a
+        familiarity model (see :mod:`howsure.probes.familiarity`)."""
+        if self.familiarity is None:
+            return None
+        return self.familiarity.score(np.asarray(features, dtype=np.float64))
+
+    def assess_features(
+        self, features: np.ndarray, stats: dict[str, np.ndarray] | None = None
+    ) -> Assessment:
+        """:class:`Assessment` (confidence and familiarity) from activations."""
+        return Assessment(self.score_features(features, stats), self.familiarity_of(features))
+
+    def assess_collection(self, collection: Any) -> Assessment:
+        """:class:`Assessment` of a :class:`~howsure.probes.collect.Collection`'s answers,
+        from its activations and answer statistics."""
+        feats = collection.features(self.reader.layer, self.reader.position)
+        return self.assess_features(feats, collection.extras)
 
     def threshold_for(self, target_error: float) -> float:
         """Abstention threshold for an error rate of at most ``target_error``.
@@ -303,6 +337,32 @@ class Detector:
         -------
         numpy.ndarray, shape (n,)
         """
+        return self.assess(
+            prompts,
+            answers,
+            model=model,
+            tokenizer=tokenizer,
+            batch_size=batch_size,
+            progress=progress,
+        ).confidence
+
+    def assess(
+        self,
+        prompts: Sequence[Prompt],
+        answers: Sequence[str] | None = None,
+        *,
+        model: Any = None,
+        tokenizer: Any = None,
+        batch_size: int = 16,
+        progress: bool = False,
+    ) -> Assessment:
+        """Like :meth:`score`, with each question's familiarity too.
+
+        Returns
+        -------
+        Assessment
+            ``confidence`` and ``familiarity``, each shape (n,).
+        """
         model = model if model is not None else self.model
         tokenizer = tokenizer if tokenizer is not None else self.tokenizer
         prompts = check_prompts(prompts)
@@ -319,7 +379,7 @@ class Detector:
         texts = self.render(prompts, tokenizer)
         kw = dict(layers=[self.reader.layer], positions=[self.reader.position])
         if self.needs_answer and answers is None:
-            acts = generate_and_read(
+            result = generate_and_read(
                 model,
                 tokenizer,
                 texts,
@@ -327,18 +387,20 @@ class Detector:
                 batch_size=batch_size,
                 progress=progress,
                 **kw,
-            ).activations
+            )
+            acts, stats = result.activations, result.stats
         else:
-            acts = read_activations(
+            acts, stats = read_activations(
                 model,
                 tokenizer,
                 texts,
                 answers if self.needs_answer else None,
                 batch_size=batch_size,
                 progress=progress,
+                with_stats=True,
                 **kw,
             )
-        return self.score_features(acts[(self.reader.layer, self.reader.position)])
+        return self.assess_features(acts[(self.reader.layer, self.reader.position)], stats)
 
     # -- files -------------------------------------------------------------------------
     def save(self, folder: str | Path) -> Path:
@@ -353,6 +415,14 @@ class Detector:
         cal_arrays, cal_params = self.calibrator.get_state()
         tensors = {f"probe.{k}": np.ascontiguousarray(v) for k, v in probe_arrays.items()}
         tensors |= {f"calibrator.{k}": np.ascontiguousarray(v) for k, v in cal_arrays.items()}
+        extra: dict[str, Any] = {"inputs": list(self.inputs)}
+        if self.recalibration is not None:
+            slope, intercept = self.recalibration
+            extra["recalibration_map"] = {"slope": float(slope), "intercept": float(intercept)}
+        if self.familiarity is not None:
+            fam_arrays, fam_params = self.familiarity.get_state()
+            tensors |= {f"familiarity.{k}": np.ascontiguousarray(v) for k, v in fam_arrays.items()}
+            extra["familiarity"] = {"params": fam_params, "probe_id": probe_id(self.probe)}
         if self.calibration_scores is not None and self.calibration_labels is not None:
             tensors["calib.scores"] = np.ascontiguousarray(self.calibration_scores, np.float64)
             tensors["calib.labels"] = np.ascontiguousarray(self.calibration_labels, np.uint8)
@@ -368,9 +438,10 @@ class Detector:
                 "reader": asdict(self.reader),
                 "probe": {"kind": _kind_of(self.probe, PROBES, "probe"), "params": probe_params},
                 "calibrator": {
-                    "kind": _kind_of(self.calibrator, CALIBRATORS, "calibrator"),
+                    "kind": _kind_of(self.calibrator, _CALIBRATOR_KINDS, "calibrator"),
                     "params": cal_params,
                 },
+                **extra,
                 "tensors_sha256": digest,
                 **self.info,
             }
@@ -426,11 +497,19 @@ class Detector:
                 _prefixed(tensors, "probe."),
                 config["probe"]["params"],
             )
-            calibrator = calibrator_from_state(
-                config["calibrator"]["kind"],
-                _prefixed(tensors, "calibrator."),
-                config["calibrator"]["params"],
+            cal_kind = config["calibrator"]["kind"]
+            cal_state = (_prefixed(tensors, "calibrator."), config["calibrator"]["params"])
+            calibrator = (
+                StackedCalibrator.from_state(*cal_state)
+                if cal_kind == "stacked"
+                else calibrator_from_state(cal_kind, *cal_state)
             )
+            familiarity = None
+            if "familiarity" in config:
+                familiarity = Familiarity.from_state(
+                    _prefixed(tensors, "familiarity."), config["familiarity"]["params"]
+                )
+                check_familiarity(config["familiarity"].get("probe_id"), probe, folder)
             reader = ReaderSettings(**config["reader"])
             fingerprint = dict(config["model"])
             calib_scores = tensors.get("calib.scores")
@@ -450,6 +529,9 @@ class Detector:
             "probe",
             "calibrator",
             "tensors_sha256",
+            "inputs",
+            "familiarity",
+            "recalibration_map",
         }
         info = {k: v for k, v in config.items() if k not in known}
         det = cls(
@@ -459,11 +541,26 @@ class Detector:
             fingerprint=fingerprint,
             calibration_scores=calib_scores,
             calibration_labels=None if calib_labels is None else calib_labels.astype(bool),
+            inputs=tuple(config.get("inputs", ("probe",))),
+            familiarity=familiarity,
+            recalibration=_recalibration_of(config.get("recalibration_map"), folder),
         )
         det.info = info
         if model is not None:
             det.bind(model, tokenizer)
         return det
+
+
+def _recalibration_of(entry: Any, folder: Path) -> tuple[float, float] | None:
+    if entry is None:
+        return None
+    try:
+        return float(entry["slope"]), float(entry["intercept"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"corrupted recalibration in {folder}: {entry!r}; retrain it") from err
+
+
+_CALIBRATOR_KINDS: dict[str, type] = {**CALIBRATORS, "stacked": StackedCalibrator}
 
 
 def _prefixed(tensors: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:

@@ -60,12 +60,20 @@ class ConfidenceEvent:
         Below the threshold in ``"replace"`` mode: the answer is withheld.
     flagged : bool
         Below the threshold in ``"flag"`` mode: the answer is shown, marked.
+    familiarity : float or None
+        How familiar the question looks to the detector (1 = typical of its training
+        rows, 0 = farther out than all of them); ``None`` without a familiarity model.
+    unfamiliar : bool
+        Familiarity under :data:`~howsure.probes.familiarity.UNFAMILIAR_BELOW`: this
+        confidence is less reliable.
     """
 
     confidence: float
     prefix: str
     abstained: bool = False
     flagged: bool = False
+    familiarity: float | None = None
+    unfamiliar: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,11 +112,19 @@ class Generating(Protocol):
 
     def capture(self, on_record: Callable[[int, int, torch.Tensor], None] | None = None) -> Any: ...
 
+    def answer_stats(self) -> Any: ...
+
     def results(
-        self, seqs: torch.Tensor, width: int, calls: dict[int, list[torch.Tensor]]
+        self,
+        seqs: torch.Tensor,
+        width: int,
+        calls: dict[int, list[torch.Tensor]],
+        stats: Any = None,
     ) -> list[ConfidentGeneration]: ...
 
-    def confidence_event(self, confidence: float) -> ConfidenceEvent: ...
+    def confidence_event(
+        self, confidence: float, familiarity: float | None = None
+    ) -> ConfidenceEvent: ...
 
 
 class _TokenQueue:
@@ -155,10 +171,12 @@ def _work(run: _Run) -> None:
 
     def on_record(layer: int, index: int, hidden: torch.Tensor) -> None:
         if index == 0 and chat.scores_before_answer:
-            conf = float(chat.detector.score_features(hidden.float().cpu().numpy())[0])
-            run.queue.put(("confidence", conf))
+            found = chat.detector.assess_features(hidden.float().cpu().numpy())
+            fam = None if found.familiarity is None else float(found.familiarity[0])
+            run.queue.put(("confidence", (float(found.confidence[0]), fam)))
 
     try:
+        stats = chat.answer_stats()
         with chat.capture(on_record) as cap, torch.inference_mode():
             seqs = chat.model.generate(
                 input_ids=input_ids,
@@ -166,8 +184,9 @@ def _work(run: _Run) -> None:
                 generation_config=config,
                 streamer=_TokenQueue(run.queue),
                 stopping_criteria=stop_flag_criteria(run.stop),
+                **({"logits_processor": [stats]} if stats is not None else {}),
             )
-        result = chat.results(seqs, input_ids.shape[1], cap.calls)[0]
+        result = chat.results(seqs, input_ids.shape[1], cap.calls, stats)[0]
         run.queue.put(("done", result))
     except BaseException as err:  # handed to the consumer, re-raised there
         run.queue.put(("error", err))
@@ -193,7 +212,7 @@ def _events(run: _Run) -> Generator[StreamEvent, None, None]:
             if kind == "error":
                 raise value
             if kind == "confidence":
-                event = chat.confidence_event(value)
+                event = chat.confidence_event(*value)
                 hide = hide or event.abstained
                 yield event
             elif kind == "token":
@@ -219,7 +238,7 @@ def _events(run: _Run) -> Generator[StreamEvent, None, None]:
         if rest:
             yield TextEvent(rest)
     if result.confidence is not None and not prompt_first:
-        event = chat.confidence_event(result.confidence)
+        event = chat.confidence_event(result.confidence, result.familiarity)
         yield event
         if withheld and not event.abstained and result.answer:
             yield TextEvent(result.answer)

@@ -71,6 +71,13 @@ class ConfidentGeneration:
         The tokens ``generate`` produced, up to and including the first EOS.
     truncated : bool
         True when ``max_new_tokens`` cut the answer (no EOS came).
+    familiarity : float or None
+        How familiar the question looks to the detector: the fraction of its training
+        rows whose activations lie at least as far out (1 = typical, 0 = farther than
+        all); ``None`` without a detector or familiarity model.
+    unfamiliar : bool
+        Familiarity under :data:`~howsure.probes.familiarity.UNFAMILIAR_BELOW`: this
+        confidence is less reliable.
     """
 
     text: str
@@ -83,6 +90,8 @@ class ConfidentGeneration:
     prefix: str
     token_ids: tuple[int, ...]
     truncated: bool
+    familiarity: float | None = None
+    unfamiliar: bool = False
 
     def to_dict(self) -> dict:
         """JSON-ready dict of every field (``token_ids`` as a list)."""

@@ -20,11 +20,20 @@ from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 
 from howsure.calibration.calibrators import CALIBRATORS
+from howsure.calibration.ranking import auroc_or_nan
 from howsure.calibration.select import select_calibrator
+from howsure.core.checks import check_choice
 from howsure.plugin.detector import Detector, ReaderSettings
-from howsure.probes.collect import Collection, check_questions_fit, collect
+from howsure.plugin.grouped import (
+    STACKED_INPUTS,
+    collection_folds,
+    fit_grouped_detector,
+    oof_logits,
+)
+from howsure.probes.collect import Collection, check_questions_fit, collect, concat
+from howsure.probes.folds import FoldScheme
 from howsure.probes.linear import PROBES
-from howsure.probes.positions import POSITIONS, resolve_positions
+from howsure.probes.positions import ANSWER_POSITIONS, POSITIONS, resolve_positions
 from howsure.probes.prompts import DEFAULT_INSTRUCTION
 from howsure.probes.sweep import SweepResult, layer_sweep
 from howsure.qa.files import NoGold
@@ -32,16 +41,28 @@ from howsure.qa.items import SPLITS
 from howsure.qa.load import load_qa
 
 __all__ = [
+    "C_GRID",
+    "SWEEP_C",
     "CalibratorKind",
+    "InputsKind",
     "ProbeKind",
     "TrainResult",
+    "choose_C",
     "collect_splits",
     "fit_detector",
     "train_detector",
 ]
 
 ProbeKind = Literal["logistic", "mass_mean"]
+InputsKind = Literal["stacked", "probe"]
 CalibratorKind = Literal["auto", "platt", "temperature", "isotonic", "histogram", "beta"]
+
+SWEEP_C = 0.01
+"""The probe's inverse L2 strength during the layer/position sweep (strong: a probe that
+must transfer gains little from fitting the training sources closely)."""
+
+C_GRID: tuple[float, ...] = (0.001, 0.003, 0.01, 0.03, 0.1)
+"""Candidates of the probe's inverse L2 strength, chosen by grouped cross-validation."""
 
 
 @dataclass
@@ -166,12 +187,7 @@ def fit_detector(
     detector = Detector(
         probe=fitted,
         calibrator=chosen.calibrator,
-        reader=ReaderSettings(
-            layer=layer,
-            position=position,
-            instruction=meta.get("instruction", DEFAULT_INSTRUCTION),
-            max_new_tokens=int(meta.get("max_new_tokens", 32)),
-        ),
+        reader=ReaderSettings.for_collection(meta, layer=layer, position=position),
         fingerprint=dict(meta["model"]),
         info={
             "training": {
@@ -191,13 +207,53 @@ def fit_detector(
     return detector, {"chosen": chosen.name, "candidates": chosen.table}
 
 
+def choose_C(
+    X: np.ndarray,
+    y: np.ndarray,
+    folds: Sequence[tuple[np.ndarray, np.ndarray]],
+    *,
+    grid: Sequence[float] = C_GRID,
+    seed: int = 0,
+) -> tuple[float, dict[float, float]]:
+    """The logistic probe's inverse L2 strength with the best mean held-out-fold AUROC.
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape (n, d)
+    y : numpy.ndarray, shape (n,)
+    folds : list of (train_indices, held_out_indices)
+        Normally grouped (:func:`howsure.probes.folds.group_folds`): the choice is for
+        transfer, not fit. Folds whose held-out rows have one class are skipped.
+    grid : sequence of float, default :data:`C_GRID`
+
+    Returns
+    -------
+    C : float
+        The best (the smaller, i.e. stronger regularisation, on ties).
+    table : dict of float to float
+        Mean held-out AUROC per candidate.
+    """
+    table = {}
+    for C in grid:
+        logits = oof_logits(X, y, folds, C=C, seed=seed)
+        aucs = [
+            auroc_or_nan(logits[held], y[held])
+            for _, held in folds
+            if 0 < y[held].sum() < len(held)
+        ]
+        table[float(C)] = float(np.mean(aucs)) if aucs else float("nan")
+    best = max(table, key=lambda c: (table[c], -c))
+    return best, table
+
+
 def train_detector(
     model: Any,
     tokenizer: Any,
     *,
-    dataset: str = "builtin",
-    probe: ProbeKind = "logistic",
+    dataset: str = "mix",
     calibrator: CalibratorKind = "auto",
+    inputs: InputsKind = "stacked",
+    folds: FoldScheme = "auto",
     layers: int | Sequence[int] | Literal["all"] = "all",
     positions: Sequence[str] = POSITIONS,
     limit: int | None = None,
@@ -208,21 +264,37 @@ def train_detector(
     progress: bool = True,
     on_no_gold: NoGold = "error",
 ) -> TrainResult:
-    """Collect, sweep, fit and calibrate a detector for ``model``.
+    """Collect, sweep, fit and calibrate a detector for ``model``, choosing for transfer.
+
+    Every choice is made by *grouped* cross-validation on the training rows (folds that
+    hold out whole sources, or whole topics; see :mod:`howsure.probes.folds`): the layer
+    and position (sweep on the train split), then the probe's regularisation. The
+    detector is then fitted on the train and calibration splits together, its
+    calibration on grouped out-of-fold scores
+    (:func:`howsure.plugin.grouped.fit_grouped_detector`), with a familiarity model. The
+    test split is not touched. Random-fold sweep AUROCs are kept beside the grouped ones
+    (``sweep.meta["random_folds"]``) to show the difference.
 
     Parameters
     ----------
     model, tokenizer : transformers causal LM and its tokenizer
-    dataset : str, default "builtin"
-        A dataset with train / calibration / test splits (see :func:`load_qa`).
-    probe : {"logistic", "mass_mean"}
+    dataset : str, default "mix"
+        A dataset with train / calibration / test splits (see :func:`load_qa`); ``"mix"``
+        is the shipped mixture of five QA sets, every row with a source.
     calibrator : {"auto", "platt", "temperature", "isotonic", "histogram", "beta"}
-        ``"auto"`` picks by cross-validated NLL on the calibration split.
+        The one-input calibrator of ``inputs="probe"`` detectors and of the prompt
+        detector (``"auto"``: by cross-validated NLL).
+    inputs : {"stacked", "probe"}, default "stacked"
+        ``"stacked"``: calibrate the probe's log-odds together with the answer's token
+        log-probabilities and entropy (:data:`~howsure.plugin.grouped.STACKED_INPUTS`);
+        ``"probe"``: the probe alone. The prompt detector always reads the probe alone.
+    folds : {"auto", "source", "topic", "random"}, default "auto"
+        ``"auto"``: leave one source out with 3 or more sources, else topic folds.
     layers, positions : which activations the sweep considers.
     limit : int, optional
         At most this many questions per split (for quick runs).
     cv : int, default 5
-        Folds of the sweep and of the calibrator choice.
+        Folds of the topic and random schemes and of the calibrator choice.
     on_no_gold : {"error", "skip"}, default "error"
         Rows without a usable gold answer: refuse the dataset, or leave them out (see
         :func:`howsure.qa.load_qa`).
@@ -234,9 +306,12 @@ def train_detector(
     Notes
     -----
     With the defaults this is the whole main job's training: the embedded model
-    answers all 3,176 built-in questions (about 20 minutes on 2 CPU cores the first
-    time; the collection is cached). Pass ``limit=`` for a quick run.
+    answers all 3,064 questions of the mixture (about 17 minutes on 2 CPU cores the
+    first time; the collection is cached). Pass ``limit=`` for a quick run.
     """
+    check_choice(inputs, "inputs", ("stacked", "probe"))
+    if calibrator != "auto" and calibrator not in CALIBRATORS:
+        raise ValueError(f"unknown calibrator {calibrator!r}; use 'auto' or {sorted(CALIBRATORS)}")
     positions = resolve_positions(positions)
     if "last_prompt" not in positions:
         positions = ["last_prompt", *positions]
@@ -253,32 +328,48 @@ def train_detector(
         on_no_gold=on_no_gold,
     )
     train = colls["train"]
+    fold_list, scheme = collection_folds(train, scheme=folds, cv=cv, seed=seed)
     topics = np.array([it.topic for it in train.items])
-    sweep = layer_sweep(
-        train.feature_matrices(positions),
-        train.labels,
-        probe=probe,
-        cv=cv,
-        random_state=seed,
-        groups=topics,
-        progress=progress,
-    )
-    best = sweep.best
-    prompt_rows = [r for r in sweep.rows if r["position"] == "last_prompt"]
-    best_prompt = max(prompt_rows, key=lambda r: r["auroc_mean"])
-    kw = dict(probe=probe, calibrator=calibrator, cv=cv, seed=seed)
-    detector, table = fit_detector(
-        train, colls["calibration"], layer=best[0], position=best[1], **kw
-    )
-    prompt_detector, prompt_table = fit_detector(
-        train, colls["calibration"], layer=best_prompt["layer"], position="last_prompt", **kw
-    )
-    for det in (detector, prompt_detector):
+    features = train.feature_matrices(positions)
+    kw = dict(probe="logistic", cv=cv, random_state=seed, groups=topics, C=SWEEP_C)
+    sweep = layer_sweep(features, train.labels, folds=fold_list, progress=progress, **kw)
+    sweep.meta["folds"] = scheme
+    if scheme != "random":
+        plain = layer_sweep(features, train.labels, progress=False, **kw)
+        sweep.meta["random_folds"] = {
+            f"{r['layer']}/{r['position']}": r["auroc_mean"] for r in plain.rows
+        }
+    y = np.asarray(train.labels, dtype=int)
+    rows = concat([train, colls["calibration"]])
+    fitted = {}
+    for kind, key in (("detector", sweep.best), ("prompt_detector", _best_prompt(sweep))):
+        C, c_table = choose_C(features[key].astype(np.float64), y, fold_list, seed=seed)
+        det, fit = fit_grouped_detector(
+            rows,
+            layer=key[0],
+            position=key[1],
+            C=C,
+            inputs=STACKED_INPUTS
+            if inputs == "stacked" and key[1] in ANSWER_POSITIONS
+            else ("probe",),
+            calibrator=calibrator,
+            folds=folds,
+            cv=cv,
+            seed=seed,
+        )
+        det.info["training"]["C_table"] = c_table
         det.info["sweep"] = sweep.to_dict()
+        fitted[kind] = (det, fit)
     return TrainResult(
-        detector=detector,
-        prompt_detector=prompt_detector,
+        detector=fitted["detector"][0],
+        prompt_detector=fitted["prompt_detector"][0],
         sweep=sweep,
         collections=colls,
-        calibration_table={"detector": table, "prompt_detector": prompt_table},
+        calibration_table={k: {"folds": f.scheme} for k, (_, f) in fitted.items()},
     )
+
+
+def _best_prompt(sweep: SweepResult) -> tuple[int, str]:
+    rows = [r for r in sweep.rows if r["position"] == "last_prompt"]
+    best = max(rows, key=lambda r: r["auroc_mean"])
+    return best["layer"], "last_prompt"

@@ -75,6 +75,7 @@ import torch
 from howsure.calibration.selective import threshold_for_error_rate
 from howsure.core.checks import check_choice, check_probability
 from howsure.plugin.confident_model import ConfidentModel, Prompt
+from howsure.plugin.defaults import shipped_detector_for
 from howsure.plugin.detector import Detector
 from howsure.plugin.generation import (
     DEFAULT_TEMPLATE,
@@ -122,9 +123,12 @@ def wrap(
         A pipeline brings its own model and tokenizer: ``wrap(pipe, detector=det)``.
     tokenizer : transformers tokenizer
         Required with a model; leave it out with a pipeline.
-    detector : Detector, or str or Path of a detector folder
+    detector : Detector, or str or Path of a detector folder, optional
         Fitted on this model: its fingerprint is checked now (and the detector is bound
-        to the model, see :meth:`Detector.bind`).
+        to the model, see :meth:`Detector.bind`). Default: the detector shipped with
+        howsure for this model (:func:`howsure.plugin.defaults.shipped_detector_for`;
+        one ships for the embedded SmolLM2-135M-Instruct); other models need one
+        trained with ``howsure train``.
     template : str, default ``"The model is {pct}% sure."``
         The prefix; ``{pct}`` is the confidence in whole percent (rounded half up),
         ``{confidence}`` the float.
@@ -167,6 +171,15 @@ def wrap(
                 "'text-generation' pipeline, or pass the model and tokenizer"
             )
     check_model(model, tokenizer)
+    if detector is None:
+        detector = shipped_detector_for(model)
+        if detector is None:
+            name = getattr(getattr(model, "config", None), "name_or_path", "?")
+            raise ValueError(
+                f"no detector given, and howsure ships none for this model ({name!r}); train "
+                "one with `howsure train --model ...` and pass its folder, or use "
+                "ConfidentModel(model, tokenizer) for answers without a confidence"
+            )
     if isinstance(detector, (str, Path)):
         detector = Detector.load(detector, model=model, tokenizer=tokenizer)
     elif isinstance(detector, Detector):

@@ -26,6 +26,10 @@
     The probes (:class:`LogisticProbe`, :class:`MassMeanProbe`), scikit-learn estimators.
 ``sweep``
     :func:`layer_sweep`: cross-validated AUROC at every layer and position.
+``folds``
+    :func:`group_folds`: folds that hold out whole sources or topics (choose for transfer).
+``familiarity``
+    :class:`Familiarity`: how far a question's activations lie from the training rows'.
 """
 
 from __future__ import annotations
@@ -54,6 +58,11 @@ _EXPORTS = {
     "GenerationResult": "howsure.probes.activations",
     "generate_and_read": "howsure.probes.activations",
     "read_activations": "howsure.probes.activations",
+    "ANSWER_STATS": "howsure.probes.activations",
+    "Familiarity": "howsure.probes.familiarity",
+    "UNFAMILIAR_BELOW": "howsure.probes.familiarity",
+    "FOLD_SCHEMES": "howsure.probes.folds",
+    "group_folds": "howsure.probes.folds",
     "Collection": "howsure.probes.collect",
     "concat": "howsure.probes.collect",
     "PROBES": "howsure.probes.linear",

@@ -51,8 +51,10 @@ from howsure.probes.positions import (
 )
 
 __all__ = [
+    "ANSWER_STATS",
     "POSITIONS",
     "GenerationResult",
+    "answer_stats",
     "check_length",
     "check_prompts",
     "eos_ids",
@@ -64,6 +66,39 @@ __all__ = [
     "read_token_activations",
     "split_answers",
 ]
+
+
+ANSWER_STATS: tuple[str, ...] = ("logprob_mean", "logprob_min", "entropy_mean")
+"""The answer's token statistics read from the generation itself (in nats): mean and
+minimum log-probability of its tokens, mean entropy of the distributions they came from."""
+
+
+def answer_stats(
+    logprob: torch.Tensor, entropy: torch.Tensor, lengths: Sequence[int]
+) -> dict[str, np.ndarray]:
+    """:data:`ANSWER_STATS` per row, over the answer's tokens (the EOS step for an empty
+    answer).
+
+    Parameters
+    ----------
+    logprob, entropy : torch.Tensor, shape (batch, steps)
+        Per step, the chosen token's log-probability and the distribution's entropy
+        (:class:`~howsure.probes.hooks.AnswerStats`).
+    lengths : sequence of int, length batch
+        Answer token counts, EOS excluded.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray of float64, shape (batch,)
+    """
+    logprob, entropy = logprob.float().cpu(), entropy.float().cpu()
+    out: dict[str, list[float]] = {k: [] for k in ANSWER_STATS}
+    for b, n_tok in enumerate(lengths):
+        steps = max(int(n_tok), 1)
+        out["logprob_mean"].append(float(logprob[b, :steps].mean()))
+        out["logprob_min"].append(float(logprob[b, :steps].min()))
+        out["entropy_mean"].append(float(entropy[b, :steps].mean()))
+    return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
 
 
 @dataclass
@@ -92,6 +127,11 @@ class GenerationResult:
     logprob_min: np.ndarray
     entropy_mean: np.ndarray
     activations: dict[Key, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def stats(self) -> dict[str, np.ndarray]:
+        """:data:`ANSWER_STATS` by name, each shape (n,)."""
+        return {k: np.asarray(getattr(self, k), dtype=np.float64) for k in ANSWER_STATS}
 
 
 def eos_ids(model: Any, tokenizer: Any) -> set[int]:
@@ -223,7 +263,8 @@ def generate_and_read(
     chunks: dict[Key, list[np.ndarray]] = {(la, p): [] for la in layer_ids for p in pos_names}
     answers: list[str] = []
     answer_ids: list[list[int]] = []
-    truncated, lp_mean, lp_min, ent_mean = [], [], [], []
+    truncated: list[bool] = []
+    stats_parts: list[dict[str, np.ndarray]] = []
     bar = tqdm(total=len(prompts), desc="generating", unit="q", disable=not progress)
     try:
         for sl in iter_batches(len(prompts), batch_size):
@@ -248,30 +289,23 @@ def generate_and_read(
                     logits_processor=[stats],
                 )
             new = seqs[:, enc["input_ids"].shape[1] :].cpu()
-            logp, ent = stats.finish(seqs[:, -1])
-            logp, ent = logp.float().cpu(), ent.float().cpu()
             batch_ids, cut = split_answers(new, eos)
             lengths = [len(ids) for ids in batch_ids]
+            stats_parts.append(answer_stats(*stats.finish(seqs[:, -1]), lengths))
             answer_ids += batch_ids
             answers += [tokenizer.decode(a, skip_special_tokens=True).strip() for a in batch_ids]
             truncated += cut
-            for b, n_tok in enumerate(lengths):
-                steps = max(n_tok, 1)
-                lp_mean.append(float(logp[b, :steps].mean()))
-                lp_min.append(float(logp[b, :steps].min()))
-                ent_mean.append(float(ent[b, :steps].mean()))
             for key, value in generation_features(cap.calls, lengths, pos_names).items():
                 chunks[key].append(value)
             bar.update(sl.stop - sl.start)
     finally:
         bar.close()
+    joined = {k: np.concatenate([part[k] for part in stats_parts]) for k in ANSWER_STATS}
     return GenerationResult(
         answers=answers,
         answer_ids=answer_ids,
         truncated=np.asarray(truncated, dtype=bool),
-        logprob_mean=np.asarray(lp_mean),
-        logprob_min=np.asarray(lp_min),
-        entropy_mean=np.asarray(ent_mean),
+        **joined,
         activations=combine_positions(
             {k: np.concatenate(v).astype(np.float32) for k, v in chunks.items()}, wanted
         ),
@@ -362,7 +396,8 @@ def read_activations(
     batch_size: int = 16,
     padding_side: Literal["left", "right"] = "left",
     progress: bool = True,
-) -> dict[Key, np.ndarray]:
+    with_stats: bool = False,
+) -> dict[Key, np.ndarray] | tuple[dict[Key, np.ndarray], dict[str, np.ndarray]]:
     """Read activations of given texts with one teacher-forced forward pass per batch.
 
     Parameters
@@ -377,11 +412,15 @@ def read_activations(
         Results do not depend on it (positions come from the attention mask and
         position ids are counted from each row's first real token).
     progress : bool, default True
+    with_stats : bool, default False
+        Also return the answers' :data:`ANSWER_STATS` from the same pass (teacher
+        forced: the log-probabilities the model gives the given answer's tokens).
 
     Returns
     -------
     dict of (int, str) to numpy.ndarray of float32, shape (n, hidden_size)
-        (``(n, 2 * hidden_size)`` for ``mean_last_answer``)
+        (``(n, 2 * hidden_size)`` for ``mean_last_answer``); with ``with_stats``, a
+        tuple of it and a dict of str to numpy.ndarray of shape (n,).
     """
     check_prompts(prompts)
     layer_ids = resolve_layers(model, layers)
@@ -409,6 +448,7 @@ def read_activations(
         pad_token_id=tokenizer.pad_token_id,
         progress=progress,
         tokenizer=tokenizer,
+        with_stats=with_stats,
     )
 
 
@@ -424,7 +464,8 @@ def read_token_activations(
     pad_token_id: int = 0,
     progress: bool = True,
     tokenizer: Any = None,
-) -> dict[Key, np.ndarray]:
+    with_stats: bool = False,
+) -> dict[Key, np.ndarray] | tuple[dict[Key, np.ndarray], dict[str, np.ndarray]]:
     """Token-id form of :func:`read_activations` (validated layers and positions)."""
     wanted, positions = list(positions), base_positions(positions)
     device = model_device(model)
@@ -436,6 +477,7 @@ def read_token_activations(
             0,
         )
     chunks: dict[Key, list[np.ndarray]] = {(la, p): [] for la in layers for p in positions}
+    stats_parts: list[dict[str, np.ndarray]] = []
     bar = tqdm(total=len(prompt_ids), desc="reading", unit="q", disable=not progress)
     try:
         for sl in iter_batches(len(prompt_ids), batch_size):
@@ -443,12 +485,16 @@ def read_token_activations(
             ids, mask, starts = pad_rows(rows, pad_token_id, side=padding_side)
             position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
             with LayerCapture(model, layers, keep="all") as cap, torch.inference_mode():
-                model(
+                output = model(
                     input_ids=ids.to(device),
                     attention_mask=mask.to(device),
                     position_ids=position_ids.to(device),
                     use_cache=False,
                 )
+                if with_stats:
+                    stats_parts.append(
+                        _forced_stats(output.logits, ids, starts, prompt_ids[sl], answer_ids[sl])
+                    )
             for layer in layers:
                 hidden = cap.calls[layer][0].float().cpu()  # (B, T, d)
                 for pos in positions:
@@ -465,6 +511,36 @@ def read_token_activations(
             bar.update(sl.stop - sl.start)
     finally:
         bar.close()
-    return combine_positions(
+    acts = combine_positions(
         {k: np.concatenate(v).astype(np.float32) for k, v in chunks.items()}, wanted
     )
+    if not with_stats:
+        return acts
+    return acts, {k: np.concatenate([part[k] for part in stats_parts]) for k in ANSWER_STATS}
+
+
+def _forced_stats(
+    logits: torch.Tensor,
+    ids: torch.Tensor,
+    starts: Sequence[int],
+    prompts: Sequence[Sequence[int]],
+    answers: Sequence[Sequence[int]],
+) -> dict[str, np.ndarray]:
+    """:data:`ANSWER_STATS` of given answers from a teacher-forced pass's logits (B, T, V).
+
+    Answer token ``j`` comes from the distribution at the position before it; an empty
+    answer is read at the last prompt token, with the most likely token as its choice.
+    """
+    width = max(max(len(a), 1) for a in answers)
+    logprob = torch.zeros(len(answers), width)
+    entropy = torch.zeros(len(answers), width)
+    for b, (p, a) in enumerate(zip(prompts, answers, strict=True)):
+        first = starts[b] + len(p) - 1  # the distribution of the first answer token
+        logp = torch.log_softmax(logits[b, first : first + max(len(a), 1)].float(), dim=-1)
+        entropy[b, : logp.shape[0]] = -(logp.exp() * logp).nan_to_num().sum(-1).cpu()
+        if a:
+            chosen = ids[b, first + 1 : first + 1 + len(a)].to(logp.device)
+            logprob[b, : len(a)] = logp.gather(1, chosen[:, None]).squeeze(1).cpu()
+        else:
+            logprob[b, 0] = logp[0].max().cpu()
+    return answer_stats(logprob, entropy, [len(a) for a in answers])

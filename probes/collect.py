@@ -267,7 +267,11 @@ class Collection:
                 )
         item_keys = ("id", "question", "answers", "topic", "difficulty", "split")
         items = [
-            QAItem(**{k: tuple(r[k]) if k == "answers" else r[k] for k in item_keys}) for r in rows
+            QAItem(
+                **{k: tuple(r[k]) if k == "answers" else r[k] for k in item_keys},
+                source=r.get("source"),
+            )
+            for r in rows
         ]
         extras = {
             name: np.asarray([r[name] for r in rows])
@@ -376,7 +380,12 @@ def collect(
         # labels are a function of the answers and golds: recomputed, so a fixed judge or
         # a corrected gold answer needs no re-run
         cached.items = list(items)
-        cached.labels = label_all(cached.answers, [it.answers for it in items], judge=judge)
+        cached.labels = label_all(
+            cached.answers,
+            [it.answers for it in items],
+            judge=judge,
+            questions=[it.question for it in items],
+        )
         # the entry may have been written for the same questions under another name
         cached.meta.update(
             dataset=dataset, split=split, dataset_fingerprint=dataset_fingerprint(items)
@@ -397,7 +406,12 @@ def collect(
         progress=progress,
         names=[f"question {it.describe()}" for it in items],
     )
-    labels = label_all(result.answers, [it.answers for it in items], judge=judge)
+    labels = label_all(
+        result.answers,
+        [it.answers for it in items],
+        judge=judge,
+        questions=[it.question for it in items],
+    )
     out = Collection(
         items=list(items),
         answers=result.answers,

@@ -126,7 +126,7 @@ class AnswerStats:
         logp = torch.log_softmax(scores.float(), dim=-1)
         if self._prev is not None:
             self.chosen_logprob.append(self._prev.gather(1, input_ids[:, -1:]).squeeze(1))
-        self.entropy.append(-(logp.exp() * logp).nan_to_num().sum(-1))
+        self.entropy.append(torch.special.entr(logp.exp()).sum(-1))  # 0 log 0 = 0
         self._prev = logp
         return scores
 

@@ -242,6 +242,7 @@ def layer_sweep(
     random_state: int | None = 0,
     groups: Sequence[Hashable] | np.ndarray | None = None,
     C: float | None = None,
+    folds: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
     progress: bool = True,
 ) -> SweepResult:
     """Cross-validated AUROC of a linear probe at every ``(layer, position)``.
@@ -274,6 +275,11 @@ def layer_sweep(
         Group label per sample (e.g. topic) for the within-group AUROC.
     C : float, optional
         Fixed inverse L2 strength for ``probe="logistic"`` (skips the C search).
+    folds : list of (train_indices, held_out_indices), optional
+        Use these folds instead of ``cv`` stratified random ones, e.g. folds that hold
+        out whole sources or topics (:func:`howsure.probes.folds.group_folds`), so the
+        sweep chooses for transfer rather than fit. A held-out fold with one class only
+        has no AUROC and is left out of the mean.
     progress : bool, default=True
         Show a tqdm progress bar.
 
@@ -331,11 +337,19 @@ def layer_sweep(
     if groups is not None:
         codes, n_groups = _group_codes(groups, n)
 
-    folds = list(
-        StratifiedKFold(n_splits=cv, shuffle=True, random_state=random_state).split(
-            np.zeros((n, 1)), y01
+    if folds is None:
+        folds = list(
+            StratifiedKFold(n_splits=cv, shuffle=True, random_state=random_state).split(
+                np.zeros((n, 1)), y01
+            )
         )
-    )
+    else:
+        folds = [(np.asarray(tr), np.asarray(te)) for tr, te in folds]
+        if not any(np.unique(y01[te]).size == 2 for _, te in folds):
+            raise ValueError(
+                "no held-out fold has both correct and wrong answers, so no AUROC can be "
+                "computed; use coarser folds or more questions"
+            )
     eligible: list[list[int]] = []
     if codes is not None:
         for _, test in folds:
@@ -382,7 +396,8 @@ def layer_sweep(
                     scores = est.decision_function(X[test])
                 except ValueError as exc:
                     raise ValueError(f"features[{key!r}]: {exc}") from exc
-                aucs.append(float(roc_auc_score(y01[test], scores)))
+                if np.unique(y01[test]).size == 2:
+                    aucs.append(float(roc_auc_score(y01[test], scores)))
                 if codes is not None and eligible[k]:
                     w = within_group_auroc(scores, y01[test], codes[test])
                     if not math.isnan(w):

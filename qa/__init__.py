@@ -3,13 +3,14 @@
 ::
 
     from howsure.qa import load_qa, label
-    items = load_qa("builtin", split="test", limit=100)   # or a .jsonl/.csv/.parquet file
+    items = load_qa("mix", split="test", limit=100)   # or "builtin", a .jsonl/.csv/.parquet file
     label("The capital of Peru is Lima.", ["Lima"])       # True
 
 ``items``
     :class:`QAItem`, the row schema, deterministic splits and row validation.
 ``files``
-    Local files and the shipped built-in set (``qa/data/builtin_qa.jsonl``).
+    Local files, the shipped built-in set (``qa/data/builtin_qa.jsonl``) and the training
+    mixture (``qa/data/mix.jsonl``: five QA sets, every row with a ``source``).
 ``hub``
     Named Hugging Face Hub sets mapped to the schema (need ``datasets`` and a network).
 ``load``

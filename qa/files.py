@@ -21,14 +21,20 @@ __all__ = [
     "BUILTIN_NAME",
     "EXPECTED_SCHEMA",
     "FILE_SUFFIXES",
+    "MIX_FILE",
+    "MIX_NAME",
     "NoGold",
     "builtin_path",
     "check_columns",
+    "check_sources",
     "load_items",
+    "mix_path",
 ]
 
 BUILTIN_NAME = "builtin"
 BUILTIN_FILE = "builtin_qa.jsonl"
+MIX_NAME = "mix"
+MIX_FILE = "mix.jsonl"
 FILE_SUFFIXES: tuple[str, ...] = TABLE_SUFFIXES
 EXPECTED_SCHEMA = (
     "expected columns 'question' (str) and 'answers' (list of gold answers; "
@@ -116,3 +122,24 @@ def load_items(path: str | Path, *, on_no_gold: NoGold = "error") -> list[QAItem
 def builtin_path() -> Path:
     """Path of the shipped built-in QA file."""
     return Path(str(resources.files("howsure.qa").joinpath("data", BUILTIN_FILE)))
+
+
+def mix_path() -> Path:
+    """Path of the shipped training mixture (built-in set + samples of four public sets)."""
+    return Path(str(resources.files("howsure.qa").joinpath("data", MIX_FILE)))
+
+
+def check_sources(items: Iterable[QAItem], *, what: str = "a mixture") -> None:
+    """Raise ``ValueError`` when a row has no ``source``, naming the rows and the fix.
+
+    Grouped cross-validation and leave-one-source-out reports hold out whole sources, so
+    in a mixture every row needs one.
+    """
+    missing = [it for it in items if not it.source]
+    if missing:
+        named = ", ".join(it.describe() for it in missing[:5])
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        raise ValueError(
+            f"{len(missing)} rows of {what} have no 'source' ({named}{more}); give every "
+            "row a 'source' column naming the QA set it comes from (e.g. \"triviaqa\")"
+        )

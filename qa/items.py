@@ -12,6 +12,8 @@ Schema of one row (JSON Lines, JSON list, CSV or Parquet; see :mod:`howsure.qa.f
 ``difficulty`` : str, optional (default ``"unknown"``)
 ``split`` : ``"train" | "calibration" | "test"``, optional (default: assigned from a hash of
     the question text, so the same question always lands in the same split).
+``source`` : str, optional: the QA set the row comes from; required by the grouped
+    (leave-one-source-out) commands and in a mixture (see :mod:`howsure.qa.mix`).
 """
 
 from __future__ import annotations
@@ -60,6 +62,10 @@ class QAItem:
         Free-form tags used for per-topic reports.
     split : str
         ``"train"``, ``"calibration"`` or ``"test"``.
+    source : str or None
+        The QA set the row comes from (``"triviaqa"``, ``"builtin"``...), the unit that
+        grouped cross-validation and leave-one-source-out reports hold out; ``None``
+        when the file has no ``source`` column.
     origin : str or None
         Where the row came from (``"data.jsonl row 17"``), for error messages; not part
         of the item's identity (equality, fingerprints, saved records).
@@ -71,6 +77,7 @@ class QAItem:
     topic: str = "unknown"
     difficulty: str = "unknown"
     split: str = field(default="train")
+    source: str | None = None
     origin: str | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict:
@@ -81,6 +88,7 @@ class QAItem:
             "topic": self.topic,
             "difficulty": self.difficulty,
             "split": self.split,
+            **({"source": self.source} if self.source is not None else {}),
         }
 
     def describe(self) -> str:
@@ -135,6 +143,13 @@ def assign_split(question: str, *, among: Sequence[str] = SPLITS) -> str:
     return among[-1]
 
 
+def _source_of(row: dict) -> str | None:
+    value = row.get("source")
+    if value is None or (isinstance(value, float) and value != value):  # CSV/Parquet NaN
+        return None
+    return str(value).strip() or None
+
+
 def item_from_row(row: dict, *, index: int, source: str) -> QAItem:
     """Validate one raw row and turn it into a :class:`QAItem`.
 
@@ -186,6 +201,7 @@ def item_from_row(row: dict, *, index: int, source: str) -> QAItem:
         topic=str(row.get("topic") or "unknown"),
         difficulty=str(row.get("difficulty") or "unknown"),
         split=split,
+        source=_source_of(row),
         origin=where,
     )
 

@@ -14,6 +14,16 @@ Rules of :class:`MatchJudge` (and :func:`label`), applied to normalised text
 4. A gold directly preceded by a negation ("not", "isn't", "never", ...) is not a
    hit at that place: "It is not Paris" misses "Paris".
 5. An empty or punctuation-only answer is a miss.
+6. An echo of the question is not a hit (when the question is given): where the answer
+   repeats the question's words around a gold alias (two or more tokens of the question
+   next to it, as the question has them), that occurrence does not count. "What is the
+   capital of Gmina Krapkowice?" (gold "Krapkowice"): "The capital of Gmina Krapkowice
+   is Kresna" misses; "Krapkowice" and "The capital of Gmina Krapkowice is Krapkowice"
+   hit; "Which war lasted longer, the Korean War or the Gulf War?" (gold "Korean War"):
+   "The Korean War lasted longer" hits. And a gold alias the question contains does
+   not count at the start of a longer answer, where it is the question's subject
+   repeated ("Who performed Bob Dylan?": "Bob Dylan performed a song..." misses),
+   except in a choice question ("X or Y?").
 
 Every script counts: "Москва", "Ελλάδα" and "हिन्दी" are words; Chinese, Japanese, Thai
 and the other scripts written without spaces are compared character by character, so
@@ -211,7 +221,7 @@ class MatchJudge:
     See the module docstring for the rules and their limits.
     """
 
-    def __call__(self, answer: str, golds: Sequence[str]) -> bool:
+    def __call__(self, answer: str, golds: Sequence[str], *, question: str | None = None) -> bool:
         """Return True when ``answer`` names one of ``golds`` without hedging or negating.
 
         Parameters
@@ -220,6 +230,9 @@ class MatchJudge:
             The model's free-text answer.
         golds : sequence of str
             Gold aliases; at least one, each with letters or digits.
+        question : str, optional
+            The question asked: a gold alias it contains must occur in the answer
+            outside what the answer repeats from the question (rule 6).
 
         Returns
         -------
@@ -240,17 +253,42 @@ class MatchJudge:
                     "give at least one gold answer with letters or digits"
                 )
             tokens = _tokens(answer, keep_slash=True, possessive=possessive)
-            if _matches(tokens, gold_runs):
+            asked = _tokens(question, keep_slash=True, possessive=possessive) if question else []
+            if _matches(tokens, gold_runs, asked):
                 return True
         return False
 
 
-def _matches(tokens: list[str], gold_runs: list[list[str]]) -> bool:
-    """A gold run occurs in ``tokens``, not negated just before, with no hedge around."""
+def _occurs(run: list[str], tokens: list[str]) -> bool:
+    """``run`` occurs in ``tokens`` as a whole-token run."""
+    return any(tokens[i : i + len(run)] == run for i in range(len(tokens) - len(run) + 1))
+
+
+def _echo(tokens: list[str], start: int, end: int, asked: list[str]) -> bool:
+    """``tokens[start:end]`` (which ``asked`` also has) opens a longer answer, or sits
+    inside a run of ``tokens`` that ``asked`` also has and that adds two or more tokens
+    around it: the answer repeats the question there."""
+    if not asked or not _occurs(tokens[start:end], asked):
+        return False
+    if start == 0 and end < len(tokens) and "or" not in asked:  # the subject, repeated
+        return True  # (a choice question, "X or Y?", is answered by naming X first)
+    a, b = start, end
+    while a > 0 and _occurs(tokens[a - 1 : b], asked):
+        a -= 1
+    while b < len(tokens) and _occurs(tokens[a : b + 1], asked):
+        b += 1
+    return (b - a) - (end - start) >= 2
+
+
+def _matches(tokens: list[str], gold_runs: list[list[str]], asked: list[str]) -> bool:
+    """A gold run occurs in ``tokens``, not negated just before, with no hedge around, and
+    not as an echo of the question's tokens ``asked``."""
     for run in gold_runs:
         for start in range(len(tokens) - len(run) + 1):
             end = start + len(run)
             if not all(_same(a, g) for a, g in zip(tokens[start:end], run, strict=True)):
+                continue
+            if _echo(tokens, start, end, asked):
                 continue
             if start and tokens[start - 1] in _NEGATIONS:
                 continue
@@ -260,7 +298,7 @@ def _matches(tokens: list[str], gold_runs: list[list[str]]) -> bool:
     return False
 
 
-def label(answer: str, golds: Sequence[str]) -> bool:
+def label(answer: str, golds: Sequence[str], *, question: str | None = None) -> bool:
     """Return ``MatchJudge()(answer, golds)``: whether ``answer`` matches a gold alias.
 
     Parameters
@@ -269,6 +307,8 @@ def label(answer: str, golds: Sequence[str]) -> bool:
         The model's free-text answer.
     golds : sequence of str
         Gold aliases (at least one).
+    question : str, optional
+        The question asked (rule 6: an echo of it is not a hit).
 
     Returns
     -------
@@ -281,7 +321,7 @@ def label(answer: str, golds: Sequence[str]) -> bool:
     ValueError
         If ``golds`` is empty or none of its entries has letters or digits.
     """
-    return MatchJudge()(answer, golds)
+    return MatchJudge()(answer, golds, question=question)
 
 
 def label_all(
@@ -289,6 +329,7 @@ def label_all(
     golds_list: Sequence[Sequence[str]],
     *,
     judge: Judge | None = None,
+    questions: Sequence[str] | None = None,
 ) -> np.ndarray:
     """Label many answers at once.
 
@@ -300,6 +341,9 @@ def label_all(
         The gold aliases of each question, in the same order as ``answers``.
     judge : Judge, optional
         Decides each pair; default :class:`MatchJudge`.
+    questions : sequence of str, optional
+        The questions, in the same order: :class:`MatchJudge` then does not count an
+        echo of the question as a hit (rule 6). Other judges get ``(answer, golds)``.
 
     Returns
     -------
@@ -319,6 +363,15 @@ def label_all(
             "give one list of gold answers per answer"
         )
     judge = MatchJudge() if judge is None else judge
-    return np.array(
-        [bool(judge(a, g)) for a, g in zip(answers, golds_list, strict=True)], dtype=bool
-    )
+    if questions is not None and len(questions) != len(answers):
+        raise ValueError(
+            f"questions has {len(questions)} items but answers has {len(answers)}: give one "
+            "question per answer"
+        )
+    if questions is not None and isinstance(judge, MatchJudge):
+        verdicts = [
+            judge(a, g, question=q) for a, g, q in zip(answers, golds_list, questions, strict=True)
+        ]
+    else:
+        verdicts = [judge(a, g) for a, g in zip(answers, golds_list, strict=True)]
+    return np.array([bool(v) for v in verdicts], dtype=bool)

@@ -5,7 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from howsure.core.checks import check_int
-from howsure.qa.files import BUILTIN_NAME, FILE_SUFFIXES, NoGold, builtin_path, load_items
+from howsure.qa.files import (
+    BUILTIN_NAME,
+    FILE_SUFFIXES,
+    MIX_NAME,
+    NoGold,
+    builtin_path,
+    check_sources,
+    load_items,
+    mix_path,
+)
 from howsure.qa.hub import HUB_DATASETS, load_hub
 from howsure.qa.items import QAItem, Split, interleave_topics, select_split
 
@@ -24,11 +33,14 @@ def load_qa(
     Parameters
     ----------
     dataset : str or Path, default ``"builtin"``
-        ``"builtin"`` for the shipped set; a named Hugging Face Hub set
-        (``"triviaqa"``, ``"nq_open"``, ``"sciq"``, ``"popqa"``, ``"truthfulqa"``; see
-        :data:`howsure.qa.hub.HUB_DATASETS`; needs ``datasets`` and network access
-        or a cached copy); or a local ``.jsonl``/``.json``/``.csv``/``.parquet`` file.
-        An existing file wins over a hub name.
+        ``"builtin"`` for the shipped templated set; ``"mix"`` for the shipped training
+        mixture (the built-in set and samples of TriviaQA, EntityQuestions, FreebaseQA
+        and Mintaka, every row with a ``source``; see ``qa/data/README.md``); a named
+        Hugging Face Hub set (``"triviaqa"``, ``"nq_open"``, ``"sciq"``, ``"popqa"``,
+        ``"truthfulqa"``; see :data:`howsure.qa.hub.HUB_DATASETS`; needs ``datasets``
+        and network access or a cached copy); or a local
+        ``.jsonl``/``.json``/``.csv``/``.parquet`` file. An existing file wins over a
+        hub name.
     split : {"train", "calibration", "test", "all"}, default "all"
         For hub sets, our splits map onto the hub's (see ``HubSpec.splits``).
     limit : int, optional
@@ -50,6 +62,10 @@ def load_qa(
     name = str(dataset)
     if name == BUILTIN_NAME:
         items = select_split(load_items(builtin_path()), split)
+    elif name == MIX_NAME:
+        mixture = load_items(mix_path())
+        check_sources(mixture, what=f"the {MIX_NAME!r} mixture")
+        items = select_split(mixture, split)
     elif Path(dataset).is_dir():
         raise ValueError(
             f"dataset {name!r} is a folder; give a {'/'.join(FILE_SUFFIXES)} file in it"
@@ -59,7 +75,7 @@ def load_qa(
     elif name in HUB_DATASETS:
         items = load_hub(name, split=split)
     else:
-        known = ", ".join(repr(n) for n in (BUILTIN_NAME, *HUB_DATASETS))
+        known = ", ".join(repr(n) for n in (BUILTIN_NAME, MIX_NAME, *HUB_DATASETS))
         raise ValueError(
             f"unknown dataset {name!r}: not a known name and no such file; "
             f"use one of {known}, or the path of a local "

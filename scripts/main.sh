@@ -1,31 +1,44 @@
 #!/usr/bin/env bash
-# The main job, end to end, on the embedded default model and the built-in QA set:
-#   howsure train: collect (cached) -> sweep layers/positions -> fit probe -> calibrate
-#                  -> save the detector (howsure-out/train/detector) -> held-out metrics
+# The main job, end to end, on the embedded default model and the training mixture
+# (the built-in set plus samples of TriviaQA, EntityQuestions, FreebaseQA and Mintaka):
+#   howsure train: collect (cached) -> grouped sweep of layers/positions -> probe C by
+#                  grouped CV -> stacked calibration on grouped out-of-fold scores ->
+#                  familiarity -> save the detector (howsure-out/train/detector) -> test split
+#   compare:       the new detector against the one shipped in the package (same scores?)
+#   howsure loto:  leave one source out, and leave one EntityQuestions relation out
+#                  (howsure-out/loto-source, howsure-out/loto-relation)
 #   howsure eval:  the evaluation report on the test split, the probe against every
-#                  baseline incl. P(True) and sampling consistency (howsure-out/eval/report.html)
+#                  baseline incl. P(True) (howsure-out/eval/report.html)
 # Extra arguments go to `howsure train`; --model, --limit, --device, --dtype and
-# --batch-size also go to `howsure eval` (e.g. --limit 200 for a quick run); with
-# --out DIR, eval reads DIR/detector and writes next to DIR, in eval/.
-# HOWSURE_SAMPLES sets the consistency baseline's samples per question (default 5, 0 = off).
+# --batch-size also go to the other commands (e.g. --limit 200 for a quick run); with
+# --out DIR, the others read DIR/detector and write next to DIR.
+# HOWSURE_SAMPLES=K adds the sampling-consistency baseline (K answers per question;
+# default 0: it alone would take about 20 minutes on 2 cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 args=("$@")
-eval_args=()
+other_args=()
 train_out=howsure-out/train
 for ((i = 0; i < ${#args[@]}; i++)); do
   case "${args[i]}" in
     --out) train_out=${args[i + 1]:-$train_out} ;;
     --out=*) train_out=${args[i]#--out=} ;;
     --model | --limit | --device | --dtype | --batch-size)
-      eval_args+=("${args[i]}" "${args[i + 1]:-}")
+      other_args+=("${args[i]}" "${args[i + 1]:-}")
       ;;
     --model=* | --limit=* | --device=* | --dtype=* | --batch-size=*)
-      eval_args+=("${args[i]}")
+      other_args+=("${args[i]}")
       ;;
   esac
 done
-.venv/bin/howsure train --dataset builtin --out howsure-out/train "$@"
-.venv/bin/howsure eval --detector "$train_out/detector" --dataset builtin \
-  --out "$(dirname "$train_out")/eval" --samples "${HOWSURE_SAMPLES:-5}" "${eval_args[@]}"
+root=$(dirname "$train_out")
+.venv/bin/howsure train --dataset mix --out howsure-out/train "$@"
+.venv/bin/python bench/same_scores.py --shipped "$train_out/detector" --dataset mix \
+  --out "$root/same_as_shipped.json" "${other_args[@]}" || true
+.venv/bin/howsure loto --detector "$train_out/detector" --dataset mix --by source \
+  --out "$root/loto-source" --quiet "${other_args[@]}"
+.venv/bin/howsure loto --detector "$train_out/detector" --dataset mix --by topic \
+  --within entityquestions --out "$root/loto-relation" --quiet "${other_args[@]}"
+.venv/bin/howsure eval --detector "$train_out/detector" --dataset mix \
+  --out "$root/eval" --samples "${HOWSURE_SAMPLES:-0}" "${other_args[@]}"

@@ -10,7 +10,7 @@ import pytest
 
 from howsure.cli import main
 from howsure.eval.schema import validate_metrics
-from howsure.plugin.detector import Detector
+from howsure.plugin.detector import FORMAT_VERSION, Detector
 from howsure.plugin.train import fit_detector, train_detector
 from howsure.probes.activations import generate_and_read
 from howsure.probes.models import load_model
@@ -44,24 +44,36 @@ def test_training_picks_from_the_sweep(trained):
     assert keys == {(la, p) for la in (1, 3) for p in POSITIONS}  # mean_last_answer too
     assert (det.reader.layer, det.reader.position) == trained.sweep.best
     assert trained.prompt_detector.reader.position == "last_prompt"
-    assert det.info["training"]["n_train"] == len(trained.collections["train"])
-    assert det.info["training"]["calibrator"] in {
+    n_rows = len(trained.collections["train"]) + len(trained.collections["calibration"])
+    assert det.info["training"]["n_train"] == n_rows  # fitted on train + calibration
+    # a file without sources: whole topics are held out, and the answer-position detector
+    # stacks the probe with the answer's token statistics
+    assert det.info["training"]["folds"] == trained.sweep.meta["folds"] == "topic"
+    assert "random_folds" in trained.sweep.meta  # random-fold AUROCs beside the grouped ones
+    assert det.info["training"]["C"] in det.info["training"]["C_table"]
+    if det.needs_answer:
+        assert det.inputs[0] == "probe" and len(det.inputs) == 4
+        assert det.info["training"]["calibrator"] == "stacked"
+    assert trained.prompt_detector.inputs == ("probe",)
+    assert trained.prompt_detector.info["training"]["calibrator"] in {
         "platt",
         "temperature",
         "isotonic",
         "histogram",
         "beta",
     }
+    assert det.familiarity is not None
     assert 0.3 < trained.collections["train"].accuracy < 0.7
 
 
 def test_calibration_scores_are_stored(trained, tmp_path):
-    """fit_detector keeps the calibration split's out-of-fold scores for threshold_for."""
-    cal = trained.collections["calibration"]
+    """The training rows' grouped out-of-fold scores are kept for threshold_for."""
+    rows = [trained.collections[s] for s in ("train", "calibration")]
+    labels = np.concatenate([c.labels for c in rows]).astype(bool)
     for det in (trained.detector, trained.prompt_detector):
-        assert det.calibration_scores.shape == (len(cal),)
+        assert det.calibration_scores.shape == labels.shape
         assert np.all((det.calibration_scores >= 0) & (det.calibration_scores <= 1))
-        np.testing.assert_array_equal(det.calibration_labels, cal.labels.astype(bool))
+        np.testing.assert_array_equal(det.calibration_labels, labels)
         back = Detector.load(det.save(tmp_path / det.reader.position))
         np.testing.assert_array_equal(back.calibration_scores, det.calibration_scores)
         t = back.threshold_for(0.45)
@@ -81,7 +93,7 @@ def test_round_trip_same_scores(trained, tiny, tmp_path):
         np.testing.assert_allclose(after, before, atol=1e-6, rtol=0)
         assert back.reader == det.reader and back.fingerprint == det.fingerprint
         cfg = json.loads((tmp_path / "d" / "config.json").read_text())
-        assert cfg["format_version"] == 1 and cfg["model"]["hidden_size"] == 32
+        assert cfg["format_version"] == FORMAT_VERSION == 2 and cfg["model"]["hidden_size"] == 32
         assert set(cfg["model"]) == {
             "model_type",
             "hidden_size",
@@ -230,3 +242,53 @@ def test_cli_train(tiny_dir, tiny_qa, tmp_path, capsys):
         assert (out / name).stat().st_size > 1000 or name == "report.md"
     Detector.load(out / "detector")
     Detector.load(out / "detector-prompt")
+
+
+def test_stacked_detector_through_the_wrapper_is_exact(trained, tiny):
+    """The wrapper reads the answer's token statistics from its own generate: the same
+    confidences as Detector.score, the same tokens as plain generate, and a familiarity."""
+    from howsure.plugin.grouped import STACKED_INPUTS, fit_grouped_detector
+    from howsure.plugin.wrapper import wrap
+    from howsure.probes.collect import concat
+
+    model, tok = tiny
+    rows = concat([trained.collections["train"], trained.collections["calibration"]])
+    det, _ = fit_grouped_detector(rows, layer=3, position="mean_answer", C=0.1, cv=3)
+    assert det.inputs == STACKED_INPUTS
+    chat = wrap(model, tok, det)
+    questions = ["What is 3 plus 4?", "What is 11 plus 2?", "What is 9 plus 9?"]
+    gens = chat.generate_batch(questions)
+    want = det.assess(questions, model=model, tokenizer=tok)
+    np.testing.assert_allclose([g.confidence for g in gens], want.confidence, atol=1e-6)
+    np.testing.assert_allclose([g.familiarity for g in gens], want.familiarity, atol=1e-9)
+    one = chat.generate(questions[0])
+    assert one.confidence == pytest.approx(gens[0].confidence, abs=1e-6)
+    streamed = list(chat.events(questions[0]))
+    conf = next(e for e in streamed if type(e).__name__ == "ConfidenceEvent")
+    assert conf.confidence == pytest.approx(one.confidence, abs=1e-6)
+    assert conf.familiarity == pytest.approx(one.familiarity, abs=1e-9)
+    # given answers are read teacher-forced, with the statistics of their own tokens
+    given = det.score(questions, ["7", "13", "zzzz zzzz"], model=model, tokenizer=tok)
+    assert given.shape == (3,) and np.all((given > 0) & (given < 1))
+    assert len(set(np.round(given, 6))) == 3
+
+
+def test_cli_recalibrate(trained, tiny_dir, tiny_qa, tmp_path, capsys):
+    trained.detector.save(tmp_path / "det")
+    few = tmp_path / "few.jsonl"
+    few.write_text(
+        "".join(json.dumps({"question": f"Q{i}?", "answers": ["a"]}) + "\n" for i in range(5))
+    )
+    # too few rows: an error before any model is loaded (the model named does not exist)
+    args = ["recalibrate", "--detector", str(tmp_path / "det"), "--quiet"]
+    assert main([*args, "--dataset", str(few), "--model", str(tmp_path / "nowhere")]) == 2
+    assert "has 5 rows; recalibration needs at least 20" in capsys.readouterr().err
+    out = tmp_path / "recal"
+    code = main([*args, "--dataset", str(tiny_qa), "--model", str(tiny_dir), "--out", str(out)])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert f"wrote {out}" in text and "ECE" in text
+    back = Detector.load(out)
+    assert back.recalibration is not None
+    assert back.info["recalibration"]["n"] == N_QUESTIONS
+    assert back.familiarity is not None and back.inputs == trained.detector.inputs

@@ -263,3 +263,43 @@ def test_items_know_their_row() -> None:
     item = load_qa("builtin", limit=1)[0]
     assert item.origin and item.origin.endswith(f"row {int(item.origin.split()[-1])}")
     assert item.describe() == f"{item.id!r} ({item.origin})"
+
+
+def test_the_shipped_mixture_has_a_source_and_topic_on_every_row() -> None:
+    from howsure.qa.files import mix_path
+
+    items = load_qa("mix")
+    counts = {}
+    for it in items:
+        counts[it.source] = counts.get(it.source, 0) + 1
+    assert counts == {
+        "builtin": 704,
+        "triviaqa": 500,
+        "entityquestions": 960,
+        "freebaseqa": 500,
+        "mintaka": 400,
+    }
+    assert all(it.topic != "unknown" for it in items)
+    assert len({it.topic for it in items if it.source == "entityquestions"}) == 16
+    assert {it.split for it in items} == {"train", "calibration", "test"}
+    assert len({it.question.lower() for it in items}) == len(items)  # no question twice
+    attribution = (mix_path().parent / "README.md").read_text(encoding="utf-8")
+    for name in ("TriviaQA", "EntityQuestions", "FreebaseQA", "Mintaka", "CC-BY-4.0", "MIT"):
+        assert name in attribution
+
+
+def test_a_mixture_row_without_a_source_is_an_error(tmp_path) -> None:
+    from howsure.qa.files import check_sources, load_items
+
+    path = tmp_path / "m.jsonl"
+    _write_jsonl(
+        path,
+        [
+            {"id": "a", "question": "Q1?", "answers": ["x"], "source": "s1"},
+            {"id": "b", "question": "Q2?", "answers": ["y"]},
+        ],
+    )
+    items = load_items(path)
+    assert items[0].source == "s1" and items[1].source is None
+    with pytest.raises(ValueError, match=r"1 rows of a mixture have no 'source' \('b'"):
+        check_sources(items)

@@ -209,3 +209,57 @@ def test_normalize_keeps_letters_of_every_script() -> None:
     assert normalize_answer("Zürich") == "zurich" and normalize_answer("Bogotá") == "bogota"
     assert normalize_answer("---") == "" and normalize_answer("…") == ""
     assert normalize_answer("مصر") == "مصر"
+
+
+# Rule 6: an echo of the question is not a hit (the judge audit's main false positive).
+ECHO_CASES = [
+    (
+        "What is the capital of Gmina Krapkowice?",
+        "The capital of Gmina Krapkowice is Kresna",
+        ["Krapkowice"],
+        False,
+    ),
+    ("What is the capital of Gmina Krapkowice?", "Krapkowice", ["Krapkowice"], True),
+    (
+        "What is the capital of Gmina Krapkowice?",
+        "The capital of Gmina Krapkowice is Krapkowice.",
+        ["Krapkowice"],
+        True,
+    ),
+    ("What is the capital of Freising?", "The capital of Freising is Berlin", ["Freising"], False),
+    (
+        "Who performed Bob Dylan?",
+        "Bob Dylan performed a song called Hurricane.",
+        ["Bob Dylan"],
+        False,
+    ),
+    (
+        "Who founded Daniel Langlois Foundation?",
+        "The Daniel Langlois Foundation was founded by Daniel Langlois.",
+        ["Daniel Langlois"],
+        True,
+    ),
+    (
+        "What war lasted longer, the Korean War or the Gulf War?",
+        "The Korean War lasted longer than the Gulf War.",
+        ["Korean War"],
+        True,
+    ),
+    ("What is the capital of Peru?", "The capital of Peru is Lima.", ["Lima"], True),
+    ("What is 2 plus 5?", "2 plus 5 is 7.", ["7"], True),
+]
+
+
+@pytest.mark.parametrize(("question", "answer", "golds", "expected"), ECHO_CASES)
+def test_an_echo_of_the_question_is_not_a_hit(question, answer, golds, expected) -> None:
+    assert label(answer, golds, question=question) is expected
+    assert label_all([answer], [golds], questions=[question])[0] == expected
+
+
+def test_without_the_question_an_echo_still_hits() -> None:
+    assert label("The capital of Freising is Berlin", ["Freising"]) is True
+
+
+def test_label_all_questions_length_mismatch() -> None:
+    with pytest.raises(ValueError, match="questions has 1 items but answers has 2"):
+        label_all(["a", "b"], [["a"], ["b"]], questions=["q?"])

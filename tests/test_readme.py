@@ -65,6 +65,9 @@ def _resolves(name: str) -> bool:
     )
 
 
+UNFAMILIAR = "Écris une fonction Python qui inverse une liste."
+
+
 @pytest.mark.slow
 def test_the_example_outputs_are_what_the_code_prints() -> None:
     import howsure
@@ -72,7 +75,7 @@ def test_the_example_outputs_are_what_the_code_prints() -> None:
     text = README.read_text(encoding="utf-8")
     model, tokenizer = howsure.load_model()
     root = README.parent / "bench/results/main-job/train"
-    chat = howsure.wrap(model, tokenizer, root / "detector")
+    chat = howsure.wrap(model, tokenizer)  # the detector shipped in the package
     peru = chat.generate("What is the capital of Peru?")
     assert f"# {peru.text}" in text
     assert f"{peru.confidence:.4f}" in text and f"{peru.layer}, '{peru.position}'" in text
@@ -83,8 +86,10 @@ def test_the_example_outputs_are_what_the_code_prints() -> None:
     assert f"# {list(chat.stream('What is the capital of Peru?'))!r}" in text
     first = howsure.wrap(model, tokenizer, root / "detector-prompt")
     assert f"# {list(first.stream('What is the capital of Peru?'))!r}" in text
-    careful = howsure.wrap(model, tokenizer, root / "detector", target_error=0.2)
+    careful = howsure.wrap(model, tokenizer, target_error=0.2)
     assert f"(here {careful.threshold:.3f})" in text
     assert f"# {careful.generate('What is 17 times 23?').text}" in text
     venus = chat.generate("Which planet is closest to the Sun?")
     assert f"{round(venus.confidence * 100)}% sure that" in text and "Venus" in venus.answer
+    odd = chat.generate(UNFAMILIAR)
+    assert f"# {odd.prefix} familiarity {odd.familiarity:.3f}, unfamiliar: {odd.unfamiliar}" in text

@@ -205,18 +205,25 @@ def test_cli_loto(tiny, tiny_dir, tiny_qa, tmp_path, capsys):
     det.save(tmp_path / "detector")
     common = ["--model", str(tiny_dir), "--dataset", str(tiny_qa)]
     out = tmp_path / "loto"  # the detector's layer and answer length: no --layers to give
-    args = ["loto", *common, "--cv", "3", "--n-boot", "20", "--quiet"]
+    args = ["loto", *common, "--by", "topic", "--n-boot", "20", "--quiet"]
     code = main([*args, "--detector", str(tmp_path / "detector"), "--out", str(out)])
     assert code == 0
     text = capsys.readouterr().out
-    assert "| topic | n |" in text and "| topic0 |" in text
+    assert "| held-out topic | n |" in text and "| topic0 |" in text
     assert f"wrote {out}/loto.json, {out}/loto.md" in text  # said on stdout, not in the file
     assert "wrote" not in (out / "loto.md").read_text()
     report = json.loads((out / "loto.json").read_text())
-    assert (report["layer"], report["position"]) == (3, "last_answer")
-    assert [r["topic"] for r in report["topics"]] == ["topic0", "topic1", "topic2"]
-    assert sum(r["n"] for r in report["topics"]) == sum(len(c) for c in colls.values())
-    assert (out / "loto.md").read_text().count("| topic") == 4  # header + 3 topics
+    assert (report["recipe"]["layer"], report["recipe"]["position"]) == (3, "last_answer")
+    assert [r["group"] for r in report["groups"]] == ["topic0", "topic1", "topic2"]
+    assert sum(r["n"] for r in report["groups"]) == sum(len(c) for c in colls.values())
+    for r in report["groups"]:
+        assert {"margin_ci95", "ece_noise_floor_ci95", "brier_skill", "familiarity_mean"} <= set(r)
+
+    # a file without a 'source' column cannot hold sources out; --within needs --by topic
+    assert main(["loto", *common, "--detector", str(tmp_path / "detector"), "--quiet"]) == 2
+    assert "needs a 'source' on every row" in capsys.readouterr().err
+    assert main(["loto", *common, "--within", "x", "--quiet"]) == 2
+    assert "--within x holds out topics: add --by topic" in capsys.readouterr().err
 
     code = main([*args, "--detector", str(tmp_path / "none"), "--out", str(out)])
     assert code == 2

@@ -577,6 +577,8 @@ def test_wrong_types(tiny, make_det, tmp_path):
     with pytest.raises(TypeError, match="pass wrap\\(model, tokenizer, detector\\)"):
         wrap(model, detector=make_det())
     with pytest.raises(TypeError, match="detector must be a howsure Detector"):
+        wrap(model, tok, 42)
+    with pytest.raises(ValueError, match="no detector given, and howsure ships none for this"):
         wrap(model, tok)
     with pytest.raises(TypeError, match="model must be a transformers causal LM"):
         wrap("gpt2", tok, make_det())
@@ -638,6 +640,8 @@ def test_cli_chat_json(tiny, tiny_dir, make_det, det_folder, monkeypatch, capsys
         "text",
         "answer",
         "confidence",
+        "familiarity",
+        "unfamiliar",
         "layer",
         "position",
         "abstained",
@@ -677,8 +681,8 @@ def test_cli_chat_loop(tiny, tiny_dir, make_det, det_folder, monkeypatch, capsys
 
 
 def test_cli_chat_errors(tiny_dir, det_folder, tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
-    assert main(["chat", "--json"]) == 2
+    monkeypatch.chdir(tmp_path)  # no howsure-out here, and no detector ships for the tiny model
+    assert main(["chat", "--model", str(tiny_dir), "--json"]) == 2
     err = capsys.readouterr().err
     assert "no detector at howsure-out/train/detector" in err
     assert "run `howsure train`" in err and "--detector" in err

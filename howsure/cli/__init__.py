@@ -3,7 +3,9 @@
 ``common``
     Flags, their checks and output shared by every command.
 ``data``
-    ``collect``, ``train`` and ``loto``.
+    ``collect`` and ``train``.
+``heldout``
+    ``loto`` (leave one source or topic out) and ``recalibrate``.
 ``chat``
     ``chat``: a terminal chat rendered from the wrapper's stream events.
 ``demo``
@@ -18,7 +20,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from howsure.cli import chat, data, demo, evaluate
+from howsure.cli import chat, data, demo, evaluate, heldout
 from howsure.cli.common import check_flags, flag_names
 from howsure.core.version import __version__
 
@@ -33,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"howsure {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    data.add_parsers(sub)  # collect, train, loto
+    data.add_parsers(sub)  # collect, train
+    heldout.add_parsers(sub)  # loto, recalibrate
     chat.add_parsers(sub)
     demo.add_parsers(sub)
     evaluate.add_parsers(sub)  # eval, transfer

@@ -68,7 +68,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
             "--flag marks the answers below a confidence threshold: give one with "
             "--abstain-below P or --target-error E"
         )
-    folder = detector_folder(args.detector)
+    folder = detector_folder(args.detector, model=args.model)
     prompt = None
     if args.json:
         prompt = sys.stdin.read().strip()
@@ -88,7 +88,17 @@ def cmd_chat(args: argparse.Namespace) -> int:
     )
     if prompt is not None:
         gen = chat.generate(prompt, max_new_tokens=args.max_new_tokens)
-        keys = ("text", "answer", "confidence", "layer", "position", "abstained", "flagged")
+        keys = (
+            "text",
+            "answer",
+            "confidence",
+            "familiarity",
+            "unfamiliar",
+            "layer",
+            "position",
+            "abstained",
+            "flagged",
+        )
         out(json.dumps({k: getattr(gen, k) for k in keys}, ensure_ascii=False))
         return 0
     return chat_loop(chat, max_new_tokens=args.max_new_tokens)
@@ -99,13 +109,18 @@ def print_reply(chat: Any, messages: list[dict], *, max_new_tokens: int | None) 
     flagged) as soon as the confidence is known, then the answer, as it streams when the
     confidence came first. Returns the :class:`ConfidentGeneration`."""
     from howsure.plugin.events import ConfidenceEvent, EndEvent, TextEvent
+    from howsure.probes.familiarity import UNFAMILIAR_NOTE
 
     held: list[str] = []  # answer text that arrived before the confidence
     known = False
     with chat.events(messages, max_new_tokens=max_new_tokens) as events:
         for event in events:
             if isinstance(event, ConfidenceEvent):
-                out(event.prefix + (" (below the confidence threshold)" if event.flagged else ""))
+                notes = [
+                    *(["below the confidence threshold"] if event.flagged else []),
+                    *([UNFAMILIAR_NOTE] if event.unfamiliar else []),
+                ]
+                out(event.prefix + (f" ({'; '.join(notes)})" if notes else ""))
                 known = True
                 if event.abstained:
                     sys.stdout.write(chat.abstain_message)

@@ -41,14 +41,22 @@ def out(text: str = "") -> None:
     sys.stdout.flush()
 
 
-def detector_folder(arg: str | None, *, required: bool = True) -> Path:
-    """The ``--detector`` folder (default :data:`DEFAULT_DETECTOR`).
+def detector_folder(arg: str | None, *, required: bool = True, model: str | None = None) -> Path:
+    """The ``--detector`` folder; unset: :data:`DEFAULT_DETECTOR` when ``howsure train``
+    made one here, else (for the embedded model, ``model`` None) the detector shipped with
+    howsure for it.
 
     Raises
     ------
     ValueError
         ``required`` and the folder does not exist, naming it and the fix.
     """
+    if arg is None and model is None and not Path(DEFAULT_DETECTOR).exists():
+        from howsure.plugin.defaults import DEFAULT_DETECTOR_NAME, shipped_detectors
+
+        shipped = shipped_detectors().get(DEFAULT_DETECTOR_NAME)
+        if shipped is not None:
+            return shipped
     folder = Path(arg if arg is not None else DEFAULT_DETECTOR)
     if required and not folder.exists():
         raise ValueError(
@@ -178,9 +186,10 @@ def add_dataset_args(p: argparse.ArgumentParser, *, limit_help: str) -> None:
     """``--dataset``, ``--limit``, ``--batch-size`` and ``--skip-no-gold``."""
     p.add_argument(
         "--dataset",
-        default="builtin",
-        help="'builtin', a local .jsonl/.json/.csv/.parquet file, or a hub dataset name: "
-        "triviaqa, nq_open, sciq, popqa, truthfulqa (needs network)",
+        default="mix",
+        help="'mix' (default: the shipped training mixture of five QA sets), 'builtin' (the "
+        "templated set alone), a local .jsonl/.json/.csv/.parquet file, or a hub dataset "
+        "name: triviaqa, nq_open, sciq, popqa, truthfulqa (needs network)",
     )
     p.add_argument("--limit", type=int, default=None, help=limit_help)
     p.add_argument("--batch-size", type=int, default=16, help="questions per batch (default 16)")
@@ -199,11 +208,13 @@ def add_data_args(p: argparse.ArgumentParser, *, limit_help: str) -> None:
 def add_detector_arg(
     p: argparse.ArgumentParser, *, default: str | None = None, what: str = "detector folder"
 ) -> None:
-    """``--detector`` (unset: :data:`DEFAULT_DETECTOR`, where ``howsure train`` saves it)."""
+    """``--detector`` (unset: :data:`DEFAULT_DETECTOR`, where ``howsure train`` saves it,
+    else the detector shipped for the embedded model)."""
     p.add_argument(
         "--detector",
         default=default,
-        help=f"{what} (default: {DEFAULT_DETECTOR}, written by `howsure train`)",
+        help=f"{what} (default: {DEFAULT_DETECTOR}, written by `howsure train`, if it "
+        "exists, else the detector shipped with howsure for the embedded model)",
     )
 
 

@@ -1,21 +1,16 @@
-"""``howsure collect``, ``howsure train`` and ``howsure loto``: from a QA set to a detector."""
+"""``howsure collect`` and ``howsure train``: from a QA set to a detector."""
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
 from howsure.cli.common import (
     accuracy_table,
-    add_answer_length_arg,
     add_data_args,
-    add_dataset_args,
-    add_detector_arg,
     add_model_args,
     add_report_args,
-    detector_folder,
     model_of,
     no_gold,
     out,
@@ -26,7 +21,7 @@ __all__ = ["add_parsers"]
 
 
 def add_parsers(sub: Any) -> None:
-    """Add ``collect``, ``train`` and ``loto`` to the CLI's subparsers."""
+    """Add ``collect`` and ``train`` to the CLI's subparsers."""
     c = sub.add_parser(
         "collect",
         help="answer QA questions, label the answers, read activations",
@@ -51,44 +46,42 @@ def add_parsers(sub: Any) -> None:
     t = sub.add_parser(
         "train",
         help="collect, sweep layers, fit a probe, calibrate, save a detector, report",
-        description="Collect the train / calibration / test splits (cached), pick the layer "
-        "and position by cross-validated AUROC on train, fit the probe, choose and fit the "
-        "calibrator on the calibration split, save the detector, and print held-out metrics "
-        "on the test split against the single-pass baselines. On the full built-in set "
-        "this is the main job's training: about 20 minutes on 2 CPU cores the first time "
-        "(--limit N for a quick run).",
+        description="Collect the train / calibration / test splits (cached); choose the layer "
+        "and position, then the probe's regularisation, by grouped cross-validation on train "
+        "(folds that hold out whole sources or topics: chosen for transfer, not fit); fit "
+        "the probe on train + calibration and its calibration on grouped out-of-fold "
+        "scores, stacked with the answer's token statistics; fit a familiarity model; save "
+        "the detector and print metrics on the untouched test split against the "
+        "single-pass baselines. On the default mixture this is the main job's training: "
+        "about 17 minutes on 2 CPU cores the first time (--limit N for a quick run).",
     )
     add_model_args(t)
     add_data_args(t, limit_help="at most N questions per split (default: all)")
     t.add_argument("--out", default="howsure-out/train", help="output folder")
-    t.add_argument("--probe", default="logistic", choices=["logistic", "mass_mean"])
+    t.add_argument(
+        "--inputs",
+        default="stacked",
+        choices=["stacked", "probe"],
+        help="stacked (default): calibrate the probe together with the answer's token "
+        "log-probabilities and entropy; probe: the probe alone",
+    )
+    t.add_argument(
+        "--folds",
+        default="auto",
+        choices=["auto", "source", "topic", "random"],
+        help="how choices are cross-validated: auto (default) = leave one source out with 3+ "
+        "sources, else whole-topic folds; random only for comparison",
+    )
     t.add_argument(
         "--calibrator",
         default="auto",
         choices=["auto", "platt", "temperature", "isotonic", "histogram", "beta"],
+        help="one-input calibrator of --inputs probe and of the prompt detector (default: "
+        "auto, by cross-validated NLL)",
     )
     t.add_argument("--cv", type=int, default=5, help="cross-validation folds (default 5)")
     add_report_args(t, n_boot=1000)
     t.set_defaults(func=cmd_train)
-
-    lo = sub.add_parser(
-        "loto",
-        help="leave one topic out: how the detector does on topics it never saw",
-        description="Collect the splits (cached, as `howsure train` does); for each topic, fit "
-        "a detector on the other topics' train rows at the --detector's layer and position, "
-        "calibrate it on their calibration rows, and score every row of the held-out topic "
-        "against the single-pass baselines. Only that layer and position are read, with "
-        "the detector's answer settings, so `howsure train`'s collection cache serves it. "
-        "Writes loto.json and loto.md to --out.",
-    )
-    add_model_args(lo)
-    add_dataset_args(lo, limit_help="at most N questions per split")
-    add_answer_length_arg(lo)
-    lo.add_argument("--out", default="howsure-out/loto", help="output folder")
-    add_detector_arg(lo, what="detector whose layer and position to use")
-    lo.add_argument("--cv", type=int, default=5, help="cross-validation folds (default 5)")
-    add_report_args(lo, n_boot=200)
-    lo.set_defaults(func=cmd_loto)
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
@@ -148,7 +141,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         model,
         tokenizer,
         dataset=args.dataset,
-        probe=args.probe,
+        inputs=args.inputs,
+        folds=args.folds,
         calibrator=args.calibrator,
         layers=args.layers,
         limit=args.limit,
@@ -174,9 +168,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"model: {det.fingerprint['name_or_path']}  dataset: {args.dataset}  "
         f"train/calibration/test: {len(res.collections['train'])}/"
         f"{len(res.collections['calibration'])}/{len(test)}  test accuracy: {y.mean():.1%}",
-        f"detector: layer {det.reader.layer}, {det.reader.position}, {args.probe} probe, "
-        f"{det.info['training']['calibrator']} calibration "
-        f"(sweep AUROC {_sweep_auroc(res.sweep, det):.3f})",
+        f"detector: layer {det.reader.layer}, {det.reader.position}, logistic probe (C "
+        f"{det.info['training']['C']:g}), {det.info['training']['calibrator']} calibration "
+        f"of {', '.join(det.inputs)} on {res.sweep.meta.get('folds', '?')}-grouped "
+        f"out-of-fold scores (sweep AUROC {_sweep_auroc(res.sweep, det):.3f}, held-out "
+        f"{res.sweep.meta.get('folds', '?')} folds)",
         f"prompt detector: layer {res.prompt_detector.reader.layer}, last_prompt, "
         f"{res.prompt_detector.info['training']['calibrator']} calibration",
     ]
@@ -203,62 +199,4 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"wrote {folder}/detector, {folder}/detector-prompt, " + ", ".join(p.name for p in files),
     ]
     out("\n".join(lines))
-    return 0
-
-
-def cmd_loto(args: argparse.Namespace) -> int:
-    """``howsure loto``: see :func:`add_parsers`."""
-    from howsure.eval.transfer import leave_one_topic_out, loto_markdown
-    from howsure.plugin.detector import Detector
-    from howsure.plugin.train import collect_splits
-
-    folder = detector_folder(args.detector)  # leave-one-topic-out uses its layer and position
-    model, tokenizer = model_of(args)
-    det = Detector.load(folder, model=model, tokenizer=tokenizer)
-    layer, position = det.reader.layer, det.reader.position
-    colls = collect_splits(
-        model,
-        tokenizer,
-        dataset=args.dataset,
-        limit=args.limit,
-        layers=[layer],
-        positions=[position],
-        max_new_tokens=args.max_new_tokens or det.reader.max_new_tokens,
-        instruction=det.reader.instruction,
-        batch_size=args.batch_size,
-        progress=not args.quiet,
-        on_no_gold=no_gold(args),
-    )
-    training = det.info.get("training", {})
-    rows = leave_one_topic_out(
-        colls,
-        layer=layer,
-        position=position,
-        probe=training.get("probe", "logistic"),
-        cv=args.cv,
-        seed=args.seed,
-        n_boot=args.n_boot,
-        detector=det,
-        progress=not args.quiet,
-    )
-    dest = Path(args.out)
-    dest.mkdir(parents=True, exist_ok=True)
-    report = {
-        "dataset": args.dataset,
-        "detector": str(folder),
-        "layer": layer,
-        "position": position,
-        "topics": rows,
-    }
-    (dest / "loto.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
-    text = "\n".join(
-        [
-            f"Leave one topic out: dataset {args.dataset}, layer {layer}, {position} "
-            f"(from {folder}); each topic scored by a detector fitted without it",
-            "",
-            loto_markdown(rows),
-        ]
-    )
-    (dest / "loto.md").write_text(text + "\n", encoding="utf-8")
-    out(f"{text}\n\nwrote {dest}/loto.json, {dest}/loto.md")
     return 0

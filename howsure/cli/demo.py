@@ -64,7 +64,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     demo.check_port(args.port)
     # a missing default detector is not an error: the page says so and chats without one
-    folder = detector_folder(args.detector, required=args.detector is not None)
+    folder = detector_folder(args.detector, required=args.detector is not None, model=args.model)
     if importlib.util.find_spec("gradio") is None:
         raise ValueError(f"the demo needs gradio: {demo.INSTALL_HINT}")
     model, tokenizer = model_of(args)

@@ -9,7 +9,6 @@ import argparse
 from typing import Any
 
 from howsure.cli.common import (
-    DEFAULT_DETECTOR,
     add_dataset_args,
     add_detector_arg,
     add_model_args,
@@ -39,7 +38,7 @@ def add_parsers(sub: Any) -> None:
         "generation, so --samples 0 is much faster.",
     )
     add_model_args(e)
-    add_detector_arg(e, default=DEFAULT_DETECTOR)
+    add_detector_arg(e)
     add_dataset_args(e, limit_help="N questions, round-robin over topics")
     e.add_argument(
         "--split",
@@ -79,7 +78,7 @@ def add_parsers(sub: Any) -> None:
         "confidence) and write transfer.json and transfer.md to --out.",
     )
     add_model_args(t)
-    add_detector_arg(t, default=DEFAULT_DETECTOR)
+    add_detector_arg(t)
     t.add_argument(
         "--to",
         nargs="+",
@@ -95,10 +94,10 @@ def add_parsers(sub: Any) -> None:
     t.set_defaults(func=cmd_transfer)
 
 
-def _open_detector(folder: str) -> Any:
+def _open_detector(folder: str | None, model: str | None) -> Any:
     from howsure.plugin.detector import Detector
 
-    return Detector.load(detector_folder(folder))
+    return Detector.load(detector_folder(folder, model=model))
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -106,7 +105,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from howsure.eval.compare import methods_markdown
     from howsure.eval.evaluate import plan_eval, run_eval, write_eval_report
 
-    det = _open_detector(args.detector)
+    det = _open_detector(args.detector, args.model)
     split, items = plan_eval(
         det, args.dataset, split=args.split, limit=args.limit, on_no_gold=no_gold(args)
     )
@@ -141,7 +140,7 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     """``howsure transfer``: see :func:`add_parsers`."""
     from howsure.eval.evaluate import plan_transfer, run_transfer, write_transfer_report
 
-    det = _open_detector(args.detector)
+    det = _open_detector(args.detector, args.model)
     parts = plan_transfer(det, args.to, limit=args.limit, on_no_gold=no_gold(args))  # errors first
     model, tokenizer = model_of(args)
     rows = run_transfer(

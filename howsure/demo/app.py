@@ -246,12 +246,14 @@ class Demo:
                 threshold=threshold,
                 abstained=result.abstained,
                 flagged=result.flagged,
+                unfamiliar=result.unfamiliar,
             ),
             done=True,
             answer=result.answer,
             confidence=result.confidence,
             abstained=result.abstained,
             flagged=result.flagged,
+            unfamiliar=result.unfamiliar,
             conversation=new if result.answer else history,
         )
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from howsure.plugin.generation import percent
+from howsure.probes.familiarity import UNFAMILIAR_NOTE
 
 __all__ = ["LEVELS", "PENDING", "Level", "Reply", "badge", "esc", "esc_md", "level", "render_reply"]
 
@@ -82,6 +83,8 @@ class Reply:
         Calibrated P(answer correct) once known; ``None`` before, or without a detector.
     abstained, flagged : bool
         Below the threshold, in ``"replace"`` / ``"flag"`` mode (when done).
+    unfamiliar : bool
+        The question looks unlike the detector's training rows (when done).
     conversation : list of dict
         The model's context after this turn (when done): the messages given, plus this
         question and the answer when there was one.
@@ -95,6 +98,7 @@ class Reply:
     confidence: float | None = None
     abstained: bool = False
     flagged: bool = False
+    unfamiliar: bool = False
     conversation: list[dict] = field(default_factory=list)
     error: str | None = None
 
@@ -108,6 +112,7 @@ def render_reply(
     threshold: float,
     abstained: bool = False,
     flagged: bool = False,
+    unfamiliar: bool = False,
 ) -> str:
     """The Markdown of a reply so far.
 
@@ -125,6 +130,9 @@ def render_reply(
         The slider's threshold (named in the abstain and flag notes).
     abstained, flagged : bool
         The answer is withheld, or kept and marked.
+    unfamiliar : bool
+        The question is unlike the detector's training rows: the note
+        :data:`UNFAMILIAR_NOTE` follows the confidence.
     """
     if chat is None and confidence is not None:
         raise RuntimeError("a confidence without a detector")
@@ -142,6 +150,8 @@ def render_reply(
         )
     elif flagged:
         line += f" ⚠ *below your {percent(threshold)}% threshold: double-check this answer*"
+    if unfamiliar:
+        line += f" · *{UNFAMILIAR_NOTE}*"
     if not done:
         body = (body + " " + PENDING) if body else PENDING
     return f"{line}\n\n{body}"

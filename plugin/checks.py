@@ -1,0 +1,158 @@
+"""What a detector checks and returns: prompts, model fingerprints, calibrator inputs,
+familiarity models, and :class:`Assessment` (confidence with familiarity)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from howsure.probes.activations import ANSWER_STATS
+from howsure.probes.familiarity import UNFAMILIAR_BELOW
+from howsure.probes.models import model_fingerprint
+
+__all__ = [
+    "Assessment",
+    "Prompt",
+    "check_familiarity",
+    "check_fingerprint",
+    "check_inputs",
+    "check_prompts",
+    "probe_id",
+]
+
+_STRICT_FIELDS = ("model_type", "hidden_size", "num_layers", "vocab_size")
+
+Prompt = str | Sequence[dict]
+"""A question (str; the instruction is appended and the chat template applied) or a
+conversation (list of ``{"role", "content"}`` messages)."""
+
+
+def check_prompts(prompts: Any) -> list[Prompt]:
+    """``prompts`` as a list, each a question (str) or a conversation (list of messages).
+
+    Raises
+    ------
+    TypeError
+        ``prompts`` is not a list (a single str or ``None`` included), or an entry is
+        neither a str nor a list, naming its index.
+    ValueError
+        An empty list.
+    """
+    if isinstance(prompts, str) or not isinstance(prompts, (list, tuple)):
+        raise TypeError(
+            "prompts must be a list of questions (str) or conversations (lists of "
+            f"{{'role', 'content'}} messages), got {type(prompts).__name__}: {prompts!r}; "
+            "wrap a single question in a list"
+        )
+    if len(prompts) == 0:
+        raise ValueError("no prompts given; pass at least one question or conversation")
+    for i, p in enumerate(prompts):
+        if not isinstance(p, (str, list, tuple)):
+            raise TypeError(
+                f"prompt {i} must be a question (str) or a conversation (list of "
+                f"{{'role', 'content'}} messages), got {type(p).__name__}: {p!r}"
+            )
+    return list(prompts)
+
+
+def _same_name(a: str, b: str) -> bool:
+    """Same model name: equal, or the same last path component (hub id vs local copy)."""
+    if a == b:
+        return True
+    tail_a, tail_b = a.rstrip("/").rsplit("/", 1)[-1], b.rstrip("/").rsplit("/", 1)[-1]
+    return bool(tail_a) and tail_a.lower() == tail_b.lower()
+
+
+def check_fingerprint(expected: dict, model: Any) -> None:
+    """Raise ``ValueError`` when ``model`` does not match the ``expected`` fingerprint.
+
+    Model type, hidden size, layer count and vocabulary size must be equal; names must be
+    equal or share their last path component (a hub id and a local copy of it).
+    """
+    actual = model_fingerprint(model)
+    diffs = [
+        f"{k}: detector {expected.get(k)!r}, model {actual[k]!r}"
+        for k in _STRICT_FIELDS
+        if expected.get(k) != actual[k]
+    ]
+    if not _same_name(str(expected.get("name_or_path", "")), actual["name_or_path"]):
+        diffs.append(
+            f"name_or_path: detector {expected.get('name_or_path')!r}, "
+            f"model {actual['name_or_path']!r}"
+        )
+    if diffs:
+        raise ValueError(
+            "this detector was fitted on another model (" + "; ".join(diffs) + "). Load the "
+            "model it was fitted on, or train a detector for this model with `howsure train`"
+        )
+
+
+def check_inputs(inputs: Sequence[str], position: str) -> tuple[str, ...]:
+    """``inputs`` as a tuple, checked: ``"probe"`` first, then answer statistics
+    (:data:`~howsure.probes.activations.ANSWER_STATS`), which a score-before-answering
+    (``last_prompt``) detector cannot read."""
+    inputs = tuple(inputs)
+    if not inputs or inputs[0] != "probe" or any(k not in ANSWER_STATS for k in inputs[1:]):
+        raise ValueError(f"inputs must be 'probe' followed by any of {ANSWER_STATS}; got {inputs}")
+    if position == "last_prompt" and len(inputs) > 1:
+        raise ValueError(
+            f"a last_prompt detector scores before the answer exists, so it cannot read the "
+            f"answer's statistics {list(inputs[1:])}; use inputs=('probe',)"
+        )
+    return inputs
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Confidences of several answers, with how familiar each question looks.
+
+    Attributes
+    ----------
+    confidence : numpy.ndarray of float64, shape (n,)
+        Calibrated P(answer correct), higher = surer.
+    familiarity : numpy.ndarray of float64, shape (n,), or None
+        Rank of the question's distance from the training rows among theirs (1 =
+        typical, 0 = farther out than all of them; see
+        :mod:`howsure.probes.familiarity`); ``None`` for a detector without a
+        familiarity model.
+    """
+
+    confidence: np.ndarray
+    familiarity: np.ndarray | None
+
+    @property
+    def unfamiliar(self) -> np.ndarray:
+        """Boolean, shape (n,): familiarity under ``UNFAMILIAR_BELOW`` (all False without
+        a familiarity model): the confidence is less reliable there."""
+        if self.familiarity is None:
+            return np.zeros(self.confidence.shape, dtype=bool)
+        return self.familiarity < UNFAMILIAR_BELOW
+
+
+def probe_id(probe: Any) -> str:
+    """Short sha256 of a fitted probe's arrays: what a familiarity model is tied to."""
+    arrays, _ = probe.get_state()
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(arrays[name], dtype=np.float64).tobytes())
+    return h.hexdigest()[:16]
+
+
+def check_familiarity(expected_probe_id: Any, probe: Any, where: Any) -> None:
+    """``ValueError`` unless a familiarity model was fitted with this very probe.
+
+    A familiarity model ranks distances among the training rows of *its* detector; moved
+    into another detector's folder it would rank against the wrong rows.
+    """
+    actual = probe_id(probe)
+    if expected_probe_id != actual:
+        raise ValueError(
+            f"the familiarity model in {where} belongs to another detector (probe "
+            f"{expected_probe_id!r}, this detector's probe is {actual!r}); copy the whole "
+            "detector folder, or refit it with `howsure train`"
+        )

@@ -1,0 +1,202 @@
+"""Fitting a detector for questions unlike its training rows.
+
+:func:`fit_grouped_detector` fits the probe at one (layer, position), and its
+calibration on *grouped out-of-fold* scores: every training row is scored by a probe
+fitted without its source (or its topic; see :mod:`howsure.probes.folds`), so the
+calibrator learns how the probe behaves on questions from elsewhere, not on questions
+like the ones it was fitted on. With ``inputs`` naming the answer's token statistics,
+the calibrator is a :class:`~howsure.calibration.stacked.StackedCalibrator` over the
+probe's log-odds and those statistics (all from the same generation). A
+:class:`~howsure.probes.familiarity.Familiarity` model fitted on the same rows goes
+with it. The final probe is refitted on all rows.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import expit
+from threadpoolctl import threadpool_limits
+
+from howsure.calibration.calibrators import CALIBRATORS
+from howsure.calibration.select import select_calibrator
+from howsure.calibration.stacked import StackedCalibrator
+from howsure.core.checks import check_real
+from howsure.plugin.detector import Detector, ReaderSettings, check_inputs
+from howsure.probes.activations import ANSWER_STATS
+from howsure.probes.collect import Collection
+from howsure.probes.familiarity import Familiarity
+from howsure.probes.folds import Folds, FoldScheme, group_folds, resolve_scheme
+from howsure.probes.linear import LogisticProbe
+
+__all__ = [
+    "STACKED_INPUTS",
+    "GroupedFit",
+    "collection_folds",
+    "fit_grouped_detector",
+    "oof_logits",
+]
+
+STACKED_INPUTS: tuple[str, ...] = ("probe", *ANSWER_STATS)
+"""The probe's log-odds and the answer's token statistics, stacked."""
+
+
+def collection_folds(
+    collection: Collection, *, scheme: FoldScheme = "auto", cv: int = 5, seed: int = 0
+) -> tuple[Folds, str]:
+    """Folds of ``scheme`` over a collection's rows (by their ``source`` and ``topic``),
+    and the concrete scheme (what ``"auto"`` became)."""
+    sources = [it.source or "" for it in collection.items]
+    if not all(sources):
+        sources = None
+    topics = [it.topic for it in collection.items]
+    concrete = resolve_scheme(scheme, sources=sources, topics=topics, cv=cv)
+    folds = group_folds(
+        collection.labels, scheme=concrete, sources=sources, topics=topics, cv=cv, random_state=seed
+    )
+    return folds, concrete
+
+
+def oof_logits(
+    X: np.ndarray, y: np.ndarray, folds: Folds, *, C: float, seed: int = 0
+) -> np.ndarray:
+    """Out-of-fold probe log-odds, shape (n,): each row scored by a logistic probe
+    (inverse L2 ``C``) fitted on the other folds' rows. A fold whose fitting rows hold one
+    class only gets the log-odds of their base rate."""
+    out = np.zeros(len(y), dtype=np.float64)
+    with threadpool_limits(limits=1, user_api="blas"):
+        for fit_rows, held in folds:
+            yf = y[fit_rows]
+            if yf.min() == yf.max():
+                rate = np.clip(yf.mean(), 1e-3, 1 - 1e-3)
+                out[held] = np.log(rate / (1 - rate))
+                continue
+            probe = LogisticProbe(C=C, random_state=seed).fit(X[fit_rows], yf)
+            out[held] = probe.decision_function(X[held])
+    return out
+
+
+@dataclass
+class GroupedFit:
+    """What :func:`fit_grouped_detector` produced besides the detector.
+
+    Attributes
+    ----------
+    scheme : str
+        The fold scheme used (``"source"``, ``"topic"`` or ``"random"``).
+    oof_inputs : numpy.ndarray, shape (n, k)
+        The calibrator's grouped out-of-fold inputs.
+    oof_confidence : numpy.ndarray, shape (n,)
+        The calibrated confidences of those rows.
+    """
+
+    scheme: str
+    oof_inputs: np.ndarray
+    oof_confidence: np.ndarray
+
+
+def fit_grouped_detector(
+    rows: Collection,
+    *,
+    layer: int,
+    position: str,
+    C: float,
+    inputs: Sequence[str] = STACKED_INPUTS,
+    calibrator: str = "auto",
+    folds: FoldScheme = "auto",
+    cv: int = 5,
+    seed: int = 0,
+    familiarity: bool = True,
+) -> tuple[Detector, GroupedFit]:
+    """Fit a detector whose calibration learned from grouped out-of-fold scores.
+
+    Parameters
+    ----------
+    rows : Collection
+        The training rows (e.g. train and calibration splits together), with ``source``
+        and ``topic`` on every item for grouped folds.
+    layer, position : where the probe reads.
+    C : float
+        The probe's inverse L2 strength (chosen by grouped cross-validation).
+    inputs : sequence of str, default :data:`STACKED_INPUTS`
+        ``("probe",)`` for a one-input calibrator (chosen by cross-validated NLL among
+        Platt, temperature, isotonic, histogram and beta), or ``"probe"`` followed by
+        answer statistics for a :class:`StackedCalibrator`.
+    calibrator : str, default "auto"
+        With ``inputs=("probe",)``: the one-input calibrator (a name of
+        :data:`~howsure.calibration.calibrators.CALIBRATORS`), or ``"auto"`` for the
+        best by cross-validated NLL.
+    folds : {"auto", "source", "topic", "random"}, default "auto"
+    cv : int, default 5
+    seed : int, default 0
+    familiarity : bool, default True
+        Fit a :class:`Familiarity` model on the rows' activations.
+
+    Returns
+    -------
+    detector : Detector
+        ``calibration_scores`` are the rows' grouped out-of-fold calibrated confidences.
+    fit : GroupedFit
+    """
+    inputs = check_inputs(inputs, position)
+    C = check_real(C, "C", min_val=0.0, include_boundaries="neither")
+    X = rows.features(layer, position).astype(np.float64)
+    y = np.asarray(rows.labels, dtype=int)
+    if y.min() == y.max():
+        raise ValueError(
+            f"all {len(y)} training answers are {'correct' if y[0] else 'wrong'}; a detector "
+            "needs both. Add questions the model gets wrong (or right)"
+        )
+    fold_list, scheme = collection_folds(rows, scheme=folds, cv=cv, seed=seed)
+    logits = oof_logits(X, y, fold_list, C=C, seed=seed)
+    columns = [logits] + [np.asarray(rows.extras[k], dtype=np.float64) for k in inputs[1:]]
+    oof_inputs = np.column_stack(columns)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if len(inputs) > 1:
+            calibrator = StackedCalibrator().fit(oof_inputs, y)
+            oof_conf = calibrator.confidence(oof_inputs)
+            name = "stacked"
+        else:
+            candidates = (
+                tuple(k for k in CALIBRATORS if k != "identity")
+                if calibrator == "auto"
+                else (calibrator,)
+            )
+            chosen = select_calibrator(
+                expit(logits), y, candidates=candidates, cv=cv, random_state=seed
+            )
+            calibrator, name = chosen.calibrator, chosen.name
+            oof_conf = np.asarray(calibrator.predict(expit(logits)), dtype=np.float64)
+    with threadpool_limits(limits=1, user_api="blas"):
+        probe = LogisticProbe(C=C, random_state=seed).fit(X, y)
+    meta = rows.meta
+    sources = sorted({it.source or "unknown" for it in rows.items})
+    detector = Detector(
+        probe=probe,
+        calibrator=calibrator,
+        reader=ReaderSettings.for_collection(meta, layer=layer, position=position),
+        fingerprint=dict(meta["model"]),
+        info={
+            "training": {
+                "dataset": meta.get("dataset"),
+                "probe": "logistic",
+                "C": C,
+                "calibrator": name,
+                "inputs": list(inputs),
+                "folds": scheme,
+                "n_train": len(rows),
+                "train_accuracy": rows.accuracy,
+                "sources": sources,
+                "topics": sorted({it.topic for it in rows.items}),
+            }
+        },
+        calibration_scores=oof_conf,
+        calibration_labels=y.astype(bool),
+        inputs=inputs,
+        familiarity=Familiarity().fit(X) if familiarity else None,
+    )
+    return detector, GroupedFit(scheme=scheme, oof_inputs=oof_inputs, oof_confidence=oof_conf)
