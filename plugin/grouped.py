@@ -31,6 +31,7 @@ from howsure.probes.collect import Collection
 from howsure.probes.familiarity import Familiarity
 from howsure.probes.folds import Folds, FoldScheme, group_folds, resolve_scheme
 from howsure.probes.linear import LogisticProbe
+from howsure.qa.files import check_sources
 
 __all__ = [
     "STACKED_INPUTS",
@@ -48,9 +49,17 @@ def collection_folds(
     collection: Collection, *, scheme: FoldScheme = "auto", cv: int = 5, seed: int = 0
 ) -> tuple[Folds, str]:
     """Folds of ``scheme`` over a collection's rows (by their ``source`` and ``topic``),
-    and the concrete scheme (what ``"auto"`` became)."""
+    and the concrete scheme (what ``"auto"`` became).
+
+    Raises
+    ------
+    ValueError
+        Some rows have a ``source`` and others not (a mixture row without its source).
+    """
     sources = [it.source or "" for it in collection.items]
-    if not all(sources):
+    if any(sources):  # a mixture: every row needs its source, or a fold would mix them
+        check_sources(collection.items, what=f"dataset {collection.meta.get('dataset')!r}")
+    else:
         sources = None
     topics = [it.topic for it in collection.items]
     concrete = resolve_scheme(scheme, sources=sources, topics=topics, cv=cv)

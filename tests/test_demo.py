@@ -569,3 +569,22 @@ def test_plain_stream_closed_early_stops_generating(tiny):
     finally:
         handle.remove()
     assert n < 60, n
+
+
+def test_an_unfamiliar_question_gets_the_note():
+    """The reply says when the question is unlike the detector's training rows."""
+    from howsure.demo.render import render_reply
+    from howsure.probes.familiarity import UNFAMILIAR_NOTE
+
+    class Chat:
+        abstain_message = "I'm not sure."
+
+        def prefix(self, confidence: float) -> str:
+            return f"The model is {round(confidence * 100)}% sure."
+
+    text = render_reply("Lima", chat=Chat(), confidence=0.7, done=True, threshold=0.0)
+    assert UNFAMILIAR_NOTE not in text
+    odd = render_reply(
+        "Lima", chat=Chat(), confidence=0.7, done=True, threshold=0.0, unfamiliar=True
+    )
+    assert UNFAMILIAR_NOTE in odd and "The model is 70% sure." in odd

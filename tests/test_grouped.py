@@ -285,3 +285,14 @@ def test_recalibration_rows_leave_enough_to_evaluate():
     assert recalibration_rows(150, 100) is None
     picked = recalibration_rows(300, 200, seed=1)
     assert len(set(picked.tolist())) == 200
+
+
+def test_a_mixture_with_a_row_without_its_source_is_refused(splits):
+    from howsure.plugin.grouped import collection_folds
+
+    rows = concat([splits["train"], splits["calibration"]])
+    items = list(rows.items)
+    items[3] = QAItem(id="x", question="q?", answers=("a",), topic="t0", split="train")
+    rows.items = items
+    with pytest.raises(ValueError, match=r"1 rows of dataset 'synth' have no 'source' \('x'"):
+        collection_folds(rows)
