@@ -97,3 +97,19 @@ def test_main_job_commands_on_a_small_sample(smol, tmp_path, capsys):
     html = (ev / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 5
     assert "| probe |" in capsys.readouterr().out
+
+
+def test_chat_works_without_training_or_detector(smol, tmp_path, monkeypatch, capsys):
+    """A fresh install: no howsure-out here, no --detector; the shipped detector answers."""
+    import io
+    import json
+
+    from howsure.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.stdin", io.StringIO("What is the capital of Peru?\n"))
+    assert main(["chat", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert got["text"].startswith("The model is ") and "Lima" in got["answer"]
+    assert 0 < got["confidence"] < 1 and 0 <= got["familiarity"] <= 1
+    assert got["unfamiliar"] is False and got["position"] == "mean_answer"

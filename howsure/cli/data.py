@@ -127,6 +127,11 @@ def _sweep_auroc(sweep: Any, det: Any) -> float:
     return float("nan")
 
 
+def _random_auroc(sweep: Any, det: Any) -> str:
+    plain = sweep.meta.get("random_folds", {}).get(f"{det.reader.layer}/{det.reader.position}")
+    return "" if plain is None else f"; {plain:.3f} on random folds"
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """``howsure train``: see :func:`add_parsers`."""
     from howsure.eval.compare import evaluate_detectors, methods_markdown, topics_markdown
@@ -171,8 +176,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"detector: layer {det.reader.layer}, {det.reader.position}, logistic probe (C "
         f"{det.info['training']['C']:g}), {det.info['training']['calibrator']} calibration "
         f"of {', '.join(det.inputs)} on {res.sweep.meta.get('folds', '?')}-grouped "
-        f"out-of-fold scores (sweep AUROC {_sweep_auroc(res.sweep, det):.3f}, held-out "
-        f"{res.sweep.meta.get('folds', '?')} folds)",
+        f"out-of-fold scores (sweep AUROC {_sweep_auroc(res.sweep, det):.3f} on held-out "
+        f"{res.sweep.meta.get('folds', '?')} folds{_random_auroc(res.sweep, det)})",
         f"prompt detector: layer {res.prompt_detector.reader.layer}, last_prompt, "
         f"{res.prompt_detector.info['training']['calibrator']} calibration",
     ]
