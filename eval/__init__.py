@@ -5,7 +5,7 @@
 ``compare``
     Every method's metrics with bootstrap intervals on the same answers.
 ``transfer``
-    Held-out topics and datasets: leave-one-topic-out and transfer tables.
+    Held-out datasets: the transfer table (fit on one dataset, score others).
 ``heldout``
     Leave one source (or topic) out with the whole recipe refitted: AUROC against each
     group's best baseline (paired interval), ECE with its noise floor, Brier skill,
@@ -33,7 +33,6 @@ _EXPORTS = {
     "per_topic_auroc": "howsure.eval.compare",
     "topic_margins": "howsure.eval.compare",
     "heldout_row": "howsure.eval.transfer",
-    "leave_one_topic_out": "howsure.eval.transfer",
     "heldout_metrics": "howsure.eval.heldout",
     "leave_one_group_out": "howsure.eval.heldout",
     "EvalRun": "howsure.eval.evaluate",

@@ -1,15 +1,12 @@
-"""Transfer modes: does a detector work on topics and datasets it was not trained on?
+"""Transfer: does a detector work on datasets it was not trained on?
 
-:func:`leave_one_topic_out`
-    For each topic, fit a detector on every *other* topic and score the held-out one.
-    A probe that learnt "this topic is hard" rather than "this answer is wrong" scores
-    well in distribution and badly here; this report exists to make that visible.
 :func:`transfer`
-    Fit on one dataset's train / calibration splits, evaluate on another dataset.
-
-Both use a fixed layer and position (normally the main detector's) rather than sweeping
-again per fold: the sweep is the slow part of training, and whether the chosen layer
-itself transfers is a separate experiment. Fixing it also makes the folds comparable.
+    Fit on one dataset's train / calibration splits, evaluate on another dataset, at a
+    fixed layer and position (normally the source detector's).
+:func:`heldout_row` / :func:`heldout_table`
+    The probe against the baselines on one held-out part, and their table (what
+    ``howsure transfer`` prints). Leaving whole sources or topics out, with the whole
+    recipe refitted, is :mod:`howsure.eval.heldout`.
 """
 
 from __future__ import annotations
@@ -19,18 +16,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from howsure.calibration.bootstrap import bootstrap_ci
 from howsure.calibration.metrics import ece
 from howsure.calibration.ranking import auroc_or_nan
 from howsure.eval.compare import BASELINES, baseline_scores, evaluate_detectors
 from howsure.eval.tables import Table
-from howsure.plugin.detector import Detector
 from howsure.plugin.train import CalibratorKind, ProbeKind, fit_detector
-from howsure.probes.collect import Collection, concat
+from howsure.probes.collect import Collection
 
-__all__ = ["heldout_row", "heldout_table", "leave_one_topic_out", "loto_markdown", "transfer"]
+__all__ = ["heldout_row", "heldout_table", "transfer"]
 
 _BASELINE_EXTRAS = ("logprob_mean", "logprob_min", "entropy_mean")
 
@@ -148,132 +143,6 @@ def heldout_table(rows: Sequence[Mapping[str, Any]], *, key: str = "topic") -> T
     return Table(headers, out, align="lrrllrrr")
 
 
-def leave_one_topic_out(
-    collections: Mapping[str, Collection],
-    *,
-    layer: int,
-    position: str,
-    probe: ProbeKind = "logistic",
-    calibrator: CalibratorKind = "auto",
-    cv: int = 5,
-    seed: int = 0,
-    n_boot: int = 200,
-    n_bins: int = 15,
-    detector: Detector | None = None,
-    progress: bool = True,
-) -> list[dict]:
-    """Per topic T: fit on the other topics, evaluate on T.
-
-    The probe is fitted on the ``"train"`` rows of every topic but T and calibrated on
-    the ``"calibration"`` rows of every topic but T (:func:`fit_detector`). It is then
-    evaluated on *every* row of T in every split given (train, calibration and test):
-    T took no part in fitting or calibrating this fold's detector, so all its rows are
-    held out, and using them all makes the per-topic numbers less noisy.
-
-    Parameters
-    ----------
-    collections : mapping of split name to Collection
-        At least ``"train"`` and ``"calibration"`` (normally also ``"test"``), from
-        :func:`howsure.plugin.train.collect_splits`, with activations at
-        ``(layer, position)`` and at least two topics.
-    layer, position : int, str
-        Fixed for every fold (normally the main detector's), not re-swept per fold: the
-        sweep is the slow part, and whether the layer choice transfers is a separate
-        experiment.
-    probe, calibrator, cv, seed
-        Passed to :func:`fit_detector`.
-    n_boot : int, default 200
-        Bootstrap resamples of the probe AUROC's 95% interval (0: no interval).
-    n_bins : int, default 15
-        Bins of the ECE.
-    detector : Detector, optional
-        A detector trained on all topics (e.g. the one ``howsure train`` saved). With it,
-        each row's ``in_distribution_auroc`` is its AUROC on T's ``"test"`` rows, for
-        comparison with the held-out-topic AUROC.
-    progress : bool, default True
-        A progress bar over the folds.
-
-    Returns
-    -------
-    list of dict
-        One per topic, sorted by topic: ``topic``, ``n`` (T's rows), ``n_train``,
-        ``n_calibration`` (the fold's fitting rows), ``calibrator``, ``accuracy``,
-        ``probe_auroc``, ``probe_auroc_ci95`` (``[lo, hi]``), ``probe_ece``,
-        ``mean_confidence``, ``confidence_gap`` (mean confidence minus accuracy: > 0 is
-        overconfident), ``baselines`` (``{name: auroc}``; empty when the collections
-        have no baseline extras), ``best_baseline``, ``best_baseline_auroc`` and
-        ``in_distribution_auroc``. AUROCs are nan where T's rows are all right or all
-        wrong (with a warning).
-
-    Raises
-    ------
-    ValueError
-        A split is missing, there are fewer than two topics, or a fold cannot be fitted
-        (e.g. its training rows are all right or all wrong).
-    """
-    missing = [s for s in ("train", "calibration") if s not in collections]
-    if missing:
-        raise ValueError(
-            f"leave_one_topic_out needs the 'train' and 'calibration' splits; missing "
-            f"{missing} (got {sorted(collections)})"
-        )
-    topics_by_split = {s: _topics(c) for s, c in collections.items()}
-    all_topics = sorted({t for ts in topics_by_split.values() for t in ts.tolist()})
-    if len(all_topics) < 2:
-        raise ValueError(
-            f"leave-one-topic-out needs at least two topics; the dataset has {all_topics}. "
-            "Tag the questions with a 'topic' field."
-        )
-    for c in collections.values():
-        c.features(layer, position)  # clear error when the key was not collected
-    train, cal = collections["train"], collections["calibration"]
-    rows = []
-    for topic in tqdm(all_topics, desc="leave one topic out", unit="topic", disable=not progress):
-        fit_train = train.subset(topics_by_split["train"] != topic)
-        fit_cal = cal.subset(topics_by_split["calibration"] != topic)
-        held = concat([c.subset(topics_by_split[s] == topic) for s, c in collections.items()])
-        try:
-            det, table = fit_detector(
-                fit_train,
-                fit_cal,
-                layer=layer,
-                position=position,
-                probe=probe,
-                calibrator=calibrator,
-                cv=cv,
-                seed=seed,
-            )
-        except ValueError as err:
-            raise ValueError(f"fold without topic {topic!r}: {err}") from err
-        row = heldout_row(
-            det.score_features(held.features(layer, position)),
-            held,
-            label=f"topic {topic!r}",
-            n_boot=n_boot,
-            n_bins=n_bins,
-            seed=seed,
-        )
-        in_dist = float("nan")
-        if detector is not None and "test" in collections:
-            test = collections["test"].subset(topics_by_split["test"] == topic)
-            if len(test):
-                in_dist = auroc_or_nan(
-                    detector.assess_collection(test).confidence,
-                    np.asarray(test.labels).astype(int),
-                )
-        rows.append(
-            {
-                "topic": topic,
-                "n_train": len(fit_train),
-                "n_calibration": len(fit_cal),
-                "calibrator": table["chosen"],
-                **row,
-                "in_distribution_auroc": in_dist,
-            }
-        )
-    return rows
-
-
 def transfer(
     train_collections: Mapping[str, Collection],
     eval_collection: Collection,
@@ -352,8 +221,3 @@ def transfer(
         "methods": report["methods"],
         "topics": report["topics"],
     }
-
-
-def loto_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
-    """Markdown table of :func:`leave_one_topic_out` rows, one line per topic."""
-    return heldout_table(rows, key="topic").markdown()
