@@ -292,3 +292,39 @@ def test_cli_recalibrate(trained, tiny_dir, tiny_qa, tmp_path, capsys):
     assert back.recalibration is not None
     assert back.info["recalibration"]["n"] == N_QUESTIONS
     assert back.familiarity is not None and back.inputs == trained.detector.inputs
+
+
+def test_familiarity_and_statistics_add_no_forward_pass(trained, tiny):
+    """The same number of model calls with and without the familiarity model and the
+    stacked statistics: both are read from the one generation."""
+    import copy
+
+    import torch
+
+    from howsure.plugin.grouped import fit_grouped_detector
+    from howsure.plugin.wrapper import wrap
+    from howsure.probes.collect import concat
+
+    model, tok = tiny
+    rows = concat([trained.collections["train"], trained.collections["calibration"]])
+    full, _ = fit_grouped_detector(rows, layer=3, position="mean_answer", C=0.1, cv=3)
+    bare = copy.copy(full)
+    bare.familiarity = None
+    calls = []
+    handle = model.register_forward_hook(lambda *a: calls.append(1))
+    try:
+        counts = []
+        for det in (full, bare):
+            calls.clear()
+            with torch.inference_mode():
+                gen = wrap(model, tok, det).generate("What is 3 plus 4?", max_new_tokens=4)
+            counts.append(len(calls))
+            assert gen.confidence is not None
+        calls.clear()
+        enc = tok(det.render(["What is 3 plus 4?"], tok), return_tensors="pt")
+        with torch.inference_mode():
+            model.generate(**enc, max_new_tokens=4, do_sample=False, pad_token_id=tok.pad_token_id)
+        plain = len(calls)
+    finally:
+        handle.remove()
+    assert counts[0] == counts[1] == plain
