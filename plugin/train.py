@@ -80,8 +80,9 @@ class TrainResult:
     collections : dict of str to Collection
         ``"train"``, ``"calibration"``, ``"test"``.
     calibration_table : dict
-        Per position kind (``"detector"``, ``"prompt_detector"``), the calibrator
-        candidates' cross-validated scores.
+        Per detector (``"detector"``, ``"prompt_detector"``): ``folds``, the fold scheme
+        of its grouped out-of-fold calibration, and ``C``, the grouped cross-validated
+        AUROC of each candidate inverse L2 strength.
     """
 
     detector: Detector
@@ -365,7 +366,10 @@ def train_detector(
         prompt_detector=fitted["prompt_detector"][0],
         sweep=sweep,
         collections=colls,
-        calibration_table={k: {"folds": f.scheme} for k, (_, f) in fitted.items()},
+        calibration_table={
+            k: {"folds": f.scheme, "C": d.info["training"]["C_table"]}
+            for k, (d, f) in fitted.items()
+        },
     )
 
 
