@@ -10,7 +10,8 @@ A detector folder holds two files:
     sha256 of the tensor file.
 ``tensors.safetensors``
     The probe's and calibrator's arrays (``probe.*``, ``calibrator.*``) and, when the
-    detector has them, the calibration split's calibrated (out-of-fold) scores and
+    detector has them, its calibration scores (calibrated and out-of-fold; for ``howsure
+    train``, the grouped out-of-fold scores of the train and calibration splits) and
     labels (``calib.scores``, ``calib.labels``), from which :meth:`Detector.threshold_for`
     picks an abstention threshold. Folders without them (older ones) still load.
 
@@ -134,7 +135,7 @@ class Detector:
     info : dict
         Training-data summary, metrics and anything else JSON-able worth keeping.
     calibration_scores : numpy.ndarray of float64, shape (m,), optional
-        Calibrated scores of the calibration split (out-of-fold, see
+        Calibrated out-of-fold scores of the rows the calibration was fitted on (see
         :func:`howsure.plugin.train.fit_detector`); ``None`` for detectors saved
         without them.
     calibration_labels : numpy.ndarray of bool, shape (m,), optional
@@ -273,7 +274,7 @@ class Detector:
         ------
         ValueError
             When the detector has no calibration scores (saved by an older howsure;
-            retrain it), or the target is unreachable on the calibration split.
+            retrain it), or the target is unreachable on those scores.
         """
         if self.calibration_scores is None or self.calibration_labels is None:
             raise ValueError(

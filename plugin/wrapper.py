@@ -58,7 +58,7 @@ Without a detector
 
 Abstention
     With ``abstain_below=t`` (or ``target_error=e``, which picks ``t`` from the
-    detector's calibration split, see :meth:`Detector.threshold_for`), an answer whose
+    detector's calibration scores, see :meth:`Detector.threshold_for`), an answer whose
     confidence is below ``t`` is replaced by ``abstain_message`` (``"replace"``:
     ``text`` is the prefix + the message, ``answer`` keeps the model's answer) or kept
     and marked ``flagged=True`` (``"flag"``).
@@ -136,8 +136,8 @@ def wrap(
         Threshold: answers whose confidence is below it abstain (see ``abstain_mode``).
     target_error : float in [0, 1), optional
         Instead of ``abstain_below``: use the lowest threshold whose accepted answers had
-        an error rate at most ``target_error`` on the detector's calibration split
-        (:meth:`Detector.threshold_for`).
+        an error rate at most ``target_error`` on the detector's calibration scores (its
+        out-of-fold training scores; :meth:`Detector.threshold_for`).
     abstain_message : str, default "I'm not sure."
         Replaces the answer in ``text`` when abstaining in ``"replace"`` mode.
     abstain_mode : {"replace", "flag"}, default "replace"

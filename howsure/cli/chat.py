@@ -49,7 +49,7 @@ def add_parsers(sub: Any) -> None:
         default=None,
         metavar="E",
         help="instead of --abstain-below: the threshold that kept the error rate of the "
-        "answers given at most E on the detector's calibration split",
+        "answers given at most E on the detector's out-of-fold training scores",
     )
     ch.add_argument(
         "--flag",
