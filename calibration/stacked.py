@@ -22,11 +22,11 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from howsure.calibration.base import fit_logistic
 from howsure.core.checks import check_int, check_real
-from howsure.core.state import check_arrays, read_params, state_params
+from howsure.core.state import attribute_state, restore_attributes
 
 __all__ = ["StackedCalibrator"]
 
-_ARRAYS = ("mean_", "scale_", "coef_", "intercept_")
+_ARRAYS = ("mean_", "scale_", "coef_", "intercept_", "classes_")
 
 
 class StackedCalibrator(ClassifierMixin, BaseEstimator):
@@ -126,25 +126,9 @@ class StackedCalibrator(ClassifierMixin, BaseEstimator):
     def get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """Arrays and JSON-able parameters (the format of :mod:`howsure.core.state`)."""
         check_is_fitted(self, "coef_")
-        arrays = {k: np.asarray(getattr(self, k), dtype=np.float64) for k in _ARRAYS}
-        arrays["classes_"] = np.asarray(self.classes_, dtype=np.float64)
-        params = state_params(
-            "stacked",
-            hyperparameters=self.get_params(deep=False),
-            learned={"n_features_in_": int(self.n_features_in_)},
-        )
-        return arrays, params
+        return attribute_state(self, "stacked", _ARRAYS)
 
     @classmethod
     def from_state(cls, arrays: Mapping[str, Any], params: Mapping[str, Any]) -> StackedCalibrator:
         """Rebuild a fitted :class:`StackedCalibrator` with identical outputs."""
-        hyper, learned = read_params(
-            params, kind="stacked", owner=cls.__name__, known=cls._get_param_names()
-        )
-        check_arrays(arrays, (*_ARRAYS, "classes_"), owner=cls.__name__)
-        est = cls(**hyper)
-        for name in _ARRAYS:
-            setattr(est, name, np.asarray(arrays[name], dtype=np.float64))
-        est.classes_ = np.asarray(arrays["classes_"])
-        est.n_features_in_ = int(learned.get("n_features_in_", est.coef_.shape[0]))
-        return est
+        return restore_attributes(cls, arrays, params, kind="stacked", names=_ARRAYS)

@@ -25,9 +25,11 @@ import numpy as np
 
 __all__ = [
     "STATE_FORMAT_VERSION",
+    "attribute_state",
     "check_arrays",
     "json_default",
     "read_params",
+    "restore_attributes",
     "state_params",
     "to_jsonable",
 ]
@@ -133,3 +135,33 @@ def check_arrays(arrays: Mapping[str, Any], names: Iterable[str], *, owner: str)
             f"{owner} state lacks array(s) {missing}; got {sorted(arrays)}. Pass the arrays "
             "and params returned together by get_state()"
         )
+
+
+def attribute_state(
+    est: Any, kind: str, names: Iterable[str]
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """The state of a fitted estimator whose learned state is the float arrays ``names``
+    (attributes) and ``n_features_in_``: ``(arrays, params)`` of this module's format."""
+    arrays = {k: np.asarray(getattr(est, k), dtype=np.float64) for k in names}
+    params = state_params(
+        kind,
+        hyperparameters=est.get_params(deep=False),
+        learned={"n_features_in_": int(est.n_features_in_)},
+    )
+    return arrays, params
+
+
+def restore_attributes(
+    cls: Any, arrays: Mapping[str, Any], params: Mapping[str, Any], *, kind: str, names: Any
+) -> Any:
+    """Rebuild an estimator saved by :func:`attribute_state`: ``cls(**hyperparameters)``
+    with the arrays ``names`` and ``n_features_in_`` set."""
+    hyper, learned = read_params(
+        params, kind=kind, owner=cls.__name__, known=cls._get_param_names()
+    )
+    check_arrays(arrays, names, owner=cls.__name__)
+    est = cls(**hyper)
+    for name in names:
+        setattr(est, name, np.asarray(arrays[name], dtype=np.float64))
+    est.n_features_in_ = int(learned.get("n_features_in_", np.shape(arrays[names[0]])[-1]))
+    return est

@@ -26,7 +26,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from howsure.core.checks import check_int
-from howsure.core.state import check_arrays, read_params, state_params
+from howsure.core.state import attribute_state, restore_attributes
 
 __all__ = ["UNFAMILIAR_BELOW", "UNFAMILIAR_NOTE", "Familiarity"]
 
@@ -140,23 +140,9 @@ class Familiarity(BaseEstimator):
     def get_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """Arrays and JSON-able parameters (the format of :mod:`howsure.core.state`)."""
         check_is_fitted(self, "reference_")
-        arrays = {k: np.asarray(getattr(self, k), dtype=np.float64) for k in _ARRAYS}
-        params = state_params(
-            "familiarity",
-            hyperparameters=self.get_params(deep=False),
-            learned={"n_features_in_": int(self.n_features_in_)},
-        )
-        return arrays, params
+        return attribute_state(self, "familiarity", _ARRAYS)
 
     @classmethod
     def from_state(cls, arrays: Mapping[str, Any], params: Mapping[str, Any]) -> Familiarity:
         """Rebuild a fitted :class:`Familiarity` from :meth:`get_state` output."""
-        hyper, learned = read_params(
-            params, kind="familiarity", owner=cls.__name__, known=cls._get_param_names()
-        )
-        check_arrays(arrays, _ARRAYS, owner=cls.__name__)
-        est = cls(**hyper)
-        for name in _ARRAYS:
-            setattr(est, name, np.asarray(arrays[name], dtype=np.float64))
-        est.n_features_in_ = int(learned.get("n_features_in_", est.mean_.shape[0]))
-        return est
+        return restore_attributes(cls, arrays, params, kind="familiarity", names=_ARRAYS)

@@ -88,18 +88,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
     )
     if prompt is not None:
         gen = chat.generate(prompt, max_new_tokens=args.max_new_tokens)
-        keys = (
-            "text",
-            "answer",
-            "confidence",
-            "familiarity",
-            "unfamiliar",
-            "layer",
-            "position",
-            "abstained",
-            "flagged",
-        )
-        out(json.dumps({k: getattr(gen, k) for k in keys}, ensure_ascii=False))
+        internal = ("prefix", "token_ids", "truncated")
+        shown = {k: v for k, v in gen.to_dict().items() if k not in internal}
+        out(json.dumps(shown, ensure_ascii=False))
         return 0
     return chat_loop(chat, max_new_tokens=args.max_new_tokens)
 
