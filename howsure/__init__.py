@@ -18,7 +18,8 @@ The rooms, from the bottom up (each imports only from those below it): ``howsure
 (shared helpers), ``howsure.qa`` (QA sets, the judge) and ``howsure.calibration``
 (scores to probabilities), ``howsure.probes`` (models, activations, probes),
 ``howsure.plugin`` (the Detector, training, the wrapper), ``howsure.eval`` (reports),
-and this facade with ``howsure.cli`` and ``howsure.demo``.
+and this facade with ``howsure.cli``, ``howsure.demo`` and ``howsure.server`` (``howsure
+serve``: the OpenAI-compatible HTTP server).
 """
 
 from __future__ import annotations

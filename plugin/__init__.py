@@ -24,8 +24,13 @@
     The detectors shipped in the package (:func:`shipped_detector_for`).
 ``generation``
     :class:`ConfidentGeneration` and the generation settings the wrapper accepts.
+``batch``
+    :func:`run_rows`: one ``generate`` for several :class:`Prepared` requests, each
+    :class:`Row` with its own sink, stop flag and length (the wrapper's one generation
+    path; ``howsure serve`` batches through it).
 ``events``
-    Typed stream events (:class:`ConfidenceEvent`, :class:`TextEvent`, :class:`EndEvent`).
+    Typed stream events (:class:`ConfidenceEvent`, :class:`TextEvent`, :class:`EndEvent`),
+    the :class:`EventDecoder` every consumer renders them with, and :class:`TextView`.
 ``confident_model``
     :class:`ConfidentModel`: answers with their confidence from the same forward pass,
     whole or streamed (also without a detector).
@@ -54,7 +59,12 @@ _EXPORTS = {
     "DEFAULT_TEMPLATE": "howsure.plugin.generation",
     "ConfidentGeneration": "howsure.plugin.generation",
     "percent": "howsure.plugin.generation",
+    "Prepared": "howsure.plugin.batch",
+    "Row": "howsure.plugin.batch",
+    "run_rows": "howsure.plugin.batch",
     "ConfidenceEvent": "howsure.plugin.events",
+    "EventDecoder": "howsure.plugin.events",
+    "TextView": "howsure.plugin.events",
     "EndEvent": "howsure.plugin.events",
     "EventStream": "howsure.plugin.events",
     "StreamEvent": "howsure.plugin.events",

@@ -15,8 +15,9 @@ import torch
 
 from howsure.core.checks import check_choice, check_int, check_probability
 from howsure.core.padding import pad_rows
+from howsure.plugin.batch import Prepared, Row, run_rows
 from howsure.plugin.detector import Detector
-from howsure.plugin.events import ConfidenceEvent, EndEvent, EventStream, TextEvent
+from howsure.plugin.events import ConfidenceEvent, EventStream, TextView
 from howsure.plugin.generation import (
     DEFAULT_TEMPLATE,
     AbstainMode,
@@ -157,6 +158,12 @@ class ConfidentModel:
             and self.abstain_mode == "replace"
         )
 
+    @property
+    def default_max_new_tokens(self) -> int:
+        """The answer length limit when none is given: the detector's (what it was
+        trained with), else :data:`DEFAULT_MAX_NEW_TOKENS`."""
+        return self.detector.reader.max_new_tokens if self.detector else DEFAULT_MAX_NEW_TOKENS
+
     # -- prompts -------------------------------------------------------------------------
     def messages(self, prompt: Prompt) -> list[dict]:
         """The chat messages for a question or a conversation (validated)."""
@@ -175,7 +182,7 @@ class ConfidentModel:
         check_length(self.model, self.tokenizer, [len(x) for x in ids], n_new)
         return ids
 
-    def _batch_tensors(self, ids: Sequence[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    def batch_tensors(self, ids: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
         """Left-padded ``input_ids`` and ``attention_mask`` on the model's device."""
         input_ids, mask, _ = pad_rows(ids, self._pad_id, side="left")
         device = model_device(self.model)
@@ -183,10 +190,9 @@ class ConfidentModel:
 
     def _config(self, *settings: Any) -> tuple[GenerationConfig, int]:
         max_new_tokens, do_sample, temperature, top_p, base = settings
-        default = self.detector.reader.max_new_tokens if self.detector else DEFAULT_MAX_NEW_TOKENS
         return generation_config(
             self.model,
-            default_max_new_tokens=default,
+            default_max_new_tokens=self.default_max_new_tokens,
             pad_token_id=self._pad_id,
             max_new_tokens=max_new_tokens,
             do_sample=do_sample,
@@ -226,6 +232,7 @@ class ConfidentModel:
         width: int,
         calls: dict[int, list[torch.Tensor]],
         stats: AnswerStats | None = None,
+        limits: Sequence[int] | None = None,
     ) -> list[ConfidentGeneration]:
         """One :class:`ConfidentGeneration` per row of ``generate``'s output.
 
@@ -239,15 +246,23 @@ class ConfidentModel:
             detector).
         stats : AnswerStats, optional
             The :meth:`answer_stats` processor of that ``generate``, when there is one.
+        limits : list of int, length batch, optional
+            Each row's own ``max_new_tokens``, when rows of one ``generate`` had
+            different ones (the tokens after a row's limit are padding).
         """
-        new = seqs[:, width:].cpu()
+        new = seqs[:, width:].cpu().tolist()
+        if limits is not None:
+            new = [row[:limit] for row, limit in zip(new, limits, strict=True)]
         answer_ids, truncated = split_answers(new, self.eos_ids)
         scores: list[float | None] = [None] * len(answer_ids)
         familiar: list[float | None] = [None] * len(answer_ids)
         if self.detector is not None:
             reader = self.detector.reader
             lengths = [len(a) for a in answer_ids]
-            feats = generation_features(calls, lengths, [reader.position])
+            seen = lengths  # answer tokens whose hidden state a call recorded
+            if limits is not None:  # as alone: the last step's token is never fed back
+                seen = [min(n, limit - 1) for n, limit in zip(lengths, limits, strict=True)]
+            feats = generation_features(calls, seen, [reader.position])
             read = None
             if stats is not None:
                 read = answer_stats(*stats.finish(seqs[:, -1]), lengths)
@@ -257,7 +272,7 @@ class ConfidentModel:
                 familiar = [float(f) for f in found.familiarity]
         out = []
         for row, ids, cut, conf, fam in zip(
-            new.tolist(), answer_ids, truncated, scores, familiar, strict=True
+            new, answer_ids, truncated, scores, familiar, strict=True
         ):
             answer = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
             token_ids = tuple(row[: len(ids) + (0 if cut else 1)])
@@ -311,17 +326,38 @@ class ConfidentModel:
             on_record=on_record,
         )
 
+    def prepare(
+        self,
+        messages_or_prompt: Prompt,
+        *,
+        max_new_tokens: int | None = None,
+        do_sample: bool | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        generation_config: GenerationConfig | None = None,
+    ) -> Prepared:
+        """Check, render and tokenize one request, before any generation work.
+
+        Parameters, raises: as :meth:`generate`.
+
+        Returns
+        -------
+        Prepared
+            For :meth:`events` here, or :func:`howsure.plugin.batch.run_rows` together
+            with other requests of the same ``key`` (``howsure serve``).
+        """
+        cfg, n_new = self._config(max_new_tokens, do_sample, temperature, top_p, generation_config)
+        ids = self._encode([self.render(messages_or_prompt)], n_new)[0]
+        return Prepared(ids=tuple(ids), config=cfg, max_new_tokens=n_new, key=_settings_key(cfg))
+
     def _run(self, ids: Sequence[list[int]], cfg: Any) -> list[ConfidentGeneration]:
-        input_ids, mask = self._batch_tensors(ids)
-        stats = self.answer_stats()
-        with self.capture() as cap, torch.inference_mode():
-            seqs = self.model.generate(
-                input_ids=input_ids,
-                attention_mask=mask,
-                generation_config=cfg,
-                **({"logits_processor": [stats]} if stats is not None else {}),
-            )
-        return self.results(seqs, input_ids.shape[1], cap.calls, stats)
+        """One batch through :func:`~howsure.plugin.batch.run_rows`, nobody listening."""
+        n_new, key = int(cfg.max_new_tokens), _settings_key(cfg)
+        rows = [
+            Row(Prepared(ids=tuple(x), config=cfg, max_new_tokens=n_new, key=key), _ignore)
+            for x in ids
+        ]
+        return run_rows(self, rows)
 
     # -- public API --------------------------------------------------------------------
     def generate(
@@ -362,9 +398,15 @@ class ConfidentModel:
             Bad prompt (empty question, empty conversation or message, wrong type), a
             prompt that with ``max_new_tokens`` exceeds the context window, bad settings.
         """
-        cfg, n_new = self._config(max_new_tokens, do_sample, temperature, top_p, generation_config)
-        ids = self._encode([self.render(messages_or_prompt)], n_new)
-        result = self._run(ids, cfg)[0]
+        prepared = self.prepare(
+            messages_or_prompt,
+            max_new_tokens=max_new_tokens,
+            do_sample=do_sample,
+            temperature=temperature,
+            top_p=top_p,
+            generation_config=generation_config,
+        )
+        result = run_rows(self, [Row(prepared, _ignore)])[0]
         self.last = result
         return result
 
@@ -436,10 +478,15 @@ class ConfidentModel:
             :class:`~howsure.plugin.events.TextEvent` and
             :class:`~howsure.plugin.events.EndEvent`.
         """
-        cfg, n_new = self._config(max_new_tokens, do_sample, temperature, top_p, generation_config)
-        ids = self._encode([self.render(messages_or_prompt)], n_new)
-        input_ids, mask = self._batch_tensors(ids)
-        return EventStream(self, input_ids, mask, cfg)
+        prepared = self.prepare(
+            messages_or_prompt,
+            max_new_tokens=max_new_tokens,
+            do_sample=do_sample,
+            temperature=temperature,
+            top_p=top_p,
+            generation_config=generation_config,
+        )
+        return EventStream(self, prepared)
 
     def stream(
         self,
@@ -483,27 +530,22 @@ class ConfidentModel:
         return self._text_view(events)
 
     def _text_view(self, events: EventStream) -> Generator[str, None, ConfidentGeneration]:
-        """The text pieces of :meth:`stream` from the events (see the module docstring)."""
-        prompt_first, withheld = self.scores_before_answer, self.withholds_answer
-        shown = False
-        result: ConfidentGeneration | None = None
+        """The text pieces of :meth:`stream` from the events (:class:`TextView`)."""
+        view = TextView(self)
         with events:
             for event in events:
-                if isinstance(event, ConfidenceEvent):
-                    if prompt_first:
-                        yield event.prefix
-                        if event.abstained:
-                            yield " " + self.abstain_message
-                    elif not withheld:  # after the answer, on a line of its own
-                        yield ("\n" + event.prefix) if shown else event.prefix
-                elif isinstance(event, TextEvent):
-                    if not withheld:
-                        yield (" " + event.text) if prompt_first and not shown else event.text
-                        shown = True
-                elif isinstance(event, EndEvent):
-                    result = event.result
-        if result is None:  # pragma: no cover - an EventStream always ends with EndEvent
+                yield from view.pieces(event)
+        if events.result is None:  # pragma: no cover - an EventStream always ends with it
             raise RuntimeError("the stream ended without a result")
-        if withheld:
-            yield result.text
-        return result
+        return events.result
+
+
+def _ignore(kind: str, value: Any) -> None:
+    """A sink for rows nobody streams."""
+
+
+def _settings_key(cfg: Any) -> tuple:
+    """What rows generated together must share: the generation config, its length aside."""
+    settings = cfg.to_dict()
+    settings.pop("max_new_tokens", None)
+    return tuple(sorted((k, repr(v)) for k, v in settings.items()))

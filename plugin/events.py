@@ -33,15 +33,22 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-import torch
+from howsure.plugin.batch import Prepared, Row, run_rows_reporting
+from howsure.plugin.generation import ConfidentGeneration
 
-from howsure.plugin.generation import ConfidentGeneration, stop_flag_criteria
-
-__all__ = ["ConfidenceEvent", "EndEvent", "EventStream", "StreamEvent", "TextEvent"]
+__all__ = [
+    "ConfidenceEvent",
+    "EndEvent",
+    "EventDecoder",
+    "EventStream",
+    "StreamEvent",
+    "TextEvent",
+    "TextView",
+]
 
 _POLL_S = 0.05
 
@@ -94,13 +101,11 @@ StreamEvent = ConfidenceEvent | TextEvent | EndEvent
 """One event of an :class:`EventStream`."""
 
 
-class Generating(Protocol):
-    """What an :class:`EventStream` needs of the model it streams (a
+class Decoding(Protocol):
+    """What an :class:`EventDecoder` needs of the model it decodes for (a
     :class:`~howsure.plugin.confident_model.ConfidentModel`)."""
 
-    model: Any
     tokenizer: Any
-    detector: Any
     eos_ids: set[int]
     last: ConfidentGeneration | None
 
@@ -110,99 +115,145 @@ class Generating(Protocol):
     @property
     def withholds_answer(self) -> bool: ...
 
-    def capture(self, on_record: Callable[[int, int, torch.Tensor], None] | None = None) -> Any: ...
-
-    def answer_stats(self) -> Any: ...
-
-    def results(
-        self,
-        seqs: torch.Tensor,
-        width: int,
-        calls: dict[int, list[torch.Tensor]],
-        stats: Any = None,
-    ) -> list[ConfidentGeneration]: ...
-
     def confidence_event(
         self, confidence: float, familiarity: float | None = None
     ) -> ConfidenceEvent: ...
 
 
-class _TokenQueue:
-    """``generate`` streamer that forwards new token ids to a queue (the prompt skipped)."""
+class EventDecoder:
+    """Turns one row's raw news from :func:`~howsure.plugin.batch.run_rows` (confidence,
+    token ids, the result) into :data:`StreamEvent` s, in the order of the module
+    docstring. Every consumer uses it: :class:`EventStream` (the wrapper, the CLI chat,
+    the demo) and ``howsure serve``.
 
-    def __init__(self, events: queue.Queue) -> None:
-        self.events = events
-        self._prompt_seen = False
+    Parameters
+    ----------
+    chat : ConfidentModel
+    """
 
-    def put(self, value: torch.Tensor) -> None:
-        if not self._prompt_seen:  # generate first puts the prompt
-            self._prompt_seen = True
-            return
-        for tok in value.reshape(-1).tolist():
-            self.events.put(("token", int(tok)))
+    def __init__(self, chat: Decoding) -> None:
+        self.chat = chat
+        self.prompt_first = chat.scores_before_answer
+        self.withheld = chat.withholds_answer
+        self.hide = self.withheld  # answer pieces are not sent
+        self._ids: list[int] = []
+        self._shown = ""  # answer text sent so far (stripped form)
+        self._eos_seen = False
 
-    def end(self) -> None:
-        pass
+    def feed(self, kind: str, value: Any) -> list[StreamEvent]:
+        """The events of a ``"confidence"`` or ``"token"`` item (often none)."""
+        chat = self.chat
+        if kind == "confidence":
+            event = chat.confidence_event(*value)
+            self.hide = self.hide or event.abstained
+            return [event]
+        if kind != "token":
+            raise ValueError(f"feed takes 'confidence' or 'token' items, got {kind!r}")
+        if self._eos_seen or value in chat.eos_ids:
+            self._eos_seen = True
+            return []
+        self._ids.append(value)
+        if self.hide:
+            return []
+        text = chat.tokenizer.decode(self._ids, skip_special_tokens=True).strip()
+        if text.endswith("\ufffd") or not text.startswith(self._shown):
+            return []  # an incomplete character: wait for the next token
+        if len(text) <= len(self._shown):
+            return []
+        piece, self._shown = text[len(self._shown) :], text
+        return [TextEvent(piece)]
+
+    def finish(self, result: ConfidentGeneration) -> list[StreamEvent]:
+        """The last events, from the row's result: the rest of the answer, the confidence
+        of an answer position, the end."""
+        chat, out = self.chat, []
+        if not self.hide:
+            shown = self._shown
+            rest = result.answer[len(shown) :] if result.answer.startswith(shown) else ""
+            if rest:
+                out.append(TextEvent(rest))
+        if result.confidence is not None and not self.prompt_first:
+            event = chat.confidence_event(result.confidence, result.familiarity)
+            out.append(event)
+            if self.withheld and not event.abstained and result.answer:
+                out.append(TextEvent(result.answer))
+        chat.last = result
+        out.append(EndEvent(result))
+        return out
 
 
-@dataclass
+class TextView:
+    """The text pieces of a stream's events, for a consumer that shows plain text.
+
+    With ``prefix=True`` (:meth:`ConfidentModel.stream
+    <howsure.plugin.confident_model.ConfidentModel.stream>`): for ``last_prompt``
+    detectors the prefix first, then the answer (the first piece with a leading space)
+    or ``" " + abstain_message``; for answer positions the answer, then ``"\\n" +
+    prefix``; when the answer is withheld until its confidence is known, one piece equal
+    to the result's ``text`` at the end. With ``prefix=False``: just the answer as it
+    streams, or the abstain message in place of a withheld one.
+
+    Parameters
+    ----------
+    chat : ConfidentModel
+    prefix : bool, default True
+    """
+
+    def __init__(self, chat: Any, *, prefix: bool = True) -> None:
+        self.chat = chat
+        self.prefix = prefix
+        self.prompt_first = chat.scores_before_answer
+        self.withheld = chat.withholds_answer
+        self._shown = False
+
+    def pieces(self, event: StreamEvent) -> list[str]:
+        """The text pieces ``event`` adds (often none)."""
+        if isinstance(event, ConfidenceEvent):
+            tail = [" " * self.prefix + self.chat.abstain_message] if event.abstained else []
+            if not self.prefix:
+                return tail
+            if self.prompt_first:
+                return [event.prefix, *tail]
+            if self.withheld:
+                return []
+            return [("\n" + event.prefix) if self._shown else event.prefix]
+        if isinstance(event, TextEvent):
+            if self.withheld and self.prefix:
+                return []
+            first = self.prefix and self.prompt_first and not self._shown
+            self._shown = True
+            return [(" " + event.text) if first else event.text]
+        if isinstance(event, EndEvent) and self.withheld and self.prefix:
+            return [event.result.text]
+        return []
+
+
 class _Run:
     """What the consumer and the worker of one stream share; it holds no reference to the
     :class:`EventStream`, so dropping the stream finalises it at once (CPython)."""
 
-    chat: Generating
-    inputs: tuple[torch.Tensor, torch.Tensor, Any]
-    queue: queue.Queue = field(default_factory=queue.Queue)
-    stop: threading.Event = field(default_factory=threading.Event)
-    thread: threading.Thread | None = None
-    result: ConfidentGeneration | None = None
+    def __init__(self, chat: Any, prepared: Prepared) -> None:
+        self.queue: queue.Queue = queue.Queue()
+        self.row = Row(prepared=prepared, emit=lambda kind, value: self.queue.put((kind, value)))
+        self.chat = chat
+        self.thread: threading.Thread | None = None
+        self.result: ConfidentGeneration | None = None
 
     def join(self) -> None:
         """Stop the generation after the current step and wait for the worker."""
-        self.stop.set()
+        self.row.stop.set()
         while self.thread is not None and self.thread.is_alive():
             self.thread.join(_POLL_S)
 
 
-def _work(run: _Run) -> None:
-    """The worker: hook, generate, result (the hook is removed before it reports)."""
-    chat = run.chat
-    input_ids, mask, config = run.inputs
-
-    def on_record(layer: int, index: int, hidden: torch.Tensor) -> None:
-        if index == 0 and chat.scores_before_answer:
-            found = chat.detector.assess_features(hidden.float().cpu().numpy())
-            fam = None if found.familiarity is None else float(found.familiarity[0])
-            run.queue.put(("confidence", (float(found.confidence[0]), fam)))
-
-    try:
-        stats = chat.answer_stats()
-        with chat.capture(on_record) as cap, torch.inference_mode():
-            seqs = chat.model.generate(
-                input_ids=input_ids,
-                attention_mask=mask,
-                generation_config=config,
-                streamer=_TokenQueue(run.queue),
-                stopping_criteria=stop_flag_criteria(run.stop),
-                **({"logits_processor": [stats]} if stats is not None else {}),
-            )
-        result = chat.results(seqs, input_ids.shape[1], cap.calls, stats)[0]
-        run.queue.put(("done", result))
-    except BaseException as err:  # handed to the consumer, re-raised there
-        run.queue.put(("error", err))
-
-
 def _events(run: _Run) -> Generator[StreamEvent, None, None]:
-    """The consumer: the worker's tokens to text pieces, in the order of the module
-    docstring. Leaving it (done, closed, an exception, or finalised) stops the worker."""
-    chat = run.chat
-    prompt_first, withheld = chat.scores_before_answer, chat.withholds_answer
-    run.thread = threading.Thread(target=_work, args=(run,), name="howsure-stream", daemon=True)
+    """The consumer: the worker's news to events (:class:`EventDecoder`). Leaving it
+    (done, closed, an exception, or finalised) stops the worker."""
+    decoder = EventDecoder(run.chat)
+    run.thread = threading.Thread(
+        target=run_rows_reporting, args=(run.chat, [run.row]), name="howsure-stream", daemon=True
+    )
     run.thread.start()
-    answer_ids: list[int] = []
-    shown = ""  # answer text sent so far (stripped form)
-    hide = withheld  # answer pieces are not sent
-    eos_seen = False
     try:
         while True:
             try:
@@ -211,39 +262,14 @@ def _events(run: _Run) -> Generator[StreamEvent, None, None]:
                 continue
             if kind == "error":
                 raise value
-            if kind == "confidence":
-                event = chat.confidence_event(*value)
-                hide = hide or event.abstained
-                yield event
-            elif kind == "token":
-                if eos_seen or value in chat.eos_ids:
-                    eos_seen = True
-                    continue
-                answer_ids.append(value)
-                if hide:
-                    continue
-                text = chat.tokenizer.decode(answer_ids, skip_special_tokens=True).strip()
-                if text.endswith("\ufffd") or not text.startswith(shown):
-                    continue  # an incomplete character: wait for the next token
-                if len(text) > len(shown):
-                    yield TextEvent(text[len(shown) :])
-                    shown = text
-            else:  # "done"
+            if kind == "done":
                 result: ConfidentGeneration = value
                 break
+            yield from decoder.feed(kind, value)
     finally:
         run.join()
-    if not hide:
-        rest = result.answer[len(shown) :] if result.answer.startswith(shown) else ""
-        if rest:
-            yield TextEvent(rest)
-    if result.confidence is not None and not prompt_first:
-        event = chat.confidence_event(result.confidence, result.familiarity)
-        yield event
-        if withheld and not event.abstained and result.answer:
-            yield TextEvent(result.answer)
-    run.result = chat.last = result
-    yield EndEvent(result)
+    run.result = result
+    yield from decoder.finish(result)
 
 
 class EventStream(Iterator[StreamEvent]):
@@ -253,16 +279,17 @@ class EventStream(Iterator[StreamEvent]):
     Iterate it, or use it as a context manager (``with chat.events(q) as events:``) so
     that leaving the block stops the generation. :attr:`result` holds the final
     :class:`ConfidentGeneration` once the :class:`EndEvent` was sent.
+
+    Parameters
+    ----------
+    chat : ConfidentModel
+    prepared : Prepared
+        The checked request (:meth:`ConfidentModel.prepare
+        <howsure.plugin.confident_model.ConfidentModel.prepare>`).
     """
 
-    def __init__(
-        self,
-        chat: Generating,
-        input_ids: torch.Tensor,
-        attention_mask: torch.Tensor,
-        config: Any,
-    ) -> None:
-        self._run = _Run(chat=chat, inputs=(input_ids, attention_mask, config))
+    def __init__(self, chat: Any, prepared: Prepared) -> None:
+        self._run = _Run(chat, prepared)
         self._events = _events(self._run)
 
     @property

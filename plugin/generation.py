@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import math
-import threading
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -30,7 +29,6 @@ __all__ = [
     "check_template",
     "generation_config",
     "percent",
-    "stop_flag_criteria",
 ]
 
 DEFAULT_TEMPLATE = "The model is {pct}% sure."
@@ -103,21 +101,6 @@ class ConfidentGeneration:
 def percent(confidence: float) -> int:
     """A confidence in [0, 1] as whole percent, rounded half up (0.915 -> 92)."""
     return math.floor(confidence * 100 + 0.5)
-
-
-def stop_flag_criteria(flag: threading.Event) -> Any:
-    """Stopping criteria for ``generate`` that end every row once ``flag`` is set."""
-    from transformers import StoppingCriteria, StoppingCriteriaList
-
-    class StopWhenSet(StoppingCriteria):
-        """Stops every row once ``flag`` is set (a stream closed or interrupted)."""
-
-        def __call__(self, input_ids: torch.Tensor, scores: Any, **kwargs: Any) -> torch.Tensor:
-            return torch.full(
-                (input_ids.shape[0],), flag.is_set(), dtype=torch.bool, device=input_ids.device
-            )
-
-    return StoppingCriteriaList([StopWhenSet()])
 
 
 def check_model(model: Any, tokenizer: Any) -> None:

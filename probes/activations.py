@@ -312,13 +312,16 @@ def generate_and_read(
     )
 
 
-def split_answers(new_ids: torch.Tensor, eos: set[int]) -> tuple[list[list[int]], list[bool]]:
+def split_answers(
+    new_ids: torch.Tensor | Sequence[Sequence[int]], eos: set[int]
+) -> tuple[list[list[int]], list[bool]]:
     """Cut each row of generated token ids at its first EOS.
 
     Parameters
     ----------
-    new_ids : torch.Tensor of int, shape (batch, steps)
-        The tokens ``generate`` appended to the prompts (padding after an EOS included).
+    new_ids : torch.Tensor of int, shape (batch, steps), or list of list of int
+        The tokens ``generate`` appended to the prompts (padding after an EOS included);
+        rows of a list may differ in length.
     eos : set of int
         End-of-sequence token ids.
 
@@ -330,7 +333,9 @@ def split_answers(new_ids: torch.Tensor, eos: set[int]) -> tuple[list[list[int]]
         True where no EOS came, i.e. ``max_new_tokens`` cut the answer.
     """
     answer_ids, truncated = [], []
-    for row in new_ids.tolist():
+    rows = new_ids.tolist() if isinstance(new_ids, torch.Tensor) else new_ids
+    for row in rows:
+        row = list(row)
         stop = next((j for j, tok in enumerate(row) if tok in eos), None)
         answer_ids.append(row if stop is None else row[:stop])
         truncated.append(stop is None)

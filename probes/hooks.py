@@ -16,7 +16,9 @@ import torch
 from howsure.core.checks import check_int
 from howsure.probes.models import find_layers
 
-__all__ = ["AnswerStats", "LayerCapture", "no_hooks_left"]
+__all__ = ["AnswerStats", "LayerCapture", "howsure_hooks", "no_hooks_left"]
+
+_MARK = "__howsure_hook__"  # set on every hook function howsure registers
 
 
 def _block_output(output: Any) -> torch.Tensor:
@@ -86,6 +88,7 @@ class LayerCapture:
             if self.on_record is not None:
                 self.on_record(layer, len(recorded) - 1, recorded[-1])
 
+        setattr(hook, _MARK, True)
         return hook
 
     def __enter__(self) -> LayerCapture:
@@ -136,6 +139,16 @@ class AnswerStats:
             self.chosen_logprob.append(self._prev.gather(1, last_tokens[:, None]).squeeze(1))
             self._prev = None
         return torch.stack(self.chosen_logprob, 1), torch.stack(self.entropy, 1)
+
+
+def howsure_hooks(model: Any) -> int:
+    """How many forward hooks howsure has on ``model`` now (0 whenever nothing reads it;
+    hooks of others, e.g. transformers' own output recorders, are not counted)."""
+    return sum(
+        getattr(h, _MARK, False)
+        for m in model.modules()
+        for h in [*m._forward_hooks.values(), *m._forward_pre_hooks.values()]
+    )
 
 
 @contextlib.contextmanager

@@ -137,3 +137,45 @@ def write_half_right_qa(model, tokenizer, folder: Path, *, n_questions: int) -> 
     path = folder / "tiny_qa.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
+
+
+def fit_tiny_detectors(model, tokenizer, *, layer: int = 2, max_new_tokens: int = 6) -> dict:
+    """A detector per reading position (``last_prompt``, ``mean_answer``,
+    ``mean_last_answer``), fitted on the tiny model's own activations with random labels
+    (fast; the confidences vary but mean nothing)."""
+    import numpy as np
+
+    from howsure.calibration.calibrators import PlattCalibrator
+    from howsure.plugin.detector import Detector, ReaderSettings
+    from howsure.probes.activations import generate_and_read
+    from howsure.probes.linear import LogisticProbe
+    from howsure.probes.models import model_fingerprint
+    from howsure.probes.prompts import question_prompt
+
+    positions = ["last_prompt", "mean_answer", "mean_last_answer"]
+    questions = [f"What is {a} plus {b}?" for a in range(6) for b in range(6)]
+    res = generate_and_read(
+        model,
+        tokenizer,
+        [question_prompt(tokenizer, q) for q in questions],
+        layers=[layer],
+        positions=positions,
+        max_new_tokens=max_new_tokens,
+        progress=False,
+    )
+    y = np.random.default_rng(0).random(len(questions)) < 0.5
+    out = {}
+    for pos in positions:
+        x = res.activations[(layer, pos)]
+        probe = LogisticProbe(random_state=0).fit(x, y)
+        raw = probe.confidence(x)
+        cal = PlattCalibrator().fit(raw, y.astype(int))
+        out[pos] = Detector(
+            probe=probe,
+            calibrator=cal,
+            reader=ReaderSettings(layer=layer, position=pos, max_new_tokens=max_new_tokens),
+            fingerprint=model_fingerprint(model),
+            calibration_scores=cal.predict(raw),
+            calibration_labels=y,
+        )
+    return out

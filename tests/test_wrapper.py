@@ -11,17 +11,16 @@ import time
 import numpy as np
 import pytest
 import torch
+from conftest import fit_tiny_detectors
 
 import howsure
-from howsure.calibration.calibrators import PlattCalibrator
 from howsure.calibration.selective import threshold_for_error_rate
 from howsure.cli import main
-from howsure.plugin.detector import Detector, ReaderSettings
+from howsure.plugin.detector import Detector
 from howsure.plugin.events import ConfidenceEvent, EndEvent, TextEvent
 from howsure.plugin.wrapper import ConfidentGeneration, ConfidentModel, wrap
 from howsure.probes.activations import generate_and_read
-from howsure.probes.linear import LogisticProbe
-from howsure.probes.models import find_layers, load_model, model_fingerprint
+from howsure.probes.models import find_layers, load_model
 from howsure.probes.prompts import question_messages, question_prompt
 
 LAYER = 2
@@ -40,45 +39,25 @@ def stream_threads() -> int:
 
 @pytest.fixture(scope="module")
 def fitted(tiny):
-    """Probe + calibrator per position, fitted on the tiny model's own activations with
-    random labels (fast), and out-of-fold-like calibration scores."""
+    """A detector per position, fitted on the tiny model's own activations with random
+    labels (fast), with out-of-fold-like calibration scores."""
     model, tok = tiny
-    questions = [f"What is {a} plus {b}?" for a in range(6) for b in range(6)]
-    prompts = [question_prompt(tok, q) for q in questions]
-    res = generate_and_read(
-        model,
-        tok,
-        prompts,
-        layers=[LAYER],
-        positions=POSITIONS,
-        max_new_tokens=N_NEW,
-        progress=False,
-    )
-    y = np.random.default_rng(0).random(len(questions)) < 0.5
-    out = {}
-    for pos in POSITIONS:
-        x = res.activations[(LAYER, pos)]
-        probe = LogisticProbe(random_state=0).fit(x, y)
-        raw = probe.confidence(x)
-        cal = PlattCalibrator().fit(raw, y.astype(int))
-        out[pos] = (probe, cal, cal.predict(raw), y)
-    return out
+    return fit_tiny_detectors(model, tok, layer=LAYER, max_new_tokens=N_NEW)
 
 
 @pytest.fixture
-def make_det(tiny, fitted):
+def make_det(fitted):
     """A fresh (unbound) detector per call, sharing the fitted probe and calibrator."""
-    model, _ = tiny
 
     def make(position: str = "last_prompt", *, with_calibration: bool = True) -> Detector:
-        probe, cal, scores, labels = fitted[position]
+        det = fitted[position]
         return Detector(
-            probe=probe,
-            calibrator=cal,
-            reader=ReaderSettings(layer=LAYER, position=position, max_new_tokens=N_NEW),
-            fingerprint=model_fingerprint(model),
-            calibration_scores=scores if with_calibration else None,
-            calibration_labels=labels if with_calibration else None,
+            probe=det.probe,
+            calibrator=det.calibrator,
+            reader=det.reader,
+            fingerprint=det.fingerprint,
+            calibration_scores=det.calibration_scores if with_calibration else None,
+            calibration_labels=det.calibration_labels if with_calibration else None,
         )
 
     return make

@@ -12,6 +12,8 @@
     ``demo``: the web page.
 ``evaluate``
     ``eval`` and ``transfer``.
+``serve``
+    ``serve``: the OpenAI-compatible HTTP server.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from howsure.cli import chat, data, demo, evaluate, heldout
+from howsure.cli import chat, data, demo, evaluate, heldout, serve
 from howsure.cli.common import check_flags, flag_names
 from howsure.core.version import __version__
 
@@ -40,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_parsers(sub)
     demo.add_parsers(sub)
     evaluate.add_parsers(sub)  # eval, transfer
+    serve.add_parsers(sub)
     return parser
 
 

@@ -8,6 +8,8 @@ import sys
 from typing import Any
 
 from howsure.cli.common import (
+    abstain_settings,
+    add_abstain_args,
     add_answer_length_arg,
     add_detector_arg,
     add_model_args,
@@ -36,26 +38,7 @@ def add_parsers(sub: Any) -> None:
     add_detector_arg(ch)
     ch.add_argument("--json", action="store_true", help="one prompt from stdin, one JSON line")
     add_answer_length_arg(ch)
-    ch.add_argument(
-        "--abstain-below",
-        type=float,
-        default=None,
-        metavar="P",
-        help='answer "I\'m not sure." when the confidence is below P (0-1, e.g. 0.5)',
-    )
-    ch.add_argument(
-        "--target-error",
-        type=float,
-        default=None,
-        metavar="E",
-        help="instead of --abstain-below: the threshold that kept the error rate of the "
-        "answers given at most E on the detector's out-of-fold training scores",
-    )
-    ch.add_argument(
-        "--flag",
-        action="store_true",
-        help="keep low-confidence answers and mark them instead of replacing them",
-    )
+    add_abstain_args(ch)
     ch.set_defaults(func=cmd_chat)
 
 
@@ -63,11 +46,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     """``howsure chat``: see :func:`add_parsers`."""
     from howsure.plugin.wrapper import wrap
 
-    if args.flag and args.abstain_below is None and args.target_error is None:
-        raise ValueError(
-            "--flag marks the answers below a confidence threshold: give one with "
-            "--abstain-below P or --target-error E"
-        )
+    abstain = abstain_settings(args)
     folder = detector_folder(args.detector, model=args.model)
     prompt = None
     if args.json:
@@ -78,14 +57,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 "echo 'What is the capital of Peru?' | howsure chat --json"
             )
     model, tokenizer = model_of(args)
-    chat = wrap(
-        model,
-        tokenizer,
-        folder,
-        abstain_below=args.abstain_below,
-        target_error=args.target_error,
-        abstain_mode="flag" if args.flag else "replace",
-    )
+    chat = wrap(model, tokenizer, folder, **abstain)
     if prompt is not None:
         gen = chat.generate(prompt, max_new_tokens=args.max_new_tokens)
         internal = ("prefix", "token_ids", "truncated")

@@ -15,7 +15,9 @@ from typing import Any
 
 __all__ = [
     "DEFAULT_DETECTOR",
+    "abstain_settings",
     "accuracy_table",
+    "add_abstain_args",
     "add_answer_length_arg",
     "add_data_args",
     "add_dataset_args",
@@ -170,6 +172,50 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps (default auto)")
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
+
+
+def add_abstain_args(p: argparse.ArgumentParser) -> None:
+    """``--abstain-below``, ``--target-error`` and ``--flag``."""
+    p.add_argument(
+        "--abstain-below",
+        type=float,
+        default=None,
+        metavar="P",
+        help='answer "I\'m not sure." when the confidence is below P (0-1, e.g. 0.5)',
+    )
+    p.add_argument(
+        "--target-error",
+        type=float,
+        default=None,
+        metavar="E",
+        help="instead of --abstain-below: the threshold that kept the error rate of the "
+        "answers given at most E on the detector's out-of-fold training scores",
+    )
+    p.add_argument(
+        "--flag",
+        action="store_true",
+        help="keep low-confidence answers and mark them instead of replacing them",
+    )
+
+
+def abstain_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The abstention keywords of :func:`howsure.wrap` from :func:`add_abstain_args`' flags.
+
+    Raises
+    ------
+    ValueError
+        ``--flag`` without a threshold.
+    """
+    if args.flag and args.abstain_below is None and args.target_error is None:
+        raise ValueError(
+            "--flag marks the answers below a confidence threshold: give one with "
+            "--abstain-below P or --target-error E"
+        )
+    return {
+        "abstain_below": args.abstain_below,
+        "target_error": args.target_error,
+        "abstain_mode": "flag" if args.flag else "replace",
+    }
 
 
 def add_no_gold_arg(p: argparse.ArgumentParser) -> None:

@@ -1,0 +1,196 @@
+"""Dynamic batching: requests that arrive together are generated together.
+
+One worker thread owns the model. Requests wait in a bounded queue (:meth:`Batcher.submit`
+refuses one more at once); the worker takes the oldest, waits for others with the same
+settings to join (up to ``window_s`` from when the worker is free, and no longer than
+``window_s / 5`` after the last one arrived: a lone request waits only that), and runs
+up to ``max_batch_size`` of them in one ``generate``
+(:func:`howsure.plugin.batch.run_rows`) or one teacher-forced scoring pass
+(:meth:`howsure.plugin.detector.Detector.assess`). A request whose ``stop`` flag is set
+(its client went away) is dropped before it starts and ends its row after the current
+step once it runs. The forward hook is on the model only while a batch runs.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from howsure.core.checks import check_int, check_real
+from howsure.plugin.batch import Prepared, Row, run_rows_reporting
+
+__all__ = ["Batcher", "Job", "QueueFull"]
+
+
+class QueueFull(Exception):
+    """The queue holds ``max_queue`` requests already."""
+
+
+@dataclass(eq=False)
+class Job:
+    """One request waiting for, or in, a batch.
+
+    Attributes
+    ----------
+    emit : callable
+        ``emit(kind, value)``: where the request's news goes (see
+        :mod:`howsure.plugin.batch`), called from the worker thread.
+    prepared : Prepared, optional
+        A generation request.
+    score : (list of dict, str), optional
+        Instead: a conversation and the answer to score.
+    seed : int, optional
+        A seeded request runs in a batch of its own, after ``torch.manual_seed(seed)``.
+    stop : threading.Event
+        Set when the client went away.
+    """
+
+    emit: Callable[[str, Any], None]
+    prepared: Prepared | None = None
+    score: tuple[list[dict], str] | None = None
+    seed: int | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+    arrived: float = field(default_factory=time.monotonic)
+
+    @property
+    def key(self) -> tuple:
+        """Jobs with equal keys may share a batch."""
+        if self.score is not None:
+            return ("score",)
+        if self.seed is not None:
+            return ("seeded", id(self))
+        return ("chat", self.prepared.key)
+
+
+class Batcher:
+    """The worker thread and its bounded queue.
+
+    Parameters
+    ----------
+    chat : ConfidentModel
+    max_batch_size : int
+    max_queue : int
+    window_s : float
+        How long the oldest waiting request waits for company at most; it stops waiting
+        once no request has arrived for ``window_s / 5``.
+    """
+
+    def __init__(self, chat: Any, *, max_batch_size: int, max_queue: int, window_s: float):
+        self.chat = chat
+        self.max_batch_size = check_int(max_batch_size, "max_batch_size", min_val=1)
+        self.max_queue = check_int(max_queue, "max_queue", min_val=1)
+        self.window_s = check_real(window_s, "window_s", min_val=0.0)
+        self.running = 0
+        self._current: list[Job] = []
+        self.batches = 0
+        self.batch_rows = 0
+        self._pending: collections.deque[Job] = collections.deque()
+        self._cond = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._loop, name="howsure-serve", daemon=True)
+        self._thread.start()
+
+    @property
+    def depth(self) -> int:
+        """Requests waiting for a batch."""
+        return len(self._pending)
+
+    def submit(self, job: Job) -> None:
+        """Queue a request; :class:`QueueFull` when ``max_queue`` are waiting already."""
+        with self._cond:
+            if self._closed:
+                raise QueueFull("the server is shutting down")
+            if len(self._pending) >= self.max_queue:
+                raise QueueFull(f"{len(self._pending)} requests are waiting already")
+            self._pending.append(job)
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        """Stop taking work, stop the running batch after its current step, and wait."""
+        with self._cond:
+            self._closed = True
+            for job in self._pending:
+                job.emit("error", RuntimeError("the server is shutting down"))
+            self._pending.clear()
+            for job in self._current:  # the running batch ends after its current step
+                job.stop.set()
+            self._cond.notify_all()
+        self._thread.join(timeout=60)
+
+    # -- the worker --------------------------------------------------------------------
+    def _take(self) -> list[Job] | None:
+        """The next batch: the oldest live job and up to ``max_batch_size - 1`` more with
+        its key (``None`` once closed).
+
+        It waits for company from when both the worker is free and the job is there: up
+        to ``window_s``, and no longer than ``window_s / 5`` after the last arrival. So
+        the requests of clients that got their answers from the last batch together come
+        back in time to join the next one, instead of splitting into batches that
+        alternate."""
+        free = time.monotonic()
+        with self._cond:
+            while True:
+                while self._pending and self._pending[0].stop.is_set():
+                    self._pending.popleft()  # its client left before it started
+                if self._closed:
+                    return None
+                if self._pending:
+                    break
+                self._cond.wait()
+            first = self._pending[0]
+            deadline = max(first.arrived, free) + self.window_s
+            while not self._closed:
+                same = [j for j in self._pending if j.key == first.key and not j.stop.is_set()]
+                now = time.monotonic()
+                quiet = max(free, *(j.arrived for j in same)) + self.window_s / 5
+                left = min(deadline, quiet) - now
+                if len(same) >= self.max_batch_size or left <= 0 or first.key[0] == "seeded":
+                    break
+                self._cond.wait(left)
+            batch = [j for j in self._pending if j.key == first.key and not j.stop.is_set()]
+            batch = batch[: self.max_batch_size]
+            taken = {id(j) for j in batch}
+            self._pending = collections.deque(
+                j for j in self._pending if id(j) not in taken and not j.stop.is_set()
+            )
+            self.running = len(batch)
+            self._current = batch
+            return batch
+
+    def _loop(self) -> None:
+        while (batch := self._take()) is not None:
+            try:
+                if batch[0].score is not None:
+                    self._score(batch)
+                else:
+                    if batch[0].seed is not None:
+                        torch.manual_seed(batch[0].seed)
+                    rows = [Row(prepared=j.prepared, emit=j.emit, stop=j.stop) for j in batch]
+                    run_rows_reporting(self.chat, rows)
+            finally:
+                self.batches += 1
+                self.batch_rows += len(batch)
+                self.running = 0
+                self._current = []
+
+    def _score(self, batch: list[Job]) -> None:
+        detector = self.chat.detector
+        try:
+            found = detector.assess(
+                [j.score[0] for j in batch],
+                [j.score[1] for j in batch],
+                batch_size=len(batch),
+            )
+        except BaseException as err:  # handed to the requests
+            for job in batch:
+                job.emit("error", err)
+            return
+        for i, job in enumerate(batch):
+            fam = None if found.familiarity is None else float(found.familiarity[i])
+            job.emit("done", (float(found.confidence[i]), fam))

@@ -1,0 +1,323 @@
+"""Reading the JSON bodies of ``/v1/chat/completions`` and ``/v1/score``, strictly.
+
+A field the server does not serve is refused with a 400 naming it and the fix, never
+ignored: ``n > 1``, tools, ``logprobs``, ``stop``, penalties, ``logit_bias``, non-text
+content, a JSON response format. Sampling follows the wrapper, not OpenAI's default:
+greedy unless ``temperature`` > 0 (the detector was fitted on greedy answers).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from howsure.server.errors import APIError, bad_request
+from howsure.server.settings import ServerSettings
+
+__all__ = ["ChatRequest", "ScoreRequest", "parse_chat", "parse_json", "parse_score"]
+
+ROLES = ("system", "developer", "user", "assistant")
+"""Message roles served (``developer`` is read as ``system``)."""
+
+# fields a client may send that change nothing here (bookkeeping on OpenAI's side)
+_IGNORED = {"user", "metadata", "store", "service_tier", "safety_identifier", "prompt_cache_key"}
+# fields that are fine at their "off" value and refused otherwise, with the reason
+_OFF_ONLY: dict[str, tuple[tuple[Any, ...], str]] = {
+    "n": ((1, None), "one choice per request is served; send n=1 or leave it out"),
+    "stop": ((None, [], ""), "stop sequences are not served; leave stop out"),
+    "logprobs": ((False, None), "log-probabilities are not served; leave logprobs out"),
+    "top_logprobs": ((None, 0), "log-probabilities are not served; leave top_logprobs out"),
+    "tools": ((None, []), "tool calls are not served; leave tools out"),
+    "tool_choice": ((None, "none"), "tool calls are not served; leave tool_choice out"),
+    "parallel_tool_calls": ((None,), "tool calls are not served; leave it out"),
+    "functions": ((None, []), "function calls are not served; leave functions out"),
+    "function_call": ((None, "none"), "function calls are not served; leave it out"),
+    "presence_penalty": ((None, 0, 0.0), "penalties are not served; leave it out or send 0"),
+    "frequency_penalty": ((None, 0, 0.0), "penalties are not served; leave it out or send 0"),
+    "logit_bias": ((None, {}), "logit_bias is not served; leave it out"),
+    "modalities": ((None, ["text"]), "only text output is served"),
+    "audio": ((None,), "audio output is not served; leave audio out"),
+    "prediction": ((None,), "predicted outputs are not served; leave prediction out"),
+    "reasoning_effort": ((None,), "reasoning effort is not served; leave it out"),
+    "web_search_options": ((None,), "web search is not served; leave it out"),
+}
+_CHAT_FIELDS = {
+    "model",
+    "messages",
+    "stream",
+    "stream_options",
+    "max_tokens",
+    "max_completion_tokens",
+    "temperature",
+    "top_p",
+    "seed",
+    "response_format",
+    "howsure",
+}
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """A checked ``/v1/chat/completions`` request.
+
+    Attributes
+    ----------
+    model : str
+    messages : list of dict
+        ``{"role", "content"}`` with text content (``developer`` read as ``system``).
+    max_tokens : int or None
+        ``None``: the detector's answer length.
+    temperature, top_p : float or None
+        ``temperature`` > 0 samples; ``None`` or 0 is greedy.
+    seed : int or None
+        Sampling seed; a seeded request is generated in a batch of its own.
+    stream, include_usage : bool
+    prefix : bool
+        Whether the content starts with "The model is N% sure.".
+    """
+
+    model: str
+    messages: list[dict]
+    max_tokens: int | None
+    temperature: float | None
+    top_p: float | None
+    seed: int | None
+    stream: bool
+    include_usage: bool
+    prefix: bool
+
+    @property
+    def sampling(self) -> bool:
+        """True when ``temperature`` > 0."""
+        return bool(self.temperature)
+
+
+@dataclass(frozen=True)
+class ScoreRequest:
+    """A checked ``/v1/score`` request: the conversation and the answer to score."""
+
+    model: str
+    messages: list[dict]
+    answer: str
+
+
+def parse_json(raw: bytes) -> dict[str, Any]:
+    """The request body as a JSON object, or a 400 naming what is wrong."""
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise bad_request(
+            f"the request body is not valid JSON ({err}); send a JSON object with "
+            "Content-Type: application/json",
+            code="invalid_json",
+        ) from None
+    if not isinstance(body, dict):
+        raise bad_request(
+            f"the request body must be a JSON object, got {type(body).__name__}",
+            code="invalid_json",
+        )
+    return body
+
+
+def _model(body: dict, names: tuple[str, ...]) -> str:
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise bad_request(f"model must be a model name (str); served: {names[0]!r}", "model")
+    if model not in names:
+        raise APIError(
+            404,
+            f"the model {model!r} is not served here; use {names[0]!r} (GET /v1/models)",
+            param="model",
+            code="model_not_found",
+        )
+    return model
+
+
+def _content(content: Any, where: str) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = []
+        for j, part in enumerate(content):
+            kind = part.get("type") if isinstance(part, dict) else None
+            if kind != "text" or not isinstance(part.get("text"), str):
+                raise bad_request(
+                    f"{where}[{j}] is a {kind or type(part).__name__!s} part; only text "
+                    'parts ({"type": "text", "text": ...}) are served',
+                    f"{where}[{j}]",
+                )
+            texts.append(part["text"])
+        return "".join(texts)
+    raise bad_request(
+        f"{where} must be a string or a list of text parts, got {type(content).__name__}",
+        where,
+    )
+
+
+def _messages(body: dict, settings: ServerSettings) -> list[dict]:
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        raise bad_request(
+            "messages must be a list of {'role', 'content'} objects, got "
+            f"{type(messages).__name__}",
+            "messages",
+        )
+    if not messages:
+        raise bad_request(
+            "messages is empty; send at least one message, e.g. "
+            '[{"role": "user", "content": "What is the capital of Peru?"}]',
+            "messages",
+        )
+    if len(messages) > settings.max_messages:
+        raise bad_request(
+            f"messages holds {len(messages)} messages, more than the {settings.max_messages} "
+            "served; send fewer (or start the server with a larger --max-messages)",
+            "messages",
+        )
+    out = []
+    for i, msg in enumerate(messages):
+        where = f"messages[{i}]"
+        if not isinstance(msg, dict):
+            raise bad_request(f"{where} must be an object, got {type(msg).__name__}", where)
+        role = msg.get("role")
+        if role not in ROLES:
+            raise bad_request(
+                f"{where}.role is {role!r}; served roles are {', '.join(ROLES)}",
+                f"{where}.role",
+            )
+        extra = set(msg) - {"role", "content", "name"}
+        if extra:
+            raise bad_request(
+                f"{where} has fields that are not served: {', '.join(sorted(extra))} "
+                "(tool calls, audio, refusals); send role and content only",
+                where,
+            )
+        text = _content(msg.get("content"), f"{where}.content")
+        if not text.strip():
+            raise bad_request(f"{where}.content is empty; every message needs text", where)
+        out.append({"role": "system" if role == "developer" else role, "content": text})
+    return out
+
+
+def _number(body: dict, name: str, lo: float, hi: float) -> float | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or not lo <= value <= hi:
+        raise bad_request(f"{name} must be a number in [{lo:g}, {hi:g}]; got {value!r}", name)
+    return float(value)
+
+
+def _max_tokens(body: dict, settings: ServerSettings) -> int | None:
+    given = {k: body[k] for k in ("max_tokens", "max_completion_tokens") if body.get(k) is not None}
+    if len(set(map(repr, given.values()))) > 1:
+        raise bad_request(
+            f"max_tokens and max_completion_tokens differ ({given}); send one of them",
+            "max_tokens",
+        )
+    if not given:
+        return None
+    name, value = next(iter(given.items()))
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise bad_request(f"{name} must be an integer >= 1; got {value!r}", name)
+    if value > settings.max_tokens:
+        raise bad_request(
+            f"{name} is {value}, over this server's cap of {settings.max_tokens}; ask for "
+            "fewer (or start the server with a larger --max-tokens)",
+            name,
+            code="max_tokens_exceeded",
+        )
+    return value
+
+
+def _refuse_unserved(body: dict, fields: set[str]) -> None:
+    for name, (off, why) in _OFF_ONLY.items():
+        if name in body and body[name] not in off:
+            raise bad_request(f"{name}={body[name]!r} is not supported: {why}", name, "unsupported")
+    unknown = set(body) - fields - _IGNORED - set(_OFF_ONLY)
+    if unknown:
+        raise bad_request(
+            f"unknown fields: {', '.join(sorted(unknown))}; see the README's server section "
+            "for the fields served",
+            sorted(unknown)[0],
+            "unsupported",
+        )
+
+
+def parse_chat(body: dict, settings: ServerSettings, names: tuple[str, ...]) -> ChatRequest:
+    """Check a ``/v1/chat/completions`` body (400 or 404 :class:`APIError` on bad input).
+
+    Parameters
+    ----------
+    body : dict
+        The parsed JSON body.
+    settings : ServerSettings
+    names : tuple of str
+        The model names served (the first is shown in errors).
+    """
+    _refuse_unserved(body, _CHAT_FIELDS)
+    model = _model(body, names)
+    messages = _messages(body, settings)
+    stream = body.get("stream", False)
+    if stream is None:
+        stream = False
+    if not isinstance(stream, bool):
+        raise bad_request(f"stream must be true or false; got {stream!r}", "stream")
+    options = body.get("stream_options") or {}
+    if not isinstance(options, dict) or set(options) - {"include_usage"}:
+        raise bad_request(
+            f'stream_options must be {{"include_usage": true|false}}; got {options!r}',
+            "stream_options",
+        )
+    if options and not stream:
+        raise bad_request("stream_options is only allowed with stream=true", "stream_options")
+    fmt = body.get("response_format")
+    if fmt is not None and fmt != {"type": "text"}:
+        raise bad_request(
+            f"response_format {fmt!r} is not served: only plain text answers are",
+            "response_format",
+            "unsupported",
+        )
+    seed = body.get("seed")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        raise bad_request(f"seed must be an integer; got {seed!r}", "seed")
+    ext = body.get("howsure") or {}
+    if not isinstance(ext, dict) or set(ext) - {"prefix"}:
+        raise bad_request(f'howsure must be {{"prefix": true|false}}; got {ext!r}', "howsure")
+    prefix = ext.get("prefix", settings.prefix)
+    if not isinstance(prefix, bool):
+        raise bad_request(f"howsure.prefix must be true or false; got {prefix!r}", "howsure")
+    return ChatRequest(
+        model=model,
+        messages=messages,
+        max_tokens=_max_tokens(body, settings),
+        temperature=_number(body, "temperature", 0.0, 2.0),
+        top_p=_number(body, "top_p", 0.0, 1.0),
+        seed=seed,
+        stream=stream,
+        include_usage=bool(options.get("include_usage", False)),
+        prefix=prefix,
+    )
+
+
+def parse_score(body: dict, settings: ServerSettings, names: tuple[str, ...]) -> ScoreRequest:
+    """Check a ``/v1/score`` body: ``{"model", "messages", "answer"}``."""
+    unknown = set(body) - {"model", "messages", "answer"}
+    if unknown:
+        raise bad_request(
+            f"unknown fields: {', '.join(sorted(unknown))}; /v1/score takes model, messages "
+            "and answer",
+            sorted(unknown)[0],
+        )
+    model = _model(body, names)
+    messages = _messages(body, settings)
+    answer = body.get("answer")
+    if not isinstance(answer, str) or not answer.strip():
+        raise bad_request(
+            f"answer must be the assistant's answer to score (a non-empty str), got {answer!r}",
+            "answer",
+        )
+    return ScoreRequest(model=model, messages=messages, answer=answer)

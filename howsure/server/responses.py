@@ -1,0 +1,139 @@
+"""The JSON the server sends: OpenAI's chat-completion objects with a ``confidence`` field.
+
+Each choice (and the stream chunk that carries it) has a ``confidence`` object::
+
+    "confidence": {
+        "value": 0.7479,              # calibrated P(answer correct), higher = surer
+        "percent": 75,                # as in the prefix, rounded half up
+        "prefix": "The model is 75% sure.",
+        "layer": 22, "position": "mean_answer",
+        "familiarity": 0.41,          # null without a familiarity model
+        "unfamiliar": false,          # familiarity under 0.02: less reliable
+        "abstained": false,           # below the threshold, answer replaced
+        "flagged": false              # below the threshold, answer kept and marked
+    }
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any
+
+from howsure.plugin.generation import percent
+
+__all__ = [
+    "chunk",
+    "completion",
+    "confidence_json",
+    "new_id",
+    "sse",
+    "usage",
+]
+
+
+def new_id(kind: str = "chatcmpl") -> str:
+    """A fresh response id, e.g. ``"chatcmpl-3f2a..."``."""
+    return f"{kind}-{uuid.uuid4().hex}"
+
+
+def confidence_json(event: Any, *, layer: int | None, position: str | None) -> dict[str, Any]:
+    """The ``confidence`` object of a :class:`~howsure.plugin.events.ConfidenceEvent` or a
+    :class:`~howsure.plugin.generation.ConfidentGeneration` (they share the fields)."""
+    return {
+        "value": float(event.confidence),
+        "percent": percent(event.confidence),
+        "prefix": event.prefix,
+        "layer": layer,
+        "position": position,
+        "familiarity": event.familiarity,
+        "unfamiliar": bool(event.unfamiliar),
+        "abstained": bool(event.abstained),
+        "flagged": bool(event.flagged),
+    }
+
+
+def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
+    """OpenAI's ``usage`` object."""
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
+
+
+def completion(
+    *,
+    rid: str,
+    model: str,
+    content: str,
+    finish_reason: str,
+    confidence: dict | None,
+    usage_: dict[str, int],
+    fingerprint: str,
+) -> dict[str, Any]:
+    """A ``chat.completion`` object with one choice."""
+    choice: dict[str, Any] = {
+        "index": 0,
+        "message": {"role": "assistant", "content": content, "refusal": None},
+        "logprobs": None,
+        "finish_reason": finish_reason,
+    }
+    if confidence is not None:
+        choice["confidence"] = confidence
+    return {
+        "id": rid,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "system_fingerprint": fingerprint,
+        "choices": [choice],
+        "usage": usage_,
+    }
+
+
+def chunk(
+    *,
+    rid: str,
+    model: str,
+    created: int,
+    fingerprint: str,
+    delta: dict[str, Any] | None = None,
+    finish_reason: str | None = None,
+    confidence: dict | None = None,
+    usage_: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """A ``chat.completion.chunk``: one delta (or, with ``usage_``, the usage chunk with no
+    choices, as OpenAI sends it)."""
+    out: dict[str, Any] = {
+        "id": rid,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": model,
+        "system_fingerprint": fingerprint,
+        "choices": [],
+    }
+    if usage_ is not None:
+        out["usage"] = usage_
+        return out
+    choice: dict[str, Any] = {
+        "index": 0,
+        "delta": delta or {},
+        "logprobs": None,
+        "finish_reason": finish_reason,
+    }
+    if confidence is not None:
+        choice["confidence"] = confidence
+    out["choices"] = [choice]
+    return out
+
+
+def sse(data: dict[str, Any] | str) -> bytes:
+    """One server-sent event: ``data: <json>`` and a blank line."""
+    text = (
+        data
+        if isinstance(data, str)
+        else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    )
+    return f"data: {text}\n\n".encode()

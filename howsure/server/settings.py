@@ -1,0 +1,63 @@
+"""The limits and options of one ``howsure serve``, checked before the model loads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from howsure.core.checks import check_int, check_real
+
+__all__ = ["ServerSettings"]
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """What ``howsure serve`` accepts and how it batches.
+
+    Attributes
+    ----------
+    max_batch_size : int, default 8
+        Requests generated together at most (dynamic batching).
+    max_queue : int, default 64
+        Requests waiting for a batch at most; one more is refused at once with a
+        retryable 503.
+    batch_window_ms : float, default 50
+        How long the oldest waiting request waits for others to join its batch at most;
+        it stops waiting once none has arrived for a fifth of it (10 ms by default).
+    max_tokens : int, default 512
+        The largest ``max_tokens`` a request may ask for (400 above it).
+    max_messages : int, default 64
+        The most messages in one conversation.
+    max_body_bytes : int, default 1_000_000
+        The largest request body (413 above it).
+    api_key : str, optional
+        When set, every ``/v1`` request needs ``Authorization: Bearer <api_key>``.
+    prefix : bool, default True
+        Whether the content starts with "The model is N% sure." when the request does
+        not say (``"howsure": {"prefix": ...}``).
+    """
+
+    max_batch_size: int = 8
+    max_queue: int = 64
+    batch_window_ms: float = 50.0
+    max_tokens: int = 512
+    max_messages: int = 64
+    max_body_bytes: int = 1_000_000
+    api_key: str | None = None
+    prefix: bool = True
+
+    def __post_init__(self) -> None:
+        check_int(self.max_batch_size, "max_batch_size", min_val=1)
+        check_int(self.max_queue, "max_queue", min_val=1)
+        check_real(self.batch_window_ms, "batch_window_ms", min_val=0.0, max_val=10_000.0)
+        check_int(self.max_tokens, "max_tokens", min_val=1)
+        check_int(self.max_messages, "max_messages", min_val=1)
+        check_int(self.max_body_bytes, "max_body_bytes", min_val=1_000)
+        if self.api_key is not None and (
+            not isinstance(self.api_key, str) or not self.api_key.strip()
+        ):
+            raise ValueError(
+                f"api_key must be a non-empty str or None, got {self.api_key!r}; leave it "
+                "out to serve without a key"
+            )
+        if not isinstance(self.prefix, bool):
+            raise TypeError(f"prefix must be True or False, got {self.prefix!r}")

@@ -1,0 +1,224 @@
+"""One ``generate`` for several requests, each with its own sink, stop flag and length limit.
+
+This is the single generation path of the wrapper: :meth:`ConfidentModel.events
+<howsure.plugin.confident_model.ConfidentModel.events>` runs it for one row in a worker
+thread, and ``howsure serve`` for the requests that arrived together (dynamic batching).
+
+A :class:`Prepared` request is checked and tokenized before any work starts
+(:meth:`ConfidentModel.prepare <howsure.plugin.confident_model.ConfidentModel.prepare>`).
+A :class:`Row` adds where its news goes: :func:`run_rows` calls ``row.emit(kind,
+value)`` with, in order,
+
+``("confidence", (confidence, familiarity))``
+    For a ``last_prompt`` detector, right after the prefill (before the first answer
+    token); never for answer positions (their confidence is in the result).
+``("token", token_id)``
+    Each answer token as it is chosen, up to the row's own ``max_new_tokens``; nothing
+    after the row ended (EOS, its limit, or its ``stop`` flag).
+``("done", ConfidentGeneration)``
+    When the batch ends, with the row's full result.
+``("error", exception)``
+    Instead of ``"done"``, when the generation failed (:func:`run_rows_reporting`).
+
+Rows share one left-padded ``generate`` and its settings (the ``key`` of
+:class:`Prepared`: everything but ``max_new_tokens``); a row whose ``stop`` flag is set
+(its consumer went away) or that reached its own ``max_new_tokens`` is marked finished
+by a stopping criterion and costs only its padding afterwards, and the whole batch
+stops when every row has. The forward hook is on the model only while
+:func:`run_rows` runs.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import torch
+
+from howsure.plugin.generation import ConfidentGeneration
+
+__all__ = ["Generating", "Prepared", "Row", "run_rows", "run_rows_reporting"]
+
+Emit = Callable[[str, Any], None]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A checked, tokenized request, ready to be generated.
+
+    Attributes
+    ----------
+    ids : tuple of int
+        The rendered prompt's token ids.
+    config : transformers.GenerationConfig
+        The call's settings (``max_new_tokens`` is the row's own).
+    max_new_tokens : int
+    key : tuple
+        The settings a batch must share (sampling, temperature, top-p and the rest of
+        the generation config, ``max_new_tokens`` excluded): rows with equal keys may
+        be generated together.
+    """
+
+    ids: tuple[int, ...]
+    config: Any
+    max_new_tokens: int
+    key: tuple
+
+
+@dataclass
+class Row:
+    """One request in a batch: what it generates and where its news goes.
+
+    Attributes
+    ----------
+    prepared : Prepared
+    emit : callable
+        ``emit(kind, value)``, called from the generating thread (see the module
+        docstring); it must not block.
+    stop : threading.Event
+        Set it to end this row after the current step (its consumer went away).
+    """
+
+    prepared: Prepared
+    emit: Emit
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+class Generating(Protocol):
+    """What :func:`run_rows` needs of the model it runs (a
+    :class:`~howsure.plugin.confident_model.ConfidentModel`)."""
+
+    model: Any
+    detector: Any
+    eos_ids: set[int]
+
+    @property
+    def scores_before_answer(self) -> bool: ...
+
+    def batch_tensors(self, ids: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]: ...
+
+    def capture(self, on_record: Callable[[int, int, torch.Tensor], None] | None = None) -> Any: ...
+
+    def answer_stats(self) -> Any: ...
+
+    def results(
+        self,
+        seqs: torch.Tensor,
+        width: int,
+        calls: dict[int, list[torch.Tensor]],
+        stats: Any = None,
+        limits: Sequence[int] | None = None,
+    ) -> list[ConfidentGeneration]: ...
+
+
+class _RowStreamer:
+    """``generate`` streamer: each row's new token to its sink, while the row is live."""
+
+    def __init__(self, rows: Sequence[Row], eos: set[int]) -> None:
+        self.rows = rows
+        self.eos = eos
+        self.counts = [0] * len(rows)
+        self.ended = [False] * len(rows)
+        self._prompt_seen = False
+
+    def put(self, value: torch.Tensor) -> None:
+        if not self._prompt_seen:  # generate first puts the prompts
+            self._prompt_seen = True
+            return
+        for i, tok in enumerate(value.reshape(len(self.rows), -1)[:, -1].tolist()):
+            row = self.rows[i]
+            if self.ended[i] or self.counts[i] >= row.prepared.max_new_tokens:
+                continue
+            self.counts[i] += 1
+            self.ended[i] = tok in self.eos or row.stop.is_set()
+            row.emit("token", int(tok))
+
+    def end(self) -> None:
+        pass
+
+
+def _criteria(rows: Sequence[Row], width: int) -> Any:
+    """Stopping criteria: a row is finished once its ``stop`` flag is set or it has its
+    own ``max_new_tokens`` (``generate`` ends the batch when all are)."""
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    limits = torch.tensor([r.prepared.max_new_tokens for r in rows])
+    flags = [r.stop for r in rows]
+
+    class RowLimits(StoppingCriteria):
+        """Finishes the rows that were stopped or reached their own length limit."""
+
+        def __call__(self, input_ids: torch.Tensor, scores: Any, **kwargs: Any) -> torch.Tensor:
+            done = (input_ids.shape[1] - width) >= limits
+            done |= torch.tensor([f.is_set() for f in flags])
+            return done.to(input_ids.device)
+
+    return StoppingCriteriaList([RowLimits()])
+
+
+def run_rows(chat: Generating, rows: Sequence[Row]) -> list[ConfidentGeneration]:
+    """Generate the rows together (in this thread), telling each row's sink as it goes.
+
+    Parameters
+    ----------
+    chat : ConfidentModel
+    rows : list of Row, length batch
+        Their ``prepared.key`` must be equal.
+
+    Returns
+    -------
+    list of ConfidentGeneration, one per row (also sent to each sink as ``"done"``)
+
+    Raises
+    ------
+    ValueError
+        No rows, or rows with different settings.
+    Exception
+        Whatever ``generate`` raised (nothing is sent to the sinks then; see
+        :func:`run_rows_reporting`). The hook is removed either way.
+    """
+    if not rows:
+        raise ValueError("no rows to generate; pass at least one Row")
+    first = rows[0].prepared
+    if any(r.prepared.key != first.key for r in rows):
+        raise ValueError("rows generated together must share their settings (Prepared.key)")
+    input_ids, mask = chat.batch_tensors([r.prepared.ids for r in rows])
+    width = input_ids.shape[1]
+    config = copy.copy(first.config)  # the batch's length: its longest row's
+    config.max_new_tokens = max(r.prepared.max_new_tokens for r in rows)
+
+    def on_record(layer: int, index: int, hidden: torch.Tensor) -> None:
+        if index == 0 and chat.scores_before_answer:
+            found = chat.detector.assess_features(hidden.float().cpu().numpy())
+            for i, row in enumerate(rows):
+                fam = None if found.familiarity is None else float(found.familiarity[i])
+                row.emit("confidence", (float(found.confidence[i]), fam))
+
+    stats = chat.answer_stats()
+    with chat.capture(on_record) as cap, torch.inference_mode():
+        seqs = chat.model.generate(
+            input_ids=input_ids,
+            attention_mask=mask,
+            generation_config=config,
+            streamer=_RowStreamer(rows, chat.eos_ids),
+            stopping_criteria=_criteria(rows, width),
+            **({"logits_processor": [stats]} if stats is not None else {}),
+        )
+    limits = [r.prepared.max_new_tokens for r in rows]
+    results = chat.results(seqs, width, cap.calls, stats, limits)
+    for row, result in zip(rows, results, strict=True):
+        row.emit("done", result)
+    return results
+
+
+def run_rows_reporting(chat: Generating, rows: Sequence[Row]) -> None:
+    """:func:`run_rows`, sending an exception to every row's sink (``"error"``) instead
+    of raising it: for a worker thread that has no caller to raise to."""
+    try:
+        run_rows(chat, rows)
+    except BaseException as err:  # handed to the consumers, re-raised there
+        for row in rows:
+            row.emit("error", err)
