@@ -14,7 +14,8 @@ over HTTP, with questions of the training mixture's test split:
    piece of content (deliberately). Any other failure counts.
 
 It reports throughput (answers per second) of each, the ratios the issue sets (8
-clients >= 3x one at a time; >= 0.8x offline), p50/p95 latency (plain: the whole
+clients >= 3x one at a time; >= 0.8x offline; every client is ready before the clock
+starts), p50/p95 latency (plain: the whole
 answer; streamed: to the first content and to the end), the server's resident memory
 before, during and after the load (from ``/proc``), and ``/health``'s hook count and
 queue afterwards. Results: ``<out>/serve.json`` and ``<out>/serve.md``; exit code 1
@@ -30,13 +31,13 @@ import argparse
 import json
 import os
 import platform
+import queue
 import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
@@ -119,24 +120,39 @@ class Client:
 
 
 def run_clients(url: str, model: str, jobs: list[tuple[str, str]], clients: int) -> tuple:
-    """Run ``(kind, question)`` jobs over ``clients`` threads, each with its own
-    connection; returns (results, wall seconds)."""
-    local = threading.local()
+    """Run ``(kind, question)`` jobs from ``clients`` threads, each with its own
+    connection, taking the next job as soon as it has its answer; the clock starts once
+    every client is ready (a barrier), as an offline batch's would. Returns (results in
+    job order, wall seconds)."""
+    todo: queue.Queue = queue.Queue()
+    for i, job in enumerate(jobs):
+        todo.put((i, job))
+    results: list[dict] = [{}] * len(jobs)
+    ready = threading.Barrier(clients + 1)
 
-    def one(job: tuple[str, str]) -> dict:
-        if not hasattr(local, "client"):
-            local.client = Client(url, model)
-        kind, q = job
-        try:
-            if kind == "plain":
-                return local.client.plain(q)
-            return local.client.streamed(q, leave_early=kind == "leave")
-        except Exception as err:  # counted as a failure
-            return {"kind": kind, "ok": False, "status": repr(err), "latency": 0.0}
+    def work() -> None:
+        client = Client(url, model)
+        ready.wait()
+        while True:
+            try:
+                i, (kind, q) = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                if kind == "plain":
+                    results[i] = client.plain(q)
+                else:
+                    results[i] = client.streamed(q, leave_early=kind == "leave")
+            except Exception as err:  # counted as a failure
+                results[i] = {"kind": kind, "ok": False, "status": repr(err), "latency": 0.0}
 
+    threads = [threading.Thread(target=work) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    ready.wait()
     t0 = time.perf_counter()
-    with ThreadPoolExecutor(clients) as pool:
-        results = list(pool.map(one, jobs))
+    for t in threads:
+        t.join()
     return results, time.perf_counter() - t0
 
 

@@ -299,6 +299,22 @@ def test_bad_requests(served):
     assert err["param"] == "temperature"
     err = error_of(post(url, "/v1/score", {**ok, "answer": ""}), 400)
     assert err["param"] == "answer"
+    many = [{"role": "user", "content": "hi"}] * 65
+    err = error_of(post(url, path, {**ok, "messages": many}), 400)
+    assert err["param"] == "messages" and "64" in err["message"]
+    err = error_of(post(url, path, {**ok, "stream_options": {"include_usage": True}}), 400)
+    assert err["param"] == "stream_options"
+
+
+def test_sampling_with_a_seed_is_repeatable(served):
+    url, _ = served
+    c = client(url)
+    kw = {"model": MODEL, "messages": user(Q[1]), "temperature": 1.5, "max_tokens": 6}
+    first = c.chat.completions.create(**kw, seed=7).choices[0].message.content
+    again = c.chat.completions.create(**kw, seed=7).choices[0].message.content
+    assert first == again  # a seeded request runs alone, after torch.manual_seed(seed)
+    others = {c.chat.completions.create(**kw, seed=s).choices[0].message.content for s in range(5)}
+    assert len(others) > 1  # and it does sample
 
 
 def test_key_and_body_limit(served):

@@ -2,9 +2,8 @@
 
 One worker thread owns the model. Requests wait in a bounded queue (:meth:`Batcher.submit`
 refuses one more at once); the worker takes the oldest, waits for others with the same
-settings to join (up to ``window_s`` from when the worker is free, and no longer than
-``window_s / 5`` after the last one arrived: a lone request waits only that), and runs
-up to ``max_batch_size`` of them in one ``generate``
+settings to join (see :meth:`Batcher._take`: up to ``window_s``; a lone request waits
+``window_s / 5``), and runs up to ``max_batch_size`` of them in one ``generate``
 (:func:`howsure.plugin.batch.run_rows`) or one teacher-forced scoring pass
 (:meth:`howsure.plugin.detector.Detector.assess`). A request whose ``stop`` flag is set
 (its client went away) is dropped before it starts and ends its row after the current
@@ -87,6 +86,7 @@ class Batcher:
         self.max_queue = check_int(max_queue, "max_queue", min_val=1)
         self.window_s = check_real(window_s, "window_s", min_val=0.0)
         self.running = 0
+        self._last_size = 0
         self._current: list[Job] = []
         self.batches = 0
         self.batch_rows = 0
@@ -128,12 +128,14 @@ class Batcher:
         """The next batch: the oldest live job and up to ``max_batch_size - 1`` more with
         its key (``None`` once closed).
 
-        It waits for company from when both the worker is free and the job is there: up
-        to ``window_s``, and no longer than ``window_s / 5`` after the last arrival. So
-        the requests of clients that got their answers from the last batch together come
-        back in time to join the next one, instead of splitting into batches that
-        alternate."""
+        It waits for company from when both the worker is free and the job is there, up
+        to ``window_s``: until as many requests have come since the worker was free as
+        the last batch had (the clients it just answered, asking again) and then none for
+        ``window_s / 5``. So clients answered together come back in time to share the
+        next batch instead of splitting into batches that alternate, and a lone client
+        waits only ``window_s / 5``."""
         free = time.monotonic()
+        expected = max(1, self._last_size)
         with self._cond:
             while True:
                 while self._pending and self._pending[0].stop.is_set():
@@ -147,9 +149,10 @@ class Batcher:
             deadline = max(first.arrived, free) + self.window_s
             while not self._closed:
                 same = [j for j in self._pending if j.key == first.key and not j.stop.is_set()]
+                came = sum(j.arrived >= free for j in self._pending)
                 now = time.monotonic()
                 quiet = max(free, *(j.arrived for j in same)) + self.window_s / 5
-                left = min(deadline, quiet) - now
+                left = deadline - now if came < expected else min(deadline, quiet) - now
                 if len(same) >= self.max_batch_size or left <= 0 or first.key[0] == "seeded":
                     break
                 self._cond.wait(left)
@@ -159,7 +162,7 @@ class Batcher:
             self._pending = collections.deque(
                 j for j in self._pending if id(j) not in taken and not j.stop.is_set()
             )
-            self.running = len(batch)
+            self.running = self._last_size = len(batch)
             self._current = batch
             return batch
 
