@@ -33,6 +33,8 @@ import statistics
 import time
 from pathlib import Path
 
+from plain import plain_generate
+
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -61,7 +63,7 @@ def main() -> None:
 
     from howsure.plugin.detector import Detector
     from howsure.plugin.wrapper import wrap
-    from howsure.probes.activations import eos_ids, generate_and_read, split_answers
+    from howsure.probes.activations import generate_and_read
     from howsure.probes.models import load_model
     from howsure.qa.load import load_qa
 
@@ -75,30 +77,12 @@ def main() -> None:
     reader = det.reader
     n_new = args.max_new_tokens or reader.max_new_tokens
     questions = [it.question for it in load_qa("mix", split="test", limit=args.n)]
-    eos = eos_ids(model, tok)
     device = next(model.parameters()).device
 
     def plain() -> list[list[int]]:
-        token_ids = []
-        for start in range(0, len(questions), args.batch_size):
-            prompts = det.render(questions[start : start + args.batch_size], tok)
-            enc = tok(
-                prompts,
-                return_tensors="pt",
-                padding=True,
-                padding_side="left",
-                add_special_tokens=False,
-            ).to(device)
-            with torch.inference_mode():
-                seqs = model.generate(
-                    **enc, max_new_tokens=n_new, do_sample=False, pad_token_id=tok.pad_token_id
-                )
-            new = seqs[:, enc["input_ids"].shape[1] :].cpu()
-            answers, cut = split_answers(new, eos)
-            _texts = [tok.decode(a, skip_special_tokens=True).strip() for a in answers]
-            for row, a, c in zip(new.tolist(), answers, cut, strict=True):
-                token_ids.append(row[: len(a) + (0 if c else 1)])
-        return token_ids
+        return plain_generate(
+            model, tok, det, questions, batch_size=args.batch_size, max_new_tokens=n_new
+        )
 
     def wrapped() -> list:
         return chat.generate_batch(questions, batch_size=args.batch_size, max_new_tokens=n_new)

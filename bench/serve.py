@@ -40,6 +40,8 @@ import threading
 import time
 from pathlib import Path
 
+from plain import plain_generate
+
 RESULTS = Path(__file__).parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -158,8 +160,6 @@ def run_clients(url: str, model: str, jobs: list[tuple[str, str]], clients: int)
 
 def offline(questions: list[str], batch_size: int, n_new: int) -> float:
     """Seconds for plain batched ``model.generate`` over the questions (after a warm-up)."""
-    import torch
-
     from howsure.plugin.defaults import shipped_detector_for
     from howsure.plugin.detector import Detector
     from howsure.probes.models import load_model
@@ -168,20 +168,7 @@ def offline(questions: list[str], batch_size: int, n_new: int) -> float:
     det = Detector.load(ARGS.detector or shipped_detector_for(model))
 
     def run(qs: list[str]) -> None:
-        for start in range(0, len(qs), batch_size):
-            prompts = det.render(qs[start : start + batch_size], tok)
-            enc = tok(
-                prompts,
-                return_tensors="pt",
-                padding=True,
-                padding_side="left",
-                add_special_tokens=False,
-            )
-            with torch.inference_mode():
-                seqs = model.generate(
-                    **enc, max_new_tokens=n_new, do_sample=False, pad_token_id=tok.pad_token_id
-                )
-            tok.batch_decode(seqs[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+        plain_generate(model, tok, det, qs, batch_size=batch_size, max_new_tokens=n_new)
 
     run(questions[:batch_size])  # warm-up
     t0 = time.perf_counter()
