@@ -13,7 +13,8 @@ def plain_generate(
     """The new token ids of each question (up to and including its first EOS)."""
     import torch
 
-    from howsure.probes.activations import eos_ids, split_answers
+    from howsure.probes.activations import split_answers
+    from howsure.probes.inputs import eos_ids
 
     eos = eos_ids(model, tok)
     device = next(model.parameters()).device

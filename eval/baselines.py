@@ -35,12 +35,14 @@ from tqdm.auto import tqdm
 from howsure.core.checks import check_int, check_real
 from howsure.core.files import cache_dir, write_text_atomic
 from howsure.core.padding import pad_rows
-from howsure.probes.activations import (
+from howsure.probes.activations import split_answers
+from howsure.probes.inputs import (
     check_length,
+    encode_left_padded,
     eos_ids,
     iter_batches,
     model_device,
-    split_answers,
+    pad_token_id,
 )
 from howsure.probes.prompts import question_prompt, render_chat
 from howsure.qa.judge import Judge, MatchJudge, normalize_answer
@@ -270,7 +272,7 @@ def p_true(
     prompt_ids = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
     check_length(model, tokenizer, [len(p) for p in prompt_ids], 0)
     device = model_device(model)
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    pad = pad_token_id(model, tokenizer)
     yes_t = torch.tensor(yes_ids, device=device)
     no_t = torch.tensor(no_ids, device=device)
     scores: list[np.ndarray] = []
@@ -379,26 +381,20 @@ def sampling_consistency(
         with torch.random.fork_rng(devices=_rng_devices(device)):
             torch.manual_seed(int(seed))
             for sl in iter_batches(len(todo), batch_size):
-                enc = tokenizer(
-                    prompts[sl],
-                    return_tensors="pt",
-                    padding=True,
-                    padding_side="left",
-                    add_special_tokens=False,
-                )
-                enc = {key: v.to(device) for key, v in enc.items()}
+                input_ids, mask = encode_left_padded(model, tokenizer, prompts[sl])
                 with torch.inference_mode():
                     seqs = model.generate(
-                        **enc,
+                        input_ids=input_ids,
+                        attention_mask=mask,
                         do_sample=True,
                         num_return_sequences=k,
                         temperature=float(temperature),
                         top_p=float(top_p),
                         top_k=0,
                         max_new_tokens=max_new_tokens,
-                        pad_token_id=tokenizer.pad_token_id,
+                        pad_token_id=pad_token_id(model, tokenizer),
                     )
-                new = seqs[:, enc["input_ids"].shape[1] :].cpu()
+                new = seqs[:, input_ids.shape[1] :].cpu()
                 sample_ids, _ = split_answers(new, eos)
                 samples = [
                     tokenizer.decode(a, skip_special_tokens=True).strip() for a in sample_ids

@@ -4,11 +4,13 @@ familiarity models, and :class:`Assessment` (confidence with familiarity)."""
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+import torch
 
 from howsure.probes.activations import ANSWER_STATS
 from howsure.probes.familiarity import UNFAMILIAR_BELOW
@@ -16,6 +18,7 @@ from howsure.probes.models import model_fingerprint
 
 __all__ = [
     "Assessment",
+    "DtypeMismatch",
     "Prompt",
     "check_familiarity",
     "check_fingerprint",
@@ -25,6 +28,9 @@ __all__ = [
 ]
 
 _STRICT_FIELDS = ("model_type", "hidden_size", "num_layers", "vocab_size")
+
+DtypeMismatch = Literal["warn", "error"]
+"""What a detector does on a model whose dtype differs from the one it was fitted in."""
 
 Prompt = str | Sequence[dict]
 """A question (str; the instruction is appended and the chat template applied) or a
@@ -67,19 +73,57 @@ def _same_name(a: str, b: str) -> bool:
     return bool(tail_a) and tail_a.lower() == tail_b.lower()
 
 
-def check_fingerprint(expected: dict, model: Any) -> None:
-    """Raise ``ValueError`` when ``model`` does not match the ``expected`` fingerprint.
+def _same_values(expected: Sequence[float], actual: Sequence[float], dtypes: Sequence[str]) -> bool:
+    """The weight samples agree to the precision of the coarser of two dtypes."""
+    eps = max(
+        float(torch.finfo(getattr(torch, d)).eps)
+        if getattr(torch, d, None) is not None and getattr(torch, d).is_floating_point
+        else 1e-2
+        for d in dtypes
+    )
+    a, b = np.asarray(expected, dtype=np.float64), np.asarray(actual, dtype=np.float64)
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=eps, atol=1e-6))
 
-    Model type, hidden size, layer count and vocabulary size must be equal; names must be
-    equal or share their last path component (a hub id and a local copy of it).
+
+def check_fingerprint(
+    expected: dict, model: Any, *, on_dtype_mismatch: DtypeMismatch = "warn"
+) -> None:
+    """Raise ``ValueError`` when ``model`` is not the model of the ``expected`` fingerprint.
+
+    Model type, hidden size, layer count and vocabulary size must be equal, and the
+    weights the fingerprint hashed (:func:`howsure.probes.models.weights_fingerprint`)
+    the same: under any name or path. The same weights in another dtype (a float32
+    detector on a bfloat16 model) move the confidences a little: a ``UserWarning``, or
+    with ``on_dtype_mismatch="error"`` a ``ValueError``. A fingerprint without weights
+    (saved by an older howsure) is matched by name: equal, or the same last path
+    component (a hub id and a local copy of it).
     """
+    if on_dtype_mismatch not in ("warn", "error"):
+        raise ValueError(f"on_dtype_mismatch must be 'warn' or 'error', got {on_dtype_mismatch!r}")
     actual = model_fingerprint(model)
     diffs = [
         f"{k}: detector {expected.get(k)!r}, model {actual[k]!r}"
         for k in _STRICT_FIELDS
         if expected.get(k) != actual[k]
     ]
-    if not _same_name(str(expected.get("name_or_path", "")), actual["name_or_path"]):
+    weights = expected.get("weights")
+    dtypes = (str(expected.get("dtype", actual["dtype"])), actual["dtype"])
+    other_dtype = dtypes[0] != dtypes[1]
+    if not diffs and isinstance(weights, dict):
+        same = (
+            _same_values(weights.get("sample", []), actual["weights"]["sample"], dtypes)
+            if other_dtype
+            else weights.get("sha256") == actual["weights"]["sha256"]
+        )
+        if not same:
+            diffs.append(
+                f"weights: the detector's model ({expected.get('name_or_path')!r}, "
+                f"{dtypes[0]}) has other weights than this one "
+                f"({actual['name_or_path']!r}, {dtypes[1]})"
+            )
+    elif not diffs and not _same_name(
+        str(expected.get("name_or_path", "")), actual["name_or_path"]
+    ):
         diffs.append(
             f"name_or_path: detector {expected.get('name_or_path')!r}, "
             f"model {actual['name_or_path']!r}"
@@ -89,6 +133,16 @@ def check_fingerprint(expected: dict, model: Any) -> None:
             "this detector was fitted on another model (" + "; ".join(diffs) + "). Load the "
             "model it was fitted on, or train a detector for this model with `howsure train`"
         )
+    if other_dtype and "dtype" in expected:
+        message = (
+            f"this detector was fitted on the model in {dtypes[0]}, and the model now runs "
+            f"in {dtypes[1]}: its confidences may move by several points. Load the model "
+            f"with dtype={dtypes[0]!r} (--dtype {dtypes[0]}), or train a detector in "
+            f"{dtypes[1]}"
+        )
+        if on_dtype_mismatch == "error":
+            raise ValueError(message)
+        warnings.warn(message, UserWarning, stacklevel=3)
 
 
 def check_inputs(inputs: Sequence[str], position: str) -> tuple[str, ...]:

@@ -27,16 +27,10 @@ from howsure.plugin.generation import (
     generation_config,
     percent,
 )
-from howsure.probes.activations import (
-    answer_stats,
-    check_length,
-    eos_ids,
-    generation_features,
-    model_device,
-    split_answers,
-)
+from howsure.probes.activations import answer_stats, generation_features, split_answers
 from howsure.probes.familiarity import UNFAMILIAR_BELOW
 from howsure.probes.hooks import AnswerStats, LayerCapture
+from howsure.probes.inputs import check_length, eos_ids, model_device, pad_token_id
 from howsure.probes.prompts import (
     DEFAULT_INSTRUCTION,
     check_messages,
@@ -122,8 +116,7 @@ class ConfidentModel:
         self.abstain_mode = abstain_mode
         self.last: ConfidentGeneration | None = None
         self.eos_ids = eos_ids(model, tokenizer)
-        pad = tokenizer.pad_token_id
-        self._pad_id = int(pad if pad is not None else min(self.eos_ids, default=0))
+        self._pad_id = pad_token_id(model, tokenizer)
 
     def __repr__(self) -> str:
         name = self.model.config.name_or_path

@@ -10,6 +10,7 @@ the embedded model's (``DEFAULT_DETECTOR_NAME``) and says whether its numbers ma
 from __future__ import annotations
 
 import json
+import warnings
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,9 @@ def shipped_detector_for(model: Any) -> Path | None:
     for folder in shipped_detectors().values():
         config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
         try:
-            check_fingerprint(config.get("model", {}), model)
+            with warnings.catch_warnings():  # a dtype warning comes when it is bound
+                warnings.simplefilter("ignore")
+                check_fingerprint(config.get("model", {}), model)
         except ValueError:
             continue
         return folder

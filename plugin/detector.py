@@ -40,6 +40,7 @@ from howsure.core.state import json_default
 from howsure.core.version import __version__
 from howsure.plugin.checks import (
     Assessment,
+    DtypeMismatch,
     Prompt,
     check_familiarity,
     check_fingerprint,
@@ -152,6 +153,9 @@ class Detector:
         ``(slope, intercept)`` of a map ``sigmoid(slope * logit(p) + intercept)`` applied
         after the calibrator: a refit on a user's own labelled rows
         (:func:`howsure.plugin.recalibrate.recalibrate`).
+    on_dtype_mismatch : {"warn", "error"}, default "warn"
+        A model with the same weights in another dtype than the detector was fitted in:
+        a warning, or a refusal (see :func:`check_fingerprint`).
     """
 
     probe: Any
@@ -166,6 +170,7 @@ class Detector:
     inputs: tuple[str, ...] = ("probe",)
     familiarity: Familiarity | None = field(default=None, repr=False, compare=False)
     recalibration: tuple[float, float] | None = None
+    on_dtype_mismatch: DtypeMismatch = field(default="warn", repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.inputs = check_inputs(self.inputs, self.reader.position)
@@ -285,9 +290,15 @@ class Detector:
             self.calibration_scores, self.calibration_labels, target_error
         )
 
-    def bind(self, model: Any, tokenizer: Any = None) -> Detector:
-        """Attach a model (and tokenizer) after checking it matches; returns self."""
-        check_fingerprint(self.fingerprint, model)
+    def bind(
+        self, model: Any, tokenizer: Any = None, *, on_dtype_mismatch: DtypeMismatch | None = None
+    ) -> Detector:
+        """Attach a model (and tokenizer) after checking it matches; returns self.
+        ``on_dtype_mismatch`` (default: the detector's) sets what a dtype other than the
+        detector's does, now and on every later score."""
+        if on_dtype_mismatch is not None:
+            self.on_dtype_mismatch = on_dtype_mismatch
+        check_fingerprint(self.fingerprint, model, on_dtype_mismatch=self.on_dtype_mismatch)
         self.model, self.tokenizer = model, tokenizer
         return self
 
@@ -376,7 +387,7 @@ class Detector:
                 )
         if model is None or tokenizer is None:
             raise ValueError("no model bound: pass model= and tokenizer=, or call bind() first")
-        check_fingerprint(self.fingerprint, model)
+        check_fingerprint(self.fingerprint, model, on_dtype_mismatch=self.on_dtype_mismatch)
         texts = self.render(prompts, tokenizer)
         kw = dict(layers=[self.reader.layer], positions=[self.reader.position])
         if self.needs_answer and answers is None:
@@ -451,8 +462,16 @@ class Detector:
         return folder
 
     @classmethod
-    def load(cls, folder: str | Path, *, model: Any = None, tokenizer: Any = None) -> Detector:
-        """Read a detector folder; with ``model``, refuse it unless it matches.
+    def load(
+        cls,
+        folder: str | Path,
+        *,
+        model: Any = None,
+        tokenizer: Any = None,
+        on_dtype_mismatch: DtypeMismatch = "warn",
+    ) -> Detector:
+        """Read a detector folder; with ``model``, refuse it unless it matches (see
+        :meth:`bind` for ``on_dtype_mismatch``).
 
         Raises
         ------
@@ -547,6 +566,7 @@ class Detector:
             recalibration=_recalibration_of(config.get("recalibration_map"), folder),
         )
         det.info = info
+        det.on_dtype_mismatch = on_dtype_mismatch
         if model is not None:
             det.bind(model, tokenizer)
         return det

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import torch
 
 from howsure.core.checks import check_int, check_real
+from howsure.probes.models import check_decoder_only
 
 if TYPE_CHECKING:
     from transformers import GenerationConfig
@@ -105,12 +106,14 @@ def percent(confidence: float) -> int:
 
 def check_model(model: Any, tokenizer: Any) -> None:
     """``TypeError`` unless ``model`` is a torch module with ``.generate`` and ``tokenizer``
-    a callable tokenizer with ``.decode``, naming what was given and the fix."""
+    a callable tokenizer with ``.decode``, naming what was given and the fix;
+    ``ValueError`` for an encoder-decoder model (:func:`check_decoder_only`)."""
     if not isinstance(model, torch.nn.Module) or not hasattr(model, "generate"):
         raise TypeError(
             "model must be a transformers causal LM (with .generate) or a text-generation "
             f"pipeline, got {type(model).__name__}"
         )
+    check_decoder_only(model)
     if tokenizer is None or not callable(tokenizer) or not hasattr(tokenizer, "decode"):
         raise TypeError(
             f"tokenizer must be the model's transformers tokenizer, got {tokenizer!r}; "

@@ -30,7 +30,13 @@ from howsure.plugin.grouped import (
     fit_grouped_detector,
     oof_logits,
 )
-from howsure.probes.collect import Collection, check_questions_fit, collect, concat
+from howsure.probes.collect import (
+    Collection,
+    StoreDtype,
+    check_questions_fit,
+    collect,
+    concat,
+)
 from howsure.probes.folds import FoldScheme
 from howsure.probes.linear import PROBES
 from howsure.probes.positions import ANSWER_POSITIONS, POSITIONS, resolve_positions
@@ -106,11 +112,15 @@ def collect_splits(
     instruction: str = DEFAULT_INSTRUCTION,
     progress: bool = True,
     on_no_gold: NoGold = "error",
-) -> dict[str, Collection]:
+    store: StoreDtype = "float32",
+) -> dict[str, Collection] | None:
     """Collect each split of ``dataset`` (disk-cached; ``limit`` applies per split).
 
     Every split's rows are loaded and validated, and every question's length checked
-    against the context window, before the first answer is generated.
+    against the context window, before the first answer is generated. ``store`` is the
+    activations' precision (see :func:`howsure.probes.collect.collect`). Under a
+    multi-process launch, ``None`` on every process but the main one (which gathered
+    the shards).
     """
     items = {s: load_qa(dataset, split=s, limit=limit, on_no_gold=on_no_gold) for s in splits}
     check_questions_fit(
@@ -134,7 +144,10 @@ def collect_splits(
             dataset=str(dataset),
             split=split,
             progress=progress,
+            store=store,
         )
+    if any(coll is None for coll in out.values()):
+        return None  # another process of the launch has the collections
     return out
 
 
@@ -264,7 +277,8 @@ def train_detector(
     seed: int = 0,
     progress: bool = True,
     on_no_gold: NoGold = "error",
-) -> TrainResult:
+    store: StoreDtype = "float32",
+) -> TrainResult | None:
     """Collect, sweep, fit and calibrate a detector for ``model``, choosing for transfer.
 
     Every choice is made by *grouped* cross-validation on the training rows (folds that
@@ -299,10 +313,15 @@ def train_detector(
     on_no_gold : {"error", "skip"}, default "error"
         Rows without a usable gold answer: refuse the dataset, or leave them out (see
         :func:`howsure.qa.load_qa`).
+    store : {"float32", "float16"}, default "float32"
+        Precision of the collected activations (``"float16"`` halves their memory).
 
     Returns
     -------
-    TrainResult
+    TrainResult or None
+        Under ``torchrun`` / ``accelerate launch`` the processes share the collection
+        (:mod:`howsure.probes.distributed`); the main process trains and returns the
+        result, the others return ``None`` once their shards are gathered.
 
     Notes
     -----
@@ -327,7 +346,10 @@ def train_detector(
         batch_size=batch_size,
         progress=progress,
         on_no_gold=on_no_gold,
+        store=store,
     )
+    if colls is None:
+        return None
     train = colls["train"]
     fold_list, scheme = collection_folds(train, scheme=folds, cv=cv, seed=seed)
     topics = np.array([it.topic for it in train.items])

@@ -74,6 +74,7 @@ import torch
 
 from howsure.calibration.selective import threshold_for_error_rate
 from howsure.core.checks import check_choice, check_probability
+from howsure.plugin.checks import DtypeMismatch
 from howsure.plugin.confident_model import ConfidentModel, Prompt
 from howsure.plugin.defaults import shipped_detector_for
 from howsure.plugin.detector import Detector
@@ -114,6 +115,7 @@ def wrap(
     target_error: float | None = None,
     abstain_message: str = "I'm not sure.",
     abstain_mode: AbstainMode = "replace",
+    on_dtype_mismatch: DtypeMismatch | None = None,
 ) -> ConfidentModel:
     """Wrap a chat model so that every answer says how sure the model is.
 
@@ -143,6 +145,11 @@ def wrap(
     abstain_mode : {"replace", "flag"}, default "replace"
         ``"replace"``: ``text`` says ``abstain_message`` (the answer stays in
         ``answer``); ``"flag"``: keep the answer and set ``flagged``.
+    on_dtype_mismatch : {"warn", "error"}, optional
+        The model runs in another dtype than the detector was fitted in (e.g. a float32
+        detector on a bfloat16 model, whose confidences move by a few points): a
+        ``UserWarning``, or a ``ValueError``. Default: the detector's own setting
+        (``"warn"`` unless it was loaded or bound with another).
 
     Returns
     -------
@@ -181,9 +188,14 @@ def wrap(
                 "ConfidentModel(model, tokenizer) for answers without a confidence"
             )
     if isinstance(detector, (str, Path)):
-        detector = Detector.load(detector, model=model, tokenizer=tokenizer)
+        detector = Detector.load(
+            detector,
+            model=model,
+            tokenizer=tokenizer,
+            on_dtype_mismatch=on_dtype_mismatch or "warn",
+        )
     elif isinstance(detector, Detector):
-        detector.bind(model, tokenizer)
+        detector.bind(model, tokenizer, on_dtype_mismatch=on_dtype_mismatch)
     else:
         raise TypeError(
             f"detector must be a howsure Detector or a detector folder, got {detector!r}; "

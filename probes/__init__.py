@@ -17,6 +17,9 @@
     ``mean_last_answer``).
 ``hooks``
     Forward hooks on chosen blocks, removed on exit.
+``inputs``
+    Prompts checked, batches padded (also without a pad token), inputs on the input
+    embedding's device.
 ``activations``
     Reading while generating (:func:`generate_and_read`) or teacher-forced
     (:func:`read_activations`).
@@ -42,6 +45,7 @@ _EXPORTS = {
     "find_layers": "howsure.probes.models",
     "load_model": "howsure.probes.models",
     "model_fingerprint": "howsure.probes.models",
+    "weights_fingerprint": "howsure.probes.models",
     "DEFAULT_INSTRUCTION": "howsure.probes.prompts",
     "ROLES": "howsure.probes.prompts",
     "check_messages": "howsure.probes.prompts",
@@ -59,6 +63,8 @@ _EXPORTS = {
     "generate_and_read": "howsure.probes.activations",
     "read_activations": "howsure.probes.activations",
     "ANSWER_STATS": "howsure.probes.activations",
+    "model_device": "howsure.probes.inputs",
+    "pad_token_id": "howsure.probes.inputs",
     "Familiarity": "howsure.probes.familiarity",
     "UNFAMILIAR_BELOW": "howsure.probes.familiarity",
     "FOLD_SCHEMES": "howsure.probes.folds",

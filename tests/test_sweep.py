@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -201,3 +202,128 @@ def test_validation_errors():
         layer_sweep(one, y, C=-1, progress=False)
     with pytest.raises(ValueError, match=r"C applies to probe='logistic' only"):
         layer_sweep(one, y, probe="mass_mean", C=1.0, progress=False)
+
+
+# --------------------------------------------------------------------------- threads, dtypes
+
+
+def test_results_do_not_depend_on_n_jobs():
+    """Every fit runs with single-threaded BLAS, so worker threads change nothing."""
+    features, y = planted_features(n=200, d=8)
+    features = {
+        k: features[k] for k in [(2, "last_answer"), (3, "last_answer"), (4, "last_prompt")]
+    }
+    _, _, groups = group_only_features(n=200)
+    for kw in ({}, {"probe": "mass_mean"}, {"C": 0.5, "groups": groups}):
+        serial = layer_sweep(features, y, progress=False, n_jobs=1, **kw)
+        for n_jobs in (2, -1):
+            other = layer_sweep(features, y, progress=False, n_jobs=n_jobs, **kw)
+            assert other.rows == serial.rows and other.C == serial.C
+            assert other == serial
+
+
+def test_n_jobs_runs_fits_on_worker_threads(monkeypatch):
+    import threading
+
+    from howsure.probes import sweep
+
+    seen: set[str] = set()
+    make = sweep._make_probe
+
+    def spy(*args, **kwargs):
+        seen.add(threading.current_thread().name)
+        return make(*args, **kwargs)
+
+    monkeypatch.setattr(sweep, "_make_probe", spy)
+    features, y = planted_features(n=120, d=4)
+    layer_sweep(features, y, C=1.0, progress=False, n_jobs=2)
+    assert seen and all(name.startswith("howsure-fit") for name in seen)
+    seen.clear()
+    layer_sweep(features, y, C=1.0, progress=False)  # d = 4: automatic is serial
+    assert seen == {threading.current_thread().name}
+
+
+def test_automatic_policy_by_hidden_size(monkeypatch):
+    from howsure.probes import threads
+
+    monkeypatch.setattr(threads, "cpu_count", lambda: 16)
+    assert threads.n_workers(None, n_features=576, n_tasks=480) == 1
+    assert threads.n_workers(None, n_features=threads.PARALLEL_MIN_FEATURES, n_tasks=480) == 8
+    assert threads.n_workers(None, n_features=8192, n_tasks=3) == 3
+    assert threads.n_workers(-1, n_features=16, n_tasks=480) == 16
+    assert threads.n_workers(2, n_features=16, n_tasks=480) == 2
+    assert threads.n_workers(4, n_features=16, n_tasks=1) == 1
+
+
+def test_map_in_order_keeps_order_and_raises_the_first_failure():
+    from contextlib import closing
+
+    from howsure.probes.threads import map_in_order
+
+    assert list(map_in_order(lambda i: i * i, 7, workers=3)) == [0, 1, 4, 9, 16, 25, 36]
+    assert list(map_in_order(lambda i: -i, 3, workers=1)) == [0, -1, -2]
+    started: list[int] = []
+
+    def fail_at_2(i: int) -> int:
+        started.append(i)
+        if i == 2:
+            raise ValueError("task 2 failed")
+        time.sleep(0.005)
+        return i
+
+    with pytest.raises(ValueError, match="task 2 failed"):
+        with closing(map_in_order(fail_at_2, 200, workers=2)) as results:
+            list(results)
+    assert len(started) < 100  # the rest were cancelled
+
+
+def test_float16_input_equals_its_float32_values():
+    features, y = planted_features()
+    half = {k: v.astype(np.float16) for k, v in features.items()}
+    widened = {k: v.astype(np.float32) for k, v in half.items()}
+    for probe in ("logistic", "mass_mean"):
+        a = layer_sweep(half, y, probe=probe, progress=False)
+        b = layer_sweep(widened, y, probe=probe, progress=False, n_jobs=2)
+        assert a == b  # float16 -> float64 is exact: the same fits
+        c = layer_sweep(features, y, probe=probe, progress=False)
+        assert a.best == c.best == PLANTED
+        for ra, rc in zip(a.rows, c.rows, strict=True):
+            assert abs(ra["auroc_mean"] - rc["auroc_mean"]) < 0.02
+
+
+def test_input_arrays_are_left_alone():
+    features, y = planted_features(n=120, d=4)
+    frozen = {}
+    for key, X in features.items():
+        X = X.astype(np.float16)
+        X.flags.writeable = False  # e.g. a read-only memory map of a stored collection
+        frozen[key] = X
+    copies = {k: v.copy() for k, v in frozen.items()}
+    layer_sweep(frozen, y, progress=False, n_jobs=2)
+    assert all(np.array_equal(frozen[k], copies[k]) for k in frozen)
+    lists = {k: v.tolist() for k, v in list(features.items())[:2]}
+    as_lists = layer_sweep(lists, y, C=1.0, progress=False)
+    as_arrays = layer_sweep({k: features[k] for k in lists}, y, C=1.0, progress=False)
+    assert as_lists == as_arrays
+
+
+def test_n_jobs_and_dtype_errors():
+    features, y = planted_features(n=60, d=4)
+    one = {(0, "last_prompt"): features[(0, "last_prompt")]}
+    for bad in (0, -2):
+        with pytest.raises(ValueError, match=rf"n_jobs must be None .* got {bad}"):
+            layer_sweep(one, y, C=1.0, progress=False, n_jobs=bad)
+    for bad in (1.5, True, "2"):
+        with pytest.raises(TypeError, match=rf"n_jobs must be None .* got {bad!r}"):
+            layer_sweep(one, y, C=1.0, progress=False, n_jobs=bad)
+    text = {(0, "last_prompt"): np.full((60, 4), "x")}
+    with pytest.raises(ValueError, match=r"features\[\(0, 'last_prompt'\)\] has dtype <U1"):
+        layer_sweep(text, y, C=1.0, progress=False)
+    inf = features[(0, "last_prompt")].astype(np.float16)
+    inf[7, 0] = np.inf
+    with pytest.raises(ValueError, match=r"NaN or inf in 1 of 60 rows \(first at row 7\)"):
+        layer_sweep({(0, "last_prompt"): inf}, y, C=1.0, progress=False, n_jobs=2)
+    # a failing fit on a worker thread names its key, and the sweep stops
+    empty = {**one, (1, "last_prompt"): np.zeros((60, 0))}
+    with pytest.raises(ValueError, match=r"features\[\(1, 'last_prompt'\)\]: .*0 feature"):
+        layer_sweep(empty, y, C=1.0, progress=False, n_jobs=2)

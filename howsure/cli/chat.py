@@ -14,6 +14,7 @@ from howsure.cli.common import (
     add_detector_arg,
     add_model_args,
     detector_folder,
+    dtype_policy,
     model_of,
     out,
 )
@@ -57,7 +58,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 "echo 'What is the capital of Peru?' | howsure chat --json"
             )
     model, tokenizer = model_of(args)
-    chat = wrap(model, tokenizer, folder, **abstain)
+    chat = wrap(model, tokenizer, folder, on_dtype_mismatch=dtype_policy(args), **abstain)
     if prompt is not None:
         gen = chat.generate(prompt, max_new_tokens=args.max_new_tokens)
         internal = ("prefix", "token_ids", "truncated")

@@ -25,8 +25,10 @@ __all__ = [
     "add_model_args",
     "add_no_gold_arg",
     "add_report_args",
+    "add_store_arg",
     "check_flags",
     "detector_folder",
+    "dtype_policy",
     "flag_names",
     "model_of",
     "no_gold",
@@ -69,10 +71,23 @@ def detector_folder(arg: str | None, *, required: bool = True, model: str | None
 
 
 def model_of(args: argparse.Namespace) -> tuple[Any, Any]:
-    """The model and tokenizer of ``--model``, ``--device`` and ``--dtype``."""
+    """The model and tokenizer of ``--model``, ``--device``, ``--dtype``,
+    ``--device-map``, ``--quantization`` and ``--offload-folder``."""
     from howsure.probes.models import load_model
 
-    return load_model(args.model, device=args.device, dtype=args.dtype)
+    return load_model(
+        args.model,
+        device=args.device,
+        dtype=args.dtype,
+        device_map=args.device_map,
+        quantization=args.quantization,
+        offload_folder=args.offload_folder,
+    )
+
+
+def dtype_policy(args: argparse.Namespace) -> str:
+    """``on_dtype_mismatch`` from ``--strict-dtype``."""
+    return "error" if getattr(args, "strict_dtype", False) else "warn"
 
 
 def no_gold(args: argparse.Namespace) -> str:
@@ -172,6 +187,25 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps (default auto)")
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
+    p.add_argument(
+        "--device-map",
+        default=None,
+        choices=["auto", "balanced", "balanced_low_0", "sequential"],
+        help="spread a model too large for one device over the GPUs, then CPU memory, "
+        "then disk (accelerate); leave --device at auto",
+    )
+    p.add_argument(
+        "--quantization",
+        default="none",
+        choices=["none", "8bit", "4bit"],
+        help="load the weights quantized with bitsandbytes (CUDA GPU; pip install "
+        "bitsandbytes) (default none)",
+    )
+    p.add_argument(
+        "--offload-folder",
+        default=None,
+        help="where --device-map may offload weights to disk (default: the howsure cache)",
+    )
 
 
 def add_abstain_args(p: argparse.ArgumentParser) -> None:
@@ -251,6 +285,17 @@ def add_data_args(p: argparse.ArgumentParser, *, limit_help: str) -> None:
     )
 
 
+def add_store_arg(p: argparse.ArgumentParser) -> None:
+    """``--store``: the precision collected activations are kept in."""
+    p.add_argument(
+        "--store",
+        default="float32",
+        choices=["float32", "float16"],
+        help="precision of the collected activations in memory and on disk; float16 "
+        "halves them, for large models (default float32)",
+    )
+
+
 def add_detector_arg(
     p: argparse.ArgumentParser, *, default: str | None = None, what: str = "detector folder"
 ) -> None:
@@ -261,6 +306,12 @@ def add_detector_arg(
         default=default,
         help=f"{what} (default: {DEFAULT_DETECTOR}, written by `howsure train`, if it "
         "exists, else the detector shipped with howsure for the embedded model)",
+    )
+    p.add_argument(
+        "--strict-dtype",
+        action="store_true",
+        help="refuse a model loaded in another dtype than the detector was fitted in "
+        "(default: a warning)",
     )
 
 

@@ -11,6 +11,7 @@ from howsure.cli.common import (
     add_data_args,
     add_model_args,
     add_report_args,
+    add_store_arg,
     model_of,
     no_gold,
     out,
@@ -40,6 +41,7 @@ def add_parsers(sub: Any) -> None:
         "(stored as its two parts) (default: the first three)",
     )
     c.add_argument("--no-cache", action="store_true", help="ignore and do not write the cache")
+    add_store_arg(c)
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.set_defaults(func=cmd_collect)
 
@@ -57,6 +59,7 @@ def add_parsers(sub: Any) -> None:
     )
     add_model_args(t)
     add_data_args(t, limit_help="at most N questions per split (default: all)")
+    add_store_arg(t)
     t.add_argument("--out", default="howsure-out/train", help="output folder")
     t.add_argument(
         "--inputs",
@@ -103,7 +106,10 @@ def cmd_collect(args: argparse.Namespace) -> int:
         split=args.split,
         cache=not args.no_cache,
         progress=not args.quiet,
+        store=args.store,
     )
+    if coll is None:
+        return 0  # another process of a torchrun / accelerate launch gathered the shards
     folder = coll.save(Path(args.out))
     out(
         f"model: {coll.meta['model']['name_or_path']}  questions: {len(coll)}  "
@@ -157,7 +163,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=not args.quiet,
         on_no_gold=no_gold(args),
+        store=args.store,
     )
+    if res is None:
+        return 0  # another process of a torchrun / accelerate launch trains
     detectors = {"probe": res.detector, "probe_last_prompt": res.prompt_detector}
     test = res.collections["test"]
     report = evaluate_detectors(detectors, test, n_boot=args.n_boot, seed=args.seed)

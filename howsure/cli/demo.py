@@ -70,10 +70,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     model, tokenizer = model_of(args)
     # A default detector that is missing, or one that does not fit the model: the page
     # says why (and a warning here), and the model chats without a confidence.
+    detector: Any = folder if folder.exists() else None
+    if detector is not None and args.strict_dtype:
+        from howsure.plugin.detector import Detector
+
+        try:  # a refused dtype is one more reason the page gives
+            detector = Detector.load(folder, on_dtype_mismatch="error")
+        except ValueError:
+            pass
     app = demo.build_app(
         model,
         tokenizer,
-        detector=folder if folder.exists() else None,
+        detector=detector,
         report=args.report,
         max_new_tokens=args.max_new_tokens,
         abstain_below=args.abstain_below,

@@ -15,6 +15,7 @@ from howsure.cli.common import (
     add_no_gold_arg,
     add_report_args,
     detector_folder,
+    dtype_policy,
     model_of,
     no_gold,
     out,
@@ -94,10 +95,11 @@ def add_parsers(sub: Any) -> None:
     t.set_defaults(func=cmd_transfer)
 
 
-def _open_detector(folder: str | None, model: str | None) -> Any:
+def _open_detector(args: argparse.Namespace) -> Any:
     from howsure.plugin.detector import Detector
 
-    return Detector.load(detector_folder(folder, model=model))
+    folder = detector_folder(args.detector, model=args.model)
+    return Detector.load(folder, on_dtype_mismatch=dtype_policy(args))
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -105,7 +107,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from howsure.eval.compare import methods_markdown
     from howsure.eval.evaluate import plan_eval, run_eval, write_eval_report
 
-    det = _open_detector(args.detector, args.model)
+    det = _open_detector(args)
     split, items = plan_eval(
         det, args.dataset, split=args.split, limit=args.limit, on_no_gold=no_gold(args)
     )
@@ -140,7 +142,7 @@ def cmd_transfer(args: argparse.Namespace) -> int:
     """``howsure transfer``: see :func:`add_parsers`."""
     from howsure.eval.evaluate import plan_transfer, run_transfer, write_transfer_report
 
-    det = _open_detector(args.detector, args.model)
+    det = _open_detector(args)
     parts = plan_transfer(det, args.to, limit=args.limit, on_no_gold=no_gold(args))  # errors first
     model, tokenizer = model_of(args)
     rows = run_transfer(

@@ -14,6 +14,7 @@ from howsure.cli.common import (
     add_model_args,
     add_report_args,
     detector_folder,
+    dtype_policy,
     model_of,
     no_gold,
     out,
@@ -98,7 +99,9 @@ def cmd_loto(args: argparse.Namespace) -> int:
     load_qa(args.dataset, limit=1, on_no_gold=no_gold(args))  # a bad dataset fails first
     folder = detector_folder(args.detector, model=args.model)  # its recipe, refitted per fold
     model, tokenizer = model_of(args)
-    det = Detector.load(folder, model=model, tokenizer=tokenizer)
+    det = Detector.load(
+        folder, model=model, tokenizer=tokenizer, on_dtype_mismatch=dtype_policy(args)
+    )
     layer, position = det.reader.layer, det.reader.position
     training = det.info.get("training", {})
     colls = collect_splits(
@@ -171,7 +174,9 @@ def cmd_recalibrate(args: argparse.Namespace) -> int:
     if args.out is None and folder.resolve() in {p.resolve() for p in shipped_detectors().values()}:
         dest = Path("howsure-out/recalibrated/detector")  # never write into the package
     model, tokenizer = model_of(args)
-    det = Detector.load(folder, model=model, tokenizer=tokenizer)
+    det = Detector.load(
+        folder, model=model, tokenizer=tokenizer, on_dtype_mismatch=dtype_policy(args)
+    )
     rows = collect(
         model,
         tokenizer,

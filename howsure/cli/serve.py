@@ -14,6 +14,7 @@ from howsure.cli.common import (
     add_detector_arg,
     add_model_args,
     detector_folder,
+    dtype_policy,
     model_of,
     out,
 )
@@ -137,7 +138,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             stacklevel=1,
         )
     model, tokenizer = model_of(args)
-    chat = wrap(model, tokenizer, folder, **abstain)
+    chat = wrap(model, tokenizer, folder, on_dtype_mismatch=dtype_policy(args), **abstain)
     app = create_app(
         chat, settings=settings, model_name=args.served_model_name, detector_path=folder
     )
