@@ -147,3 +147,21 @@ def test_placement_flags_are_checked_before_loading(tiny_dir):
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match=r"bitsandbytes|CUDA"):
             load_model(str(tiny_dir), quantization="4bit")
+
+
+def test_activations_stored_in_half_precision(tiny, tmp_path):
+    from howsure.probes.collect import Collection
+
+    model, tok = tiny
+    kw = dict(layers=[1, 3], max_new_tokens=3, cache=False, progress=False)
+    full = collect(model, tok, _items(), **kw)
+    half = collect(model, tok, _items(), store="float16", **kw)
+    assert half.answers == full.answers and half.meta["store"] == "float16"
+    assert all(v.dtype == np.float16 for v in half.activations.values())
+    assert half.features(3, "mean_last_answer").dtype == np.float32
+    for key, value in full.activations.items():
+        np.testing.assert_allclose(half.activations[key], value, rtol=1e-3, atol=1e-3)
+    back = Collection.load(half.save(tmp_path / "half"))
+    assert all(v.dtype == np.float16 for v in back.activations.values())
+    with pytest.raises(ValueError, match="store"):
+        collect(model, tok, _items(), store="int8", **kw)
