@@ -17,6 +17,9 @@
     ``mean_last_answer``).
 ``hooks``
     Forward hooks on chosen blocks, removed on exit.
+``distributed`` / ``threads``
+    Collection sharded over ``torchrun`` / ``accelerate launch`` processes; the sweep's
+    worker threads.
 ``inputs``
     Prompts checked, batches padded (also without a pad token), inputs on the input
     embedding's device.
@@ -41,6 +44,7 @@ from howsure.core.lazy import lazy_exports
 
 _EXPORTS = {
     "DEFAULT_MODEL": "howsure.probes.models",
+    "check_decoder_only": "howsure.probes.models",
     "context_length": "howsure.probes.models",
     "find_layers": "howsure.probes.models",
     "load_model": "howsure.probes.models",
