@@ -129,7 +129,8 @@ def test_two_processes_train_the_same_detector(tiny_dir, qa, tmp_path):
 
 FAILING = """
 import sys
-import torch
+from pathlib import Path
+
 from howsure.probes.collect import collect
 from howsure.probes.distributed import ShardError, launched_world
 from howsure.probes.models import load_model
@@ -144,10 +145,10 @@ if rank == 1:
 try:
     collect(model, tok, load_qa(sys.argv[2]), layers=[1], max_new_tokens=3, batch_size=8,
             progress=False)
-except ShardError as err:
-    print(f"rank {rank}: {err}")
+except ShardError as err:  # each process writes its own file: their stdout interleaves
+    Path(sys.argv[3], f"rank{rank}.txt").write_text(str(err))
     sys.exit(3)
-print(f"rank {rank}: no error")
+Path(sys.argv[3], f"rank{rank}.txt").write_text("no error")
 """
 
 
@@ -155,13 +156,15 @@ def test_a_failing_process_names_its_shard_and_caches_nothing(tiny_dir, qa, tmp_
     script = tmp_path / "failing.py"
     script.write_text(FAILING)
     launch = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2"]
-    launch += [f"--master_port={_free_port()}", str(script), str(tiny_dir), str(qa)]
+    launch += [f"--master_port={_free_port()}", str(script), str(tiny_dir), str(qa), str(tmp_path)]
     done = subprocess.run(
         launch, env=_env(tmp_path / "cache"), capture_output=True, text=True, timeout=600
     )
     assert done.returncode != 0
     for rank in (0, 1):  # every process raised the same error, naming the failed shard
-        line = next(x for x in done.stdout.splitlines() if x.startswith(f"rank {rank}:"))
+        report = tmp_path / f"rank{rank}.txt"
+        assert report.exists(), done.stderr[-3000:]
+        line = report.read_text()
         assert "shard 1 of 2 (rows 48-89)" in line and "out of memory, on purpose" in line
         assert "shard 0 of 2" not in line and "Nothing was cached" in line
     collections = tmp_path / "cache" / "collections"
