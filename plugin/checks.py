@@ -14,7 +14,7 @@ import torch
 
 from howsure.probes.activations import ANSWER_STATS
 from howsure.probes.familiarity import UNFAMILIAR_BELOW
-from howsure.probes.models import model_fingerprint
+from howsure.probes.models import SAMPLE_PER_TENSOR, model_fingerprint
 
 __all__ = [
     "Assessment",
@@ -94,7 +94,9 @@ def check_fingerprint(
     weights the fingerprint hashed (:func:`howsure.probes.models.weights_fingerprint`)
     the same: under any name or path. The same weights in another dtype (a float32
     detector on a bfloat16 model) move the confidences a little: a ``UserWarning``, or
-    with ``on_dtype_mismatch="error"`` a ``ValueError``. A fingerprint without weights
+    with ``on_dtype_mismatch="error"`` a ``ValueError``. So do the weights quantized at
+    loading (bitsandbytes 8- or 4-bit), whose quantized tensors cannot be compared: the
+    input embedding matrix (never quantized) must then match. A fingerprint without weights
     (saved by an older howsure) is matched by name: equal, or the same last path
     component (a hub id and a local copy of it).
     """
@@ -108,18 +110,24 @@ def check_fingerprint(
     ]
     weights = expected.get("weights")
     dtypes = (str(expected.get("dtype", actual["dtype"])), actual["dtype"])
-    other_dtype = dtypes[0] != dtypes[1]
+    quantized = (expected.get("quantization"), actual.get("quantization"))
+    other_dtype = dtypes[0] != dtypes[1] or quantized[0] != quantized[1]
+    runs = [d if q is None else f"{d} ({q})" for d, q in zip(dtypes, quantized, strict=True)]
     if not diffs and isinstance(weights, dict):
-        same = (
-            _same_values(weights.get("sample", []), actual["weights"]["sample"], dtypes)
-            if other_dtype
-            else weights.get("sha256") == actual["weights"]["sha256"]
-        )
+        mine = actual["weights"]["sample"]
+        if quantized[0] != quantized[1]:  # quantized tensors differ: the embedding alone
+            same = _same_values(
+                weights.get("sample", [])[:SAMPLE_PER_TENSOR], mine[:SAMPLE_PER_TENSOR], dtypes
+            )
+        elif other_dtype:
+            same = _same_values(weights.get("sample", []), mine, dtypes)
+        else:
+            same = weights.get("sha256") == actual["weights"]["sha256"]
         if not same:
             diffs.append(
                 f"weights: the detector's model ({expected.get('name_or_path')!r}, "
-                f"{dtypes[0]}) has other weights than this one "
-                f"({actual['name_or_path']!r}, {dtypes[1]})"
+                f"{runs[0]}) has other weights than this one "
+                f"({actual['name_or_path']!r}, {runs[1]})"
             )
     elif not diffs and not _same_name(
         str(expected.get("name_or_path", "")), actual["name_or_path"]
@@ -134,11 +142,13 @@ def check_fingerprint(
             "model it was fitted on, or train a detector for this model with `howsure train`"
         )
     if other_dtype and "dtype" in expected:
+        load = f"with dtype={dtypes[0]!r} (--dtype {dtypes[0]})"
+        if quantized[0] != quantized[1]:
+            load = "unquantized" if quantized[0] is None else f"quantized {quantized[0]}"
         message = (
-            f"this detector was fitted on the model in {dtypes[0]}, and the model now runs "
-            f"in {dtypes[1]}: its confidences may move by several points. Load the model "
-            f"with dtype={dtypes[0]!r} (--dtype {dtypes[0]}), or train a detector in "
-            f"{dtypes[1]}"
+            f"this detector was fitted on the model in {runs[0]}, and the model now runs "
+            f"in {runs[1]}: its confidences may move by several points. Load the model "
+            f"{load}, or train a detector on the model as it runs now"
         )
         if on_dtype_mismatch == "error":
             raise ValueError(message)

@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d,
 
 from howsure.core.state import check_arrays, read_params, state_params
 
-__all__ = ["ProbeBase", "standardise_params"]
+__all__ = ["ProbeBase", "check_finite_rows", "standardise_params"]
 
 _CONSTANT_FEATURE_TOL = 1e-8
 """A feature whose std is below ``tol * (1 + |mean|)`` is constant: its scale is 1."""
@@ -30,6 +30,18 @@ _CONSTANT_FEATURE_TOL = 1e-8
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_finite_rows(X: np.ndarray, *, name: str = "X") -> None:
+    """Raise ``ValueError`` naming how many rows of ``X`` (n, d) hold NaN or inf, and the
+    first of them."""
+    bad = ~np.isfinite(X).all(axis=1)
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise ValueError(
+            f"{name} contains NaN or inf in {rows.size} of {X.shape[0]} rows (first at row "
+            f"{int(rows[0])}); drop those rows (and their labels) or re-collect them."
+        )
 
 
 def standardise_params(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -94,13 +106,7 @@ class ProbeBase(ClassifierMixin, BaseEstimator):
                 f"X must be 2-D with shape (n_samples, n_features); got a {X.ndim}-D array "
                 f"of shape {X.shape}. {hint}"
             )
-        bad = ~np.isfinite(X).all(axis=1)
-        if bad.any():
-            rows = np.flatnonzero(bad)
-            raise ValueError(
-                f"X contains NaN or inf in {rows.size} of {X.shape[0]} rows (first at row "
-                f"{int(rows[0])}); drop those rows (and their labels) or re-collect them."
-            )
+        check_finite_rows(X)
         if not reset and hasattr(self, "n_features_in_") and X.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {X.shape[1]} features, but {name} is expecting "

@@ -15,6 +15,7 @@ failed shard, and no cache entry is written.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 from dataclasses import dataclass
@@ -104,7 +105,18 @@ def setup() -> bool:
         if backend == "nccl":
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
         dist.init_process_group(backend=backend, timeout=TIMEOUT)
+        atexit.register(_leave)  # before the interpreter tears down the group's threads
     return True
+
+
+def _leave() -> None:
+    """Destroy the process group :func:`setup` joined (local: no peer is waited for).
+
+    A process that exits with its group alive can abort in teardown ("terminate called
+    without an active exception"), e.g. a non-main process done with its shard."""
+    dist = torch.distributed
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def shard_of(n: int, batch_size: int) -> Shard:

@@ -23,6 +23,7 @@ from howsure.core.files import cache_dir, staged_folder
 
 __all__ = [
     "DEFAULT_MODEL",
+    "SAMPLE_PER_TENSOR",
     "DType",
     "Device",
     "DeviceMap",
@@ -35,6 +36,7 @@ __all__ = [
     "load_model",
     "model_dtype",
     "model_fingerprint",
+    "model_quantization",
     "num_layers",
     "weights_fingerprint",
 ]
@@ -394,7 +396,8 @@ def num_layers(model: Any) -> int:
 
 
 _SAMPLED = 1 << 16  # values read from each fingerprinted tensor
-_KEPT = 32  # of those, values kept in the fingerprint for a comparison across dtypes
+SAMPLE_PER_TENSOR = 32
+"""Values of each fingerprinted tensor kept in the fingerprint (to compare across dtypes)."""
 
 
 def _tensor_value(model: Any, name: str, param: torch.Tensor) -> torch.Tensor:
@@ -453,7 +456,7 @@ def weights_fingerprint(model: Any) -> dict:
             values = flat[idx.to(flat.device)].cpu()
             digest.update(json.dumps([list(param.shape), str(values.dtype)]).encode())
             digest.update(values.contiguous().view(torch.uint8).numpy().tobytes())
-            kept = torch.linspace(0, values.numel() - 1, min(values.numel(), _KEPT))
+            kept = torch.linspace(0, values.numel() - 1, min(values.numel(), SAMPLE_PER_TENSOR))
             sample += values[kept.long()].float().tolist()
     return {"sha256": digest.hexdigest(), "sample": sample}
 
@@ -461,6 +464,22 @@ def weights_fingerprint(model: Any) -> dict:
 def model_dtype(model: Any) -> str:
     """The dtype the model computes in, e.g. ``"float32"`` or ``"bfloat16"``."""
     return str(getattr(model, "dtype", torch.float32)).removeprefix("torch.")
+
+
+def model_quantization(model: Any) -> str | None:
+    """How the weights were quantized at loading, e.g. ``"bitsandbytes-4bit"``; ``None``
+    for weights loaded as they are."""
+    qc = getattr(getattr(model, "config", None), "quantization_config", None)
+    if qc is None:
+        return None
+    qc = qc if isinstance(qc, dict) else qc.to_dict()
+    method = qc.get("quant_method", "quantized")
+    method = str(getattr(method, "value", method))  # transformers' QuantizationMethod enum
+    if qc.get("load_in_4bit"):
+        return f"{method}-4bit"
+    if qc.get("load_in_8bit"):
+        return f"{method}-8bit"
+    return f"{method}-{qc['bits']}bit" if qc.get("bits") else method
 
 
 def model_fingerprint(model: Any) -> dict:
@@ -472,13 +491,14 @@ def model_fingerprint(model: Any) -> dict:
         ``model_type``, ``architecture`` (the model class), ``hidden_size``,
         ``num_layers``, ``vocab_size`` (of the language model), ``name_or_path`` (for
         people; not compared), ``dtype`` and ``weights``
-        (:func:`weights_fingerprint`).
+        (:func:`weights_fingerprint`); and ``quantization``
+        (:func:`model_quantization`) for a model loaded quantized.
     """
     config = getattr(model, "config", None)
     if config is None:
         raise TypeError(f"expected a transformers model with a config, got {type(model).__name__}")
     text = config.get_text_config() if hasattr(config, "get_text_config") else config
-    return {
+    out = {
         "model_type": str(getattr(config, "model_type", "unknown")),
         "architecture": type(model).__name__,
         "hidden_size": int(getattr(text, "hidden_size", 0) or 0),
@@ -488,6 +508,10 @@ def model_fingerprint(model: Any) -> dict:
         "dtype": model_dtype(model),
         "weights": weights_fingerprint(model),
     }
+    quantization = model_quantization(model)
+    if quantization is not None:
+        out["quantization"] = quantization
+    return out
 
 
 _UNKEYED = ("name_or_path", "architecture")  # a path and a class name do not change answers

@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 from howsure.calibration.ranking import within_group_auroc
 from howsure.core.checks import check_choice, check_int, check_real
 from howsure.core.figures import new_figure, save_figure
+from howsure.probes.base import check_finite_rows
 from howsure.probes.linear import PROBES, LogisticProbe, MassMeanProbe, ProbeKind
 from howsure.probes.positions import Key
 from howsure.probes.threads import check_n_jobs, map_in_order, n_workers
@@ -250,14 +251,7 @@ def _as_source(value: Any, key: Key) -> np.ndarray:
             "float32 activations"
         )
     if X.dtype.kind == "f":
-        bad = ~np.isfinite(X).all(axis=1)
-        if bad.any():
-            rows = np.flatnonzero(bad)
-            raise ValueError(
-                f"features[{key!r}]: X contains NaN or inf in {rows.size} of {X.shape[0]} "
-                f"rows (first at row {int(rows[0])}); drop those rows (and their labels) or "
-                "re-collect them."
-            )
+        check_finite_rows(X, name=f"features[{key!r}]: X")
     return X
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from conftest import CHAT_TEMPLATE
+from conftest import fit_tiny_detectors, make_chat_tokenizer
 
 IMAGE_TOKENS = ["<image>", "<start_of_image>", "<end_of_image>", "<|video_pad|>", "<|image|>"]
 """Special tokens the multimodal configs point at (ids inside the vocabulary)."""
@@ -20,29 +20,7 @@ IMAGE_TOKENS = ["<image>", "<start_of_image>", "<end_of_image>", "<|video_pad|>"
 def make_tokenizer() -> Any:
     """A byte-level BPE tokenizer (about 400 tokens) with the chat template and the
     image tokens of :data:`IMAGE_TOKENS`."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    specials = ["<|im_end|>", "<|im_start|>", "<unk>", *IMAGE_TOKENS]
-    tok = Tokenizer(models.BPE(unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    corpus = [
-        "What is the capital of France? Reply with just the answer.",
-        "The capital of Peru is Lima. The currency of Japan is the yen.",
-        "user assistant system 0 1 2 3 4 5 6 7 8 9 + - plus minus times",
-    ] * 20
-    trainer = trainers.BpeTrainer(
-        vocab_size=400,
-        special_tokens=specials,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    tok.train_from_iterator(corpus, trainer=trainer)
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|im_end|>", unk_token="<unk>"
-    )
-    tokenizer.chat_template = CHAT_TEMPLATE
-    return tokenizer
+    return make_chat_tokenizer(tuple(IMAGE_TOKENS))
 
 
 def _ids(tokenizer: Any) -> dict[str, int]:
@@ -182,41 +160,15 @@ def make_tiny_model(kind: str, folder: Path) -> Path:
 
 def fit_detectors(model: Any, tokenizer: Any, *, layer: int = 1, max_new_tokens: int = 4) -> dict:
     """A ``last_prompt`` and a ``mean_answer`` detector fitted on the model's own
-    activations with random labels and a fixed C (quick; the confidences vary but mean
-    nothing)."""
-    import numpy as np
-
-    from howsure.calibration.calibrators import PlattCalibrator
-    from howsure.plugin.detector import Detector, ReaderSettings
-    from howsure.probes.activations import generate_and_read
-    from howsure.probes.linear import LogisticProbe
-    from howsure.probes.models import model_fingerprint
-    from howsure.probes.prompts import question_prompt
-
-    positions = ["last_prompt", "mean_answer"]
-    questions = [f"What is {a} plus {b}?" for a in range(5) for b in range(4)]
-    res = generate_and_read(
+    activations with alternating labels and a fixed C (quick; the confidences vary but
+    mean nothing)."""
+    return fit_tiny_detectors(
         model,
         tokenizer,
-        [question_prompt(tokenizer, q) for q in questions],
-        layers=[layer],
-        positions=positions,
+        layer=layer,
         max_new_tokens=max_new_tokens,
-        progress=False,
+        positions=("last_prompt", "mean_answer"),
+        grid=(5, 4),
+        labels="alternate",
+        C=1.0,
     )
-    y = np.arange(len(questions)) % 2 == 0
-    out = {}
-    for pos in positions:
-        x = res.activations[(layer, pos)]
-        probe = LogisticProbe(C=1.0, random_state=0).fit(x, y)
-        raw = probe.confidence(x)
-        cal = PlattCalibrator().fit(raw, y.astype(int))
-        out[pos] = Detector(
-            probe=probe,
-            calibrator=cal,
-            reader=ReaderSettings(layer=layer, position=pos, max_new_tokens=max_new_tokens),
-            fingerprint=model_fingerprint(model),
-            calibration_scores=cal.predict(raw),
-            calibration_labels=y,
-        )
-    return out

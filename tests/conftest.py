@@ -29,13 +29,13 @@ def isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
         os.environ["HOWSURE_CACHE"] = old
 
 
-def make_tiny_chat_model(folder: Path, *, layers: int = 4, max_positions: int = 256) -> Path:
-    """Write a random-weight Llama chat model (BPE tokenizer, chat template) to ``folder``."""
-    import torch
+def make_chat_tokenizer(extra_specials: tuple[str, ...] = ()):
+    """A byte-level BPE tokenizer (about 400 tokens) with the chat template; EOS and pad
+    ``<|im_end|>``; ``extra_specials`` among its special tokens."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    from transformers import PreTrainedTokenizerFast
 
-    specials = ["<|im_end|>", "<|im_start|>", "<unk>"]
+    specials = ["<|im_end|>", "<|im_start|>", "<unk>", *extra_specials]
     tok = Tokenizer(models.BPE(unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
@@ -54,6 +54,15 @@ def make_tiny_chat_model(folder: Path, *, layers: int = 4, max_positions: int = 
         tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|im_end|>", unk_token="<unk>"
     )
     tokenizer.chat_template = CHAT_TEMPLATE
+    return tokenizer
+
+
+def make_tiny_chat_model(folder: Path, *, layers: int = 4, max_positions: int = 256) -> Path:
+    """Write a random-weight Llama chat model (BPE tokenizer, chat template) to ``folder``."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tokenizer = make_chat_tokenizer()
     eos = tokenizer.convert_tokens_to_ids("<|im_end|>")
     config = LlamaConfig(
         vocab_size=len(tokenizer),
@@ -139,10 +148,20 @@ def write_half_right_qa(model, tokenizer, folder: Path, *, n_questions: int) -> 
     return path
 
 
-def fit_tiny_detectors(model, tokenizer, *, layer: int = 2, max_new_tokens: int = 6) -> dict:
-    """A detector per reading position (``last_prompt``, ``mean_answer``,
-    ``mean_last_answer``), fitted on the tiny model's own activations with random labels
-    (fast; the confidences vary but mean nothing)."""
+def fit_tiny_detectors(
+    model,
+    tokenizer,
+    *,
+    layer: int = 2,
+    max_new_tokens: int = 6,
+    positions: tuple[str, ...] = ("last_prompt", "mean_answer", "mean_last_answer"),
+    grid: tuple[int, int] = (6, 6),
+    labels: str = "random",
+    C: float | None = None,
+) -> dict:
+    """A detector per reading position in ``positions``, fitted on the model's own
+    activations for the ``grid`` of "What is a plus b?" questions, with ``labels``
+    ``"random"`` or ``"alternate"`` (fast; the confidences vary but mean nothing)."""
     import numpy as np
 
     from howsure.calibration.calibrators import PlattCalibrator
@@ -152,22 +171,24 @@ def fit_tiny_detectors(model, tokenizer, *, layer: int = 2, max_new_tokens: int 
     from howsure.probes.models import model_fingerprint
     from howsure.probes.prompts import question_prompt
 
-    positions = ["last_prompt", "mean_answer", "mean_last_answer"]
-    questions = [f"What is {a} plus {b}?" for a in range(6) for b in range(6)]
+    questions = [f"What is {a} plus {b}?" for a in range(grid[0]) for b in range(grid[1])]
     res = generate_and_read(
         model,
         tokenizer,
         [question_prompt(tokenizer, q) for q in questions],
         layers=[layer],
-        positions=positions,
+        positions=list(positions),
         max_new_tokens=max_new_tokens,
         progress=False,
     )
-    y = np.random.default_rng(0).random(len(questions)) < 0.5
+    if labels == "random":
+        y = np.random.default_rng(0).random(len(questions)) < 0.5
+    else:
+        y = np.arange(len(questions)) % 2 == 0
     out = {}
     for pos in positions:
         x = res.activations[(layer, pos)]
-        probe = LogisticProbe(random_state=0).fit(x, y)
+        probe = LogisticProbe(random_state=0, **({} if C is None else {"C": C})).fit(x, y)
         raw = probe.confidence(x)
         cal = PlattCalibrator().fit(raw, y.astype(int))
         out[pos] = Detector(
@@ -179,3 +200,24 @@ def fit_tiny_detectors(model, tokenizer, *, layer: int = 2, max_new_tokens: int 
             calibration_labels=y,
         )
     return out
+
+
+def plain_generate(model, tok, prompt: str, max_new_tokens: int) -> list[int]:
+    """Greedy answer token ids of one plain ``model.generate`` (to the first EOS)."""
+    import torch
+
+    from howsure.probes.inputs import model_device
+
+    ids = tok(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"]
+    ids = ids.to(model_device(model))
+    with torch.inference_mode():
+        seqs = model.generate(
+            input_ids=ids,
+            attention_mask=torch.ones_like(ids),
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            pad_token_id=tok.pad_token_id,
+        )
+    row = seqs[0, ids.shape[1] :].tolist()
+    eos = tok.eos_token_id
+    return row[: row.index(eos) + 1] if eos in row else row

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from architectures import fit_detectors, make_tiny_model
+from conftest import plain_generate
 
 import howsure
 from howsure.plugin.wrapper import ConfidentModel, wrap
@@ -79,21 +80,6 @@ def expected(states: list[torch.Tensor], n_prompt: int, n_answer: int, pos: str,
     if pos == "last_answer":
         return hidden[n_prompt + n_answer - 1].numpy()
     return hidden[n_prompt : n_prompt + n_answer].mean(0).numpy()
-
-
-def plain_generate(model, tok, prompt: str, max_new_tokens: int) -> list[int]:
-    ids = tok(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"]
-    with torch.inference_mode():
-        seqs = model.generate(
-            input_ids=ids,
-            attention_mask=torch.ones_like(ids),
-            max_new_tokens=max_new_tokens,
-            do_sample=False,
-            pad_token_id=tok.pad_token_id,
-        )
-    row = seqs[0, ids.shape[1] :].tolist()
-    eos = tok.eos_token_id
-    return row[: row.index(eos) + 1] if eos in row else row
 
 
 # -- multimodal chat models ------------------------------------------------------------

@@ -165,3 +165,46 @@ def test_activations_stored_in_half_precision(tiny, tmp_path):
     assert all(v.dtype == np.float16 for v in back.activations.values())
     with pytest.raises(ValueError, match="store"):
         collect(model, tok, _items(), store="int8", **kw)
+
+
+def _quantized_copy(model, *, embedding_shift: float = 0.0):
+    """``model`` as bitsandbytes' 8-bit loading leaves it, on the CPU: the last block's
+    linear weights int8 (row-wise absmax), the config's ``quantization_config`` set."""
+    from transformers.utils.quantization_config import QuantizationMethod
+
+    q = copy.deepcopy(model)
+    method = QuantizationMethod.BITS_AND_BYTES  # an enum, as transformers records it
+    q.config.quantization_config = {"quant_method": method, "load_in_8bit": True}
+    with torch.no_grad():
+        q.get_input_embeddings().weight.add_(embedding_shift)
+        for module in q.model.layers[-1].modules():
+            if isinstance(module, torch.nn.Linear):
+                w = module.weight
+                scale = w.abs().amax(dim=1, keepdim=True) / 127
+                module.weight = torch.nn.Parameter(
+                    torch.round(w / scale).to(torch.int8), requires_grad=False
+                )
+    return q
+
+
+def test_a_quantized_model_is_matched_on_its_embedding_and_warned(tiny, detector):
+    from howsure.plugin.checks import check_fingerprint
+    from howsure.probes.models import fingerprint_key, model_quantization
+
+    model = tiny[0]
+    quantized = _quantized_copy(model)
+    assert model_quantization(model) is None and model_quantization(quantized) == (
+        "bitsandbytes-8bit"
+    )
+    fp = model_fingerprint(quantized)
+    assert fp["quantization"] == "bitsandbytes-8bit" and "quantization" not in detector.fingerprint
+    assert fingerprint_key(fp) != fingerprint_key(model_fingerprint(model))  # cached apart
+    with pytest.warns(UserWarning, match=r"float32, and the model now runs in float32 \("):
+        check_fingerprint(detector.fingerprint, quantized)
+    with pytest.raises(ValueError, match=r"bitsandbytes-8bit.*Load the model unquantized"):
+        check_fingerprint(detector.fingerprint, quantized, on_dtype_mismatch="error")
+    with pytest.raises(ValueError, match="other weights"):  # another model, quantized
+        check_fingerprint(detector.fingerprint, _quantized_copy(model, embedding_shift=0.01))
+    with warnings.catch_warnings():  # a detector fitted on the quantized model: silent
+        warnings.simplefilter("error")
+        check_fingerprint(fp, _quantized_copy(model))

@@ -497,7 +497,8 @@ def test_embedded_model_served_with_its_shipped_detector():
                 key=None,
             ).json()
             if not ref.truncated:  # an answer cut by max_tokens scores as if it ended there
-                assert scored["confidence"]["value"] == pytest.approx(ref.confidence, abs=1e-6)
+                # one full forward pass against generation's cached steps: float noise
+                assert scored["confidence"]["value"] == pytest.approx(ref.confidence, abs=1e-5)
                 scored_n += 1
         assert scored_n >= 2
         # the README's examples (the question as sent, without the instruction)
