@@ -36,7 +36,7 @@ from howsure.core.files import cache_dir, staged_files
 from howsure.core.version import __version__
 from howsure.probes.activations import generate_and_read
 from howsure.probes.distributed import all_gather_json, generate_sharded, is_main_process, setup
-from howsure.probes.inputs import check_length
+from howsure.probes.inputs import check_length, model_device
 from howsure.probes.models import fingerprint_key, model_fingerprint
 from howsure.probes.positions import (
     BASE_POSITIONS,
@@ -399,7 +399,7 @@ def collect(
     key = hashlib.sha256(json.dumps(key_src, sort_keys=True).encode()).hexdigest()[:20]
     folder = cache_dir("collections") / f"{fingerprint_key(fingerprint)}-{key}" if cache else None
     wanted = {(la, p) for la in layer_ids for p in pos_names}
-    sharded = setup()  # a torchrun / accelerate launch: each process answers a shard
+    sharded = setup(model_device(model))  # a torchrun / accelerate launch: shards
     cached = _load_cached(folder) if folder is not None and is_main_process() else None
     have = None if cached is None else set(cached.activations)
     if sharded:  # the main process's cache decides for every process

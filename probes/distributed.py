@@ -31,6 +31,7 @@ __all__ = [
     "Shard",
     "ShardError",
     "all_gather_json",
+    "backend_for",
     "check_all_ok",
     "gather_arrays",
     "generate_sharded",
@@ -77,11 +78,13 @@ def is_main_process() -> bool:
     return launched_world()[0] == 0
 
 
-def setup() -> bool:
+def setup(device: torch.device | str | None = None) -> bool:
     """Join the launch's process group (once); False when there is no multi-process launch.
 
-    Uses NCCL when CUDA is available (each process on its ``LOCAL_RANK`` GPU), else
-    gloo. A group the user (or accelerate) already initialised is used as it is.
+    Uses NCCL when this process's model runs on a CUDA ``device`` (the process's own GPU),
+    else gloo (a model on the CPU, also on a machine with GPUs); with ``device=None``,
+    NCCL when CUDA is available. A group the user (or accelerate) already initialised is
+    used as it is.
 
     Raises
     ------
@@ -101,12 +104,24 @@ def setup() -> bool:
                 f"WORLD_SIZE={world} but {missing} are not set: start the processes with "
                 "torchrun or accelerate launch, or unset WORLD_SIZE"
             )
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        backend = backend_for(device)
         if backend == "nccl":
-            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+            torch.cuda.set_device(
+                torch.device(device)
+                if device is not None
+                else torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+            )
         dist.init_process_group(backend=backend, timeout=TIMEOUT)
         atexit.register(_leave)  # before the interpreter tears down the group's threads
     return True
+
+
+def backend_for(device: torch.device | str | None) -> str:
+    """``"nccl"`` for a model on a CUDA device (or, with ``None``, when CUDA is
+    available), else ``"gloo"``."""
+    if device is None:
+        return "nccl" if torch.cuda.is_available() else "gloo"
+    return "nccl" if torch.device(device).type == "cuda" else "gloo"
 
 
 def _leave() -> None:

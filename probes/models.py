@@ -76,9 +76,17 @@ def embedded_gguf_path() -> Path:
 
 def _resolve_device(device: str) -> torch.device:
     if device == "auto":
-        if torch.cuda.is_available():  # one GPU per process under torchrun / accelerate
-            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-        return torch.device("cpu")
+        if not torch.cuda.is_available():
+            return torch.device("cpu")
+        local = int(os.environ.get("LOCAL_RANK", 0))  # one GPU per process under a launch
+        count = torch.cuda.device_count()
+        if local >= count:
+            raise ValueError(
+                f"this process has LOCAL_RANK={local}, and this machine has {count} CUDA "
+                f"device(s): start at most {count} process(es) per machine (torchrun "
+                f"--nproc_per_node {count}), or run on the CPU with --device cpu"
+            )
+        return torch.device("cuda", local)
     try:
         resolved = torch.device(device)
     except (RuntimeError, TypeError) as err:
@@ -91,6 +99,11 @@ def _resolve_device(device: str) -> torch.device:
         raise ValueError(
             f"device {device!r}: this machine's torch has no {resolved.type.upper()} device; "
             "use --device cpu (or auto)"
+        )
+    if resolved.type == "cuda" and (resolved.index or 0) >= torch.cuda.device_count():
+        raise ValueError(
+            f"device {device!r}: this machine has {torch.cuda.device_count()} CUDA "
+            "device(s), numbered from 0"
         )
     return resolved
 

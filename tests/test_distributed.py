@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
-from howsure.probes.distributed import Shard, launched_world, shard_of
+from howsure.probes.distributed import Shard, backend_for, launched_world, shard_of
 
 
 def _free_port() -> int:
@@ -73,8 +74,24 @@ def test_shards_are_whole_batches_covering_every_row(monkeypatch):
     assert Shard(1, 2, 48, 96).describe() == "shard 1 of 2 (rows 48-95)"
 
 
+def test_the_backend_follows_the_models_device(monkeypatch):
+    from howsure.probes.models import _resolve_device
+
+    assert backend_for("cpu") == "gloo" and backend_for(torch.device("cuda", 1)) == "nccl"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert backend_for(None) == "nccl" and backend_for("cpu") == "gloo"
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    assert _resolve_device("auto") == torch.device("cuda", 0)
+    monkeypatch.setenv("LOCAL_RANK", "1")  # two processes on a one-GPU machine
+    with pytest.raises(ValueError, match=r"LOCAL_RANK=1.*1 CUDA device.*--nproc_per_node 1"):
+        _resolve_device("auto")
+    with pytest.raises(ValueError, match=r"'cuda:3'.*1 CUDA device"):
+        _resolve_device("cuda:3")
+
+
 def test_two_processes_collect_what_one_does(tiny_dir, qa, tmp_path):
-    args = ["howsure", "collect", "--model", str(tiny_dir), "--dataset", str(qa)]
+    args = ["howsure", "collect", "--model", str(tiny_dir), "--dataset", str(qa), "--device", "cpu"]
     args += ["--layers", "1,3", "--max-new-tokens", "4", "--batch-size", "8", "--quiet"]
     one = _run([*args, "--out", str(tmp_path / "one")], cache=tmp_path / "c1")
     assert one.returncode == 0, one.stderr[-3000:]
@@ -106,6 +123,7 @@ def test_two_processes_train_the_same_detector(tiny_dir, qa, tmp_path):
     from howsure.probes.models import load_model
 
     args = ["howsure", "train", "--model", str(tiny_dir), "--dataset", str(qa), "--quiet"]
+    args += ["--device", "cpu"]  # gloo processes on the CPU, also on a machine with GPUs
     args += ["--layers", "1,3", "--max-new-tokens", "4", "--batch-size", "8", "--cv", "3"]
     args += ["--n-boot", "50"]
     one = _run([*args, "--out", str(tmp_path / "one")], cache=tmp_path / "c1")
