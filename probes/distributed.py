@@ -105,12 +105,9 @@ def setup(device: torch.device | str | None = None) -> bool:
                 "torchrun or accelerate launch, or unset WORLD_SIZE"
             )
         backend = backend_for(device)
-        if backend == "nccl":
-            torch.cuda.set_device(
-                torch.device(device)
-                if device is not None
-                else torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-            )
+        if backend == "nccl":  # this process's GPU: the model's, else its LOCAL_RANK's
+            local = int(os.environ.get("LOCAL_RANK", 0))
+            torch.cuda.set_device(torch.device(device) if device is not None else local)
         dist.init_process_group(backend=backend, timeout=TIMEOUT)
         atexit.register(_leave)  # before the interpreter tears down the group's threads
     return True
