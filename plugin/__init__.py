@@ -18,6 +18,9 @@
 ``grouped``
     :func:`fit_grouped_detector`: the probe, calibrated on grouped out-of-fold scores
     (stacked with the answer's token statistics), and a familiarity model.
+``sentences``
+    Sentence confidences: the sentence detector's training rows and fit, and each
+    sentence of an answer with its calibrated confidence.
 ``recalibrate``
     :func:`recalibrate`: refit only the calibration on a user's own labelled rows.
 ``defaults``
@@ -58,6 +61,10 @@ _EXPORTS = {
     "train_detector": "howsure.plugin.train",
     "DEFAULT_TEMPLATE": "howsure.plugin.generation",
     "ConfidentGeneration": "howsure.plugin.generation",
+    "SentenceConfidence": "howsure.plugin.generation",
+    "fit_sentence_detector": "howsure.plugin.sentences",
+    "sentence_collection": "howsure.plugin.sentences",
+    "sentence_confidences": "howsure.plugin.sentences",
     "percent": "howsure.plugin.generation",
     "Prepared": "howsure.plugin.batch",
     "Row": "howsure.plugin.batch",

@@ -30,15 +30,13 @@ stops when every row has. The forward hook is on the model only while
 
 from __future__ import annotations
 
-import copy
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import torch
-
 from howsure.plugin.generation import ConfidentGeneration
+from howsure.probes.generate import GenRow, RowReading, generate_rows
 
 __all__ = ["Generating", "Prepared", "Row", "run_rows", "run_rows_reporting"]
 
@@ -94,73 +92,19 @@ class Generating(Protocol):
     model: Any
     detector: Any
     eos_ids: set[int]
+    pad_id: int
 
     @property
     def scores_before_answer(self) -> bool: ...
 
-    def batch_tensors(self, ids: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]: ...
-
-    def capture(self, on_record: Callable[[int, int, torch.Tensor], None] | None = None) -> Any: ...
-
-    def answer_stats(self) -> Any: ...
-
-    def results(
-        self,
-        seqs: torch.Tensor,
-        width: int,
-        calls: dict[int, list[torch.Tensor]],
-        stats: Any = None,
-        limits: Sequence[int] | None = None,
-    ) -> list[ConfidentGeneration]: ...
-
-
-class _RowStreamer:
-    """``generate`` streamer: each row's new token to its sink, while the row is live."""
-
-    def __init__(self, rows: Sequence[Row], eos: set[int]) -> None:
-        self.rows = rows
-        self.eos = eos
-        self.counts = [0] * len(rows)
-        self.ended = [False] * len(rows)
-        self._prompt_seen = False
-
-    def put(self, value: torch.Tensor) -> None:
-        if not self._prompt_seen:  # generate first puts the prompts
-            self._prompt_seen = True
-            return
-        for i, tok in enumerate(value.reshape(len(self.rows), -1)[:, -1].tolist()):
-            row = self.rows[i]
-            if self.ended[i] or self.counts[i] >= row.prepared.max_new_tokens:
-                continue
-            self.counts[i] += 1
-            self.ended[i] = tok in self.eos or row.stop.is_set()
-            row.emit("token", int(tok))
-
-    def end(self) -> None:
-        pass
-
-
-def _criteria(rows: Sequence[Row], width: int) -> Any:
-    """Stopping criteria: a row is finished once its ``stop`` flag is set or it has its
-    own ``max_new_tokens`` (``generate`` ends the batch when all are)."""
-    from transformers import StoppingCriteria, StoppingCriteriaList
-
-    limits = torch.tensor([r.prepared.max_new_tokens for r in rows])
-    flags = [r.stop for r in rows]
-
-    class RowLimits(StoppingCriteria):
-        """Finishes the rows that were stopped or reached their own length limit."""
-
-        def __call__(self, input_ids: torch.Tensor, scores: Any, **kwargs: Any) -> torch.Tensor:
-            done = (input_ids.shape[1] - width) >= limits
-            done |= torch.tensor([f.is_set() for f in flags])
-            return done.to(input_ids.device)
-
-    return StoppingCriteriaList([RowLimits()])
+    def results(self, readings: Sequence[RowReading]) -> list[ConfidentGeneration]: ...
 
 
 def run_rows(chat: Generating, rows: Sequence[Row]) -> list[ConfidentGeneration]:
     """Generate the rows together (in this thread), telling each row's sink as it goes.
+
+    The generation and its reading are :func:`howsure.probes.generate.generate_rows`,
+    the same core that collects training data.
 
     Parameters
     ----------
@@ -185,30 +129,30 @@ def run_rows(chat: Generating, rows: Sequence[Row]) -> list[ConfidentGeneration]
     first = rows[0].prepared
     if any(r.prepared.key != first.key for r in rows):
         raise ValueError("rows generated together must share their settings (Prepared.key)")
-    input_ids, mask = chat.batch_tensors([r.prepared.ids for r in rows])
-    width = input_ids.shape[1]
-    config = copy.copy(first.config)  # the batch's length: its longest row's
-    config.max_new_tokens = max(r.prepared.max_new_tokens for r in rows)
+    detector = chat.detector
+    layers = [] if detector is None else detector.layers
+    sentences = detector is not None and detector.sentences is not None
 
-    def on_record(layer: int, index: int, hidden: torch.Tensor) -> None:
-        if index == 0 and chat.scores_before_answer:
-            found = chat.detector.assess_features(hidden.float().cpu().numpy())
-            for i, row in enumerate(rows):
-                fam = None if found.familiarity is None else float(found.familiarity[i])
-                row.emit("confidence", (float(found.confidence[i]), fam))
+    def on_prefill(states: dict) -> None:
+        if not chat.scores_before_answer:
+            return
+        found = detector.assess_features(states[layers[0]].numpy())
+        for i, row in enumerate(rows):
+            fam = None if found.familiarity is None else float(found.familiarity[i])
+            row.emit("confidence", (float(found.confidence[i]), fam))
 
-    stats = chat.answer_stats()
-    with chat.capture(on_record) as cap, torch.inference_mode():
-        seqs = chat.model.generate(
-            input_ids=input_ids,
-            attention_mask=mask,
-            generation_config=config,
-            streamer=_RowStreamer(rows, chat.eos_ids),
-            stopping_criteria=_criteria(rows, width),
-            **({"logits_processor": [stats]} if stats is not None else {}),
-        )
-    limits = [r.prepared.max_new_tokens for r in rows]
-    results = chat.results(seqs, width, cap.calls, stats, limits)
+    readings = generate_rows(
+        chat.model,
+        [GenRow(r.prepared.ids, r.prepared.max_new_tokens, emit=r.emit, stop=r.stop) for r in rows],
+        config=first.config,
+        eos=chat.eos_ids,
+        pad_token_id=chat.pad_id,
+        layers=layers,
+        prefill_only=chat.scores_before_answer and not sentences,
+        record_stats=detector is not None and (bool(detector.stats) or sentences),
+        on_prefill=on_prefill,
+    )
+    results = chat.results(readings)
     for row, result in zip(rows, results, strict=True):
         row.emit("done", result)
     return results

@@ -11,10 +11,7 @@ from __future__ import annotations
 from collections.abc import Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import torch
-
 from howsure.core.checks import check_choice, check_int, check_probability
-from howsure.core.padding import pad_rows
 from howsure.plugin.batch import Prepared, Row, run_rows
 from howsure.plugin.detector import Detector
 from howsure.plugin.events import ConfidenceEvent, EventStream, TextView
@@ -27,10 +24,10 @@ from howsure.plugin.generation import (
     generation_config,
     percent,
 )
-from howsure.probes.activations import answer_stats, generation_features, split_answers
+from howsure.plugin.sentences import sentence_confidences
 from howsure.probes.familiarity import UNFAMILIAR_BELOW
-from howsure.probes.hooks import AnswerStats, LayerCapture
-from howsure.probes.inputs import check_length, eos_ids, model_device, pad_token_id
+from howsure.probes.generate import RowReading, reading_features, reading_stats
+from howsure.probes.inputs import check_length, eos_ids, pad_token_id
 from howsure.probes.prompts import (
     DEFAULT_INSTRUCTION,
     check_messages,
@@ -49,19 +46,6 @@ Prompt = str | Sequence[Mapping[str, Any]]
 
 DEFAULT_MAX_NEW_TOKENS = 32
 """Answer length limit without a detector (with one: what it was trained with)."""
-
-
-class _NoCapture:
-    """Stands in for a :class:`LayerCapture` when there is no detector: no hook at all."""
-
-    def __init__(self) -> None:
-        self.calls: dict[int, list[torch.Tensor]] = {}
-
-    def __enter__(self) -> _NoCapture:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        return None
 
 
 class ConfidentModel:
@@ -116,7 +100,7 @@ class ConfidentModel:
         self.abstain_mode = abstain_mode
         self.last: ConfidentGeneration | None = None
         self.eos_ids = eos_ids(model, tokenizer)
-        self._pad_id = pad_token_id(model, tokenizer)
+        self.pad_id = pad_token_id(model, tokenizer)
 
     def __repr__(self) -> str:
         name = self.model.config.name_or_path
@@ -175,18 +159,12 @@ class ConfidentModel:
         check_length(self.model, self.tokenizer, [len(x) for x in ids], n_new)
         return ids
 
-    def batch_tensors(self, ids: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Left-padded ``input_ids`` and ``attention_mask`` on the model's device."""
-        input_ids, mask, _ = pad_rows(ids, self._pad_id, side="left")
-        device = model_device(self.model)
-        return input_ids.to(device), mask.to(device)
-
     def _config(self, *settings: Any) -> tuple[GenerationConfig, int]:
         max_new_tokens, do_sample, temperature, top_p, base = settings
         return generation_config(
             self.model,
             default_max_new_tokens=self.default_max_new_tokens,
-            pad_token_id=self._pad_id,
+            pad_token_id=self.pad_id,
             max_new_tokens=max_new_tokens,
             do_sample=do_sample,
             temperature=temperature,
@@ -213,62 +191,29 @@ class ConfidentModel:
             unfamiliar=familiarity is not None and familiarity < UNFAMILIAR_BELOW,
         )
 
-    def answer_stats(self) -> AnswerStats | None:
-        """A fresh logits processor for one ``generate``, when the detector reads the
-        answer's token statistics (``None`` otherwise): it records them as the tokens are
-        chosen, without changing them and without another forward pass."""
-        return AnswerStats() if self.detector is not None and self.detector.stats else None
-
-    def results(
-        self,
-        seqs: torch.Tensor,
-        width: int,
-        calls: dict[int, list[torch.Tensor]],
-        stats: AnswerStats | None = None,
-        limits: Sequence[int] | None = None,
-    ) -> list[ConfidentGeneration]:
-        """One :class:`ConfidentGeneration` per row of ``generate``'s output.
-
-        Parameters
-        ----------
-        seqs : torch.Tensor of int, shape (batch, width + steps)
-            What ``generate`` returned for left-padded prompts of ``width`` tokens.
-        width : int
-        calls : dict of int to list of torch.Tensor
-            What :meth:`capture` recorded during that ``generate`` (empty without a
-            detector).
-        stats : AnswerStats, optional
-            The :meth:`answer_stats` processor of that ``generate``, when there is one.
-        limits : list of int, length batch, optional
-            Each row's own ``max_new_tokens``, when rows of one ``generate`` had
-            different ones (the tokens after a row's limit are padding).
-        """
-        new = seqs[:, width:].cpu().tolist()
-        if limits is not None:
-            new = [row[:limit] for row, limit in zip(new, limits, strict=True)]
-        answer_ids, truncated = split_answers(new, self.eos_ids)
-        scores: list[float | None] = [None] * len(answer_ids)
-        familiar: list[float | None] = [None] * len(answer_ids)
+    def results(self, readings: Sequence[RowReading]) -> list[ConfidentGeneration]:
+        """One :class:`ConfidentGeneration` per row read by
+        :func:`~howsure.probes.generate.generate_rows` (with this detector's layer)."""
+        scores: list[float | None] = [None] * len(readings)
+        familiar: list[float | None] = [None] * len(readings)
         if self.detector is not None:
             reader = self.detector.reader
-            lengths = [len(a) for a in answer_ids]
-            seen = lengths  # answer tokens whose hidden state a call recorded
-            if limits is not None:  # as alone: the last step's token is never fed back
-                seen = [min(n, limit - 1) for n, limit in zip(lengths, limits, strict=True)]
-            feats = generation_features(calls, seen, [reader.position])
-            read = None
-            if stats is not None:
-                read = answer_stats(*stats.finish(seqs[:, -1]), lengths)
+            feats = reading_features(readings, reader.layer, [reader.position])
+            read = reading_stats(readings) if self.detector.stats else None
             found = self.detector.assess_features(feats[reader.layer, reader.position], read)
             scores = [float(c) for c in found.confidence]
             if found.familiarity is not None:
                 familiar = [float(f) for f in found.familiarity]
         out = []
-        for row, ids, cut, conf, fam in zip(
-            new, answer_ids, truncated, scores, familiar, strict=True
-        ):
-            answer = self.tokenizer.decode(ids, skip_special_tokens=True).strip()
-            token_ids = tuple(row[: len(ids) + (0 if cut else 1)])
+        sentence_detector = None if self.detector is None else self.detector.sentences
+        for reading, conf, fam in zip(readings, scores, familiar, strict=True):
+            answer = self.tokenizer.decode(reading.answer_ids, skip_special_tokens=True).strip()
+            token_ids, cut = reading.token_ids, reading.truncated
+            sentences = ()
+            if sentence_detector is not None:
+                sentences = sentence_confidences(
+                    sentence_detector, reading, self.tokenizer, text=answer
+                )
             if conf is None:
                 out.append(
                     ConfidentGeneration(
@@ -301,23 +246,10 @@ class ConfidentModel:
                     truncated=cut,
                     familiarity=fam,
                     unfamiliar=event.unfamiliar,
+                    sentences=sentences,
                 )
             )
         return out
-
-    def capture(self, on_record: Any = None) -> LayerCapture | _NoCapture:
-        """The forward hook on the detector's layer for one ``generate`` (a context
-        manager; nothing at all without a detector)."""
-        if self.detector is None:
-            return _NoCapture()
-        reader = self.detector.reader
-        return LayerCapture(
-            self.model,
-            [reader.layer],
-            keep="last",
-            max_calls=1 if reader.position == "last_prompt" else None,
-            on_record=on_record,
-        )
 
     def prepare(
         self,

@@ -156,6 +156,10 @@ class Detector:
     on_dtype_mismatch : {"warn", "error"}, default "warn"
         A model with the same weights in another dtype than the detector was fitted in:
         a warning, or a refusal (see :func:`check_fingerprint`).
+    sentences : Detector, optional
+        The sentence detector: calibrated P(a sentence that states an answer is right)
+        from the sentence's mean token state and token statistics (see
+        :mod:`howsure.plugin.sentences`); saved in the same folder.
     """
 
     probe: Any
@@ -171,9 +175,15 @@ class Detector:
     familiarity: Familiarity | None = field(default=None, repr=False, compare=False)
     recalibration: tuple[float, float] | None = None
     on_dtype_mismatch: DtypeMismatch = field(default="warn", repr=False, compare=False)
+    sentences: Detector | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.inputs = check_inputs(self.inputs, self.reader.position)
+        if self.sentences is not None and self.sentences.reader.position != "mean_answer":
+            raise ValueError(
+                "a sentence detector reads the mean state of each sentence's tokens; its "
+                f"position must be 'mean_answer', got {self.sentences.reader.position!r}"
+            )
         if len(self.inputs) > 1 and not isinstance(self.calibrator, StackedCalibrator):
             raise TypeError(
                 f"inputs {self.inputs!r} need a StackedCalibrator, got "
@@ -200,6 +210,15 @@ class Detector:
     def needs_answer(self) -> bool:
         """True when the score needs the answer's tokens (answer positions)."""
         return self.reader.position in ANSWER_POSITIONS
+
+    @property
+    def layers(self) -> list[int]:
+        """The layers a generation must read for this detector: its own, then its
+        sentence detector's (when another)."""
+        out = [self.reader.layer]
+        if self.sentences is not None and self.sentences.reader.layer != self.reader.layer:
+            out.append(self.sentences.reader.layer)
+        return out
 
     @property
     def stats(self) -> tuple[str, ...]:
@@ -423,11 +442,17 @@ class Detector:
         """
         from safetensors.numpy import save_file
 
-        probe_arrays, probe_params = self.probe.get_state()
-        cal_arrays, cal_params = self.calibrator.get_state()
-        tensors = {f"probe.{k}": np.ascontiguousarray(v) for k, v in probe_arrays.items()}
-        tensors |= {f"calibrator.{k}": np.ascontiguousarray(v) for k, v in cal_arrays.items()}
+        tensors, parts = self._parts_state()
         extra: dict[str, Any] = {"inputs": list(self.inputs)}
+        if self.sentences is not None:
+            s_tensors, s_parts = self.sentences._parts_state()
+            tensors |= {f"sentences.{k}": v for k, v in s_tensors.items()}
+            extra["sentences"] = {
+                **s_parts,
+                "reader": asdict(self.sentences.reader),
+                "inputs": list(self.sentences.inputs),
+                **self.sentences.info,
+            }
         if self.recalibration is not None:
             slope, intercept = self.recalibration
             extra["recalibration_map"] = {"slope": float(slope), "intercept": float(intercept)}
@@ -435,9 +460,6 @@ class Detector:
             fam_arrays, fam_params = self.familiarity.get_state()
             tensors |= {f"familiarity.{k}": np.ascontiguousarray(v) for k, v in fam_arrays.items()}
             extra["familiarity"] = {"params": fam_params, "probe_id": probe_id(self.probe)}
-        if self.calibration_scores is not None and self.calibration_labels is not None:
-            tensors["calib.scores"] = np.ascontiguousarray(self.calibration_scores, np.float64)
-            tensors["calib.labels"] = np.ascontiguousarray(self.calibration_labels, np.uint8)
         folder = Path(folder)
         with staged_files(folder) as tmp:
             save_file(tensors, str(tmp / TENSORS_FILE), metadata={"format": FORMAT})
@@ -448,11 +470,7 @@ class Detector:
                 "howsure_version": __version__,
                 "model": self.fingerprint,
                 "reader": asdict(self.reader),
-                "probe": {"kind": _kind_of(self.probe, PROBES, "probe"), "params": probe_params},
-                "calibrator": {
-                    "kind": _kind_of(self.calibrator, _CALIBRATOR_KINDS, "calibrator"),
-                    "params": cal_params,
-                },
+                **parts,
                 **extra,
                 "tensors_sha256": digest,
                 **self.info,
@@ -460,6 +478,25 @@ class Detector:
             text = json.dumps(config, indent=2, default=json_default)
             (tmp / CONFIG_FILE).write_text(text, encoding="utf-8")
         return folder
+
+    def _parts_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """The probe's, the calibrator's and the calibration rows' arrays (by tensor
+        name) and their config entries."""
+        probe_arrays, probe_params = self.probe.get_state()
+        cal_arrays, cal_params = self.calibrator.get_state()
+        tensors = {f"probe.{k}": np.ascontiguousarray(v) for k, v in probe_arrays.items()}
+        tensors |= {f"calibrator.{k}": np.ascontiguousarray(v) for k, v in cal_arrays.items()}
+        if self.calibration_scores is not None and self.calibration_labels is not None:
+            tensors["calib.scores"] = np.ascontiguousarray(self.calibration_scores, np.float64)
+            tensors["calib.labels"] = np.ascontiguousarray(self.calibration_labels, np.uint8)
+        parts = {
+            "probe": {"kind": _kind_of(self.probe, PROBES, "probe"), "params": probe_params},
+            "calibrator": {
+                "kind": _kind_of(self.calibrator, _CALIBRATOR_KINDS, "calibrator"),
+                "params": cal_params,
+            },
+        }
+        return tensors, parts
 
     @classmethod
     def load(
@@ -512,18 +549,7 @@ class Detector:
             )
         try:
             tensors = load_file(str(tensors_path))
-            probe = probe_from_state(
-                config["probe"]["kind"],
-                _prefixed(tensors, "probe."),
-                config["probe"]["params"],
-            )
-            cal_kind = config["calibrator"]["kind"]
-            cal_state = (_prefixed(tensors, "calibrator."), config["calibrator"]["params"])
-            calibrator = (
-                StackedCalibrator.from_state(*cal_state)
-                if cal_kind == "stacked"
-                else calibrator_from_state(cal_kind, *cal_state)
-            )
+            probe, calibrator, calib_scores, calib_labels = _parts_from(config, tensors)
             familiarity = None
             if "familiarity" in config:
                 familiarity = Familiarity.from_state(
@@ -532,12 +558,20 @@ class Detector:
                 check_familiarity(config["familiarity"].get("probe_id"), probe, folder)
             reader = ReaderSettings(**config["reader"])
             fingerprint = dict(config["model"])
-            calib_scores = tensors.get("calib.scores")
-            calib_labels = tensors.get("calib.labels")
-            if (calib_scores is None) != (calib_labels is None) or (
-                calib_scores is not None and calib_scores.shape != calib_labels.shape
-            ):
-                raise KeyError("calib.scores and calib.labels do not match")
+            sentences = None
+            if "sentences" in config:
+                entry = config["sentences"]
+                s_parts = _parts_from(entry, _prefixed(tensors, "sentences."))
+                sentences = cls(
+                    probe=s_parts[0],
+                    calibrator=s_parts[1],
+                    reader=ReaderSettings(**entry["reader"]),
+                    fingerprint=fingerprint,
+                    info={k: v for k, v in entry.items() if k not in _PART_KEYS},
+                    calibration_scores=s_parts[2],
+                    calibration_labels=s_parts[3],
+                    inputs=tuple(entry.get("inputs", ("probe",))),
+                )
         except (SafetensorError, KeyError, TypeError) as err:
             raise ValueError(f"corrupted detector in {folder}: {err!r}; retrain it") from err
         known = {
@@ -552,6 +586,7 @@ class Detector:
             "inputs",
             "familiarity",
             "recalibration_map",
+            "sentences",
         }
         info = {k: v for k, v in config.items() if k not in known}
         det = cls(
@@ -560,16 +595,41 @@ class Detector:
             reader=reader,
             fingerprint=fingerprint,
             calibration_scores=calib_scores,
-            calibration_labels=None if calib_labels is None else calib_labels.astype(bool),
+            calibration_labels=calib_labels,
             inputs=tuple(config.get("inputs", ("probe",))),
             familiarity=familiarity,
             recalibration=_recalibration_of(config.get("recalibration_map"), folder),
+            sentences=sentences,
         )
         det.info = info
         det.on_dtype_mismatch = on_dtype_mismatch
         if model is not None:
             det.bind(model, tokenizer)
         return det
+
+
+_PART_KEYS = {"probe", "calibrator", "reader", "inputs"}
+
+
+def _parts_from(config: dict, tensors: dict[str, np.ndarray]) -> tuple[Any, Any, Any, Any]:
+    """Probe, calibrator, calibration scores and labels from their config entries and
+    tensors (:meth:`Detector._parts_state`); ``KeyError`` when something is missing."""
+    probe = probe_from_state(
+        config["probe"]["kind"], _prefixed(tensors, "probe."), config["probe"]["params"]
+    )
+    cal_kind = config["calibrator"]["kind"]
+    cal_state = (_prefixed(tensors, "calibrator."), config["calibrator"]["params"])
+    calibrator = (
+        StackedCalibrator.from_state(*cal_state)
+        if cal_kind == "stacked"
+        else calibrator_from_state(cal_kind, *cal_state)
+    )
+    scores, labels = tensors.get("calib.scores"), tensors.get("calib.labels")
+    if (scores is None) != (labels is None) or (
+        scores is not None and scores.shape != labels.shape
+    ):
+        raise KeyError("calib.scores and calib.labels do not match")
+    return probe, calibrator, scores, None if labels is None else labels.astype(bool)
 
 
 def _recalibration_of(entry: Any, folder: Path) -> tuple[float, float] | None:

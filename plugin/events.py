@@ -12,10 +12,13 @@ returns an :class:`EventStream` of
     nothing when the answer is withheld (abstention in ``"replace"`` mode). When a
     withheld answer cannot be known in advance (an answer-position detector with a
     threshold in ``"replace"`` mode), the answer comes as one piece after the confidence.
+:class:`SentenceEvent`
+    One sentence of the answer with its own confidence (with a sentence detector), for
+    each sentence in order, once the answer has ended (before the end).
 :class:`EndEvent`
     The end, with the full :class:`~howsure.plugin.generation.ConfidentGeneration`.
 
-The order is ``Confidence, Text*, End`` for ``last_prompt`` detectors; ``Text*,
+The order is ``Confidence, Text*, Sentence*, End`` for ``last_prompt`` detectors; ``Text*,
 Confidence, End`` for answer positions (``Confidence, Text?, End`` when the answer may
 be withheld); ``Text*, End`` without a detector. :meth:`ConfidentModel.stream` is a text
 view of the same events; the CLI chat and the demo render them.
@@ -38,13 +41,14 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from howsure.plugin.batch import Prepared, Row, run_rows_reporting
-from howsure.plugin.generation import ConfidentGeneration
+from howsure.plugin.generation import ConfidentGeneration, SentenceConfidence
 
 __all__ = [
     "ConfidenceEvent",
     "EndEvent",
     "EventDecoder",
     "EventStream",
+    "SentenceEvent",
     "StreamEvent",
     "TextEvent",
     "TextView",
@@ -91,13 +95,21 @@ class TextEvent:
 
 
 @dataclass(frozen=True)
+class SentenceEvent:
+    """One sentence of the answer and its calibrated confidence (see
+    :class:`~howsure.plugin.generation.SentenceConfidence`)."""
+
+    sentence: SentenceConfidence
+
+
+@dataclass(frozen=True)
 class EndEvent:
     """Generation ended; ``result`` is the whole answer with its confidence."""
 
     result: ConfidentGeneration
 
 
-StreamEvent = ConfidenceEvent | TextEvent | EndEvent
+StreamEvent = ConfidenceEvent | TextEvent | SentenceEvent | EndEvent
 """One event of an :class:`EventStream`."""
 
 
@@ -177,6 +189,8 @@ class EventDecoder:
             out.append(event)
             if self.withheld and not event.abstained and result.answer:
                 out.append(TextEvent(result.answer))
+        if not (self.hide or (result.abstained and self.withheld)):
+            out += [SentenceEvent(s) for s in result.sentences]
         chat.last = result
         out.append(EndEvent(result))
         return out

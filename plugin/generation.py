@@ -9,23 +9,23 @@ tokenizer.
 
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 
-from howsure.core.checks import check_int, check_real
+from howsure.probes.generate import generation_config
 from howsure.probes.models import check_decoder_only
 
 if TYPE_CHECKING:
-    from transformers import GenerationConfig
+    pass
 
 __all__ = [
     "DEFAULT_TEMPLATE",
     "AbstainMode",
     "ConfidentGeneration",
+    "SentenceConfidence",
     "check_model",
     "check_template",
     "generation_config",
@@ -37,6 +37,31 @@ DEFAULT_TEMPLATE = "The model is {pct}% sure."
 float in [0, 1], may be used too)."""
 
 AbstainMode = Literal["replace", "flag"]
+
+
+@dataclass(frozen=True)
+class SentenceConfidence:
+    """One sentence of an answer with its own calibrated confidence.
+
+    Attributes
+    ----------
+    text : str
+        The sentence, ``answer[start:end]``.
+    start, end : int
+        Character offsets into the answer.
+    confidence : float
+        Calibrated P(the sentence is right), for a sentence that states an answer (what
+        the sentence detector was calibrated on); higher = surer.
+    """
+
+    text: str
+    start: int
+    end: int
+    confidence: float
+
+    def to_dict(self) -> dict:
+        """``{"text", "start", "end", "value"}``, as the server sends it."""
+        return {"text": self.text, "start": self.start, "end": self.end, "value": self.confidence}
 
 
 @dataclass(frozen=True)
@@ -77,6 +102,9 @@ class ConfidentGeneration:
     unfamiliar : bool
         Familiarity under :data:`~howsure.probes.familiarity.UNFAMILIAR_BELOW`: this
         confidence is less reliable.
+    sentences : tuple of SentenceConfidence
+        Each sentence of the answer with its confidence, read from the same generation
+        (empty without a sentence detector, or for an empty answer).
     """
 
     text: str
@@ -91,11 +119,14 @@ class ConfidentGeneration:
     truncated: bool
     familiarity: float | None = None
     unfamiliar: bool = False
+    sentences: tuple[SentenceConfidence, ...] = ()
 
     def to_dict(self) -> dict:
-        """JSON-ready dict of every field (``token_ids`` as a list)."""
+        """JSON-ready dict of every field (``token_ids`` as a list, each sentence as
+        :meth:`SentenceConfidence.to_dict`)."""
         out = asdict(self)
         out["token_ids"] = list(self.token_ids)
+        out["sentences"] = [s.to_dict() for s in self.sentences]
         return out
 
 
@@ -119,90 +150,6 @@ def check_model(model: Any, tokenizer: Any) -> None:
             f"tokenizer must be the model's transformers tokenizer, got {tokenizer!r}; "
             "pass wrap(model, tokenizer, detector)"
         )
-
-
-def generation_config(
-    model: Any,
-    *,
-    default_max_new_tokens: int,
-    pad_token_id: int,
-    max_new_tokens: int | None = None,
-    do_sample: bool | None = None,
-    temperature: float | None = None,
-    top_p: float | None = None,
-    base: GenerationConfig | None = None,
-) -> tuple[GenerationConfig, int]:
-    """The ``GenerationConfig`` of one wrapper call, checked, and its ``max_new_tokens``.
-
-    Parameters
-    ----------
-    model : transformers model
-        Its own generation config is read for beam and return-sequence settings.
-    default_max_new_tokens : int
-        Used when neither ``max_new_tokens`` nor ``base`` sets it (the detector's).
-    pad_token_id : int
-        Set when ``base`` has none.
-    max_new_tokens, do_sample, temperature, top_p : optional
-        Explicit settings; they win over ``base``.
-    base : transformers.GenerationConfig, optional
-        Copied, never modified. Default: greedy (``do_sample=False``).
-
-    Returns
-    -------
-    (GenerationConfig, int)
-
-    Raises
-    ------
-    TypeError
-        ``base`` is not a GenerationConfig, ``do_sample`` not a bool.
-    ValueError
-        A bad number; beam search, several return sequences or prompt lookup (the
-        confidence is read from the one sequence the model generates).
-    """
-    from transformers import GenerationConfig
-
-    if base is not None and not isinstance(base, GenerationConfig):
-        raise TypeError(
-            f"generation_config must be a transformers.GenerationConfig, got {type(base).__name__}"
-        )
-    if max_new_tokens is not None:
-        max_new_tokens = check_int(max_new_tokens, "max_new_tokens", min_val=1)
-    if do_sample is not None and not isinstance(do_sample, bool):
-        raise TypeError(f"do_sample must be True, False or None, got {do_sample!r}")
-    if temperature is not None:
-        temperature = check_real(
-            temperature, "temperature", min_val=0.0, include_boundaries="neither"
-        )
-    if top_p is not None:
-        top_p = check_real(top_p, "top_p", min_val=0.0, max_val=1.0, include_boundaries="right")
-    cfg = copy.deepcopy(base) if base is not None else GenerationConfig(do_sample=False)
-    if max_new_tokens is None:
-        max_new_tokens = cfg.max_new_tokens or default_max_new_tokens
-    cfg.max_new_tokens = max_new_tokens
-    if do_sample is not None:
-        cfg.do_sample = do_sample
-    if temperature is not None:
-        cfg.temperature = temperature
-    if top_p is not None:
-        cfg.top_p = top_p
-    if cfg.pad_token_id is None:
-        cfg.pad_token_id = pad_token_id
-    cfg.return_dict_in_generate = False
-    cfg.output_hidden_states = False
-    model_cfg = model.generation_config
-    for name in ("num_beams", "num_return_sequences"):
-        value = getattr(cfg, name, None) or getattr(model_cfg, name, None) or 1
-        if value != 1:
-            raise ValueError(
-                f"{name}={value} is not supported: the confidence is read from the one "
-                f"sequence the model generates; set {name}=1"
-            )
-    if getattr(cfg, "prompt_lookup_num_tokens", None):
-        raise ValueError(
-            "prompt_lookup_num_tokens is not supported: it feeds several tokens per "
-            "forward pass; leave it unset"
-        )
-    return cfg, int(max_new_tokens)
 
 
 def check_template(template: Any) -> str:

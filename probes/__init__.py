@@ -12,6 +12,9 @@
     Loading a model (the embedded GGUF, a folder, a hub id) and describing it.
 ``prompts``
     How a question or conversation becomes the prompt (one place for every reader).
+``styles``
+    The ways people send a question in a chat (system prompt, request, small talk, an
+    earlier exchange), assigned to items balanced and deterministic.
 ``positions``
     Layers and token positions (``last_prompt``, ``last_answer``, ``mean_answer``,
     ``mean_last_answer``).
@@ -56,6 +59,16 @@ _EXPORTS = {
     "question_messages": "howsure.probes.prompts",
     "question_prompt": "howsure.probes.prompts",
     "render_chat": "howsure.probes.prompts",
+    "CHAT_STYLES": "howsure.probes.styles",
+    "CHATTER_TEMPLATES": "howsure.probes.styles",
+    "REQUEST_TEMPLATES": "howsure.probes.styles",
+    "STYLES": "howsure.probes.styles",
+    "SYSTEM_PROMPTS": "howsure.probes.styles",
+    "Style": "howsure.probes.styles",
+    "assign_styles": "howsure.probes.styles",
+    "check_styles": "howsure.probes.styles",
+    "style_messages": "howsure.probes.styles",
+    "styled_conversations": "howsure.probes.styles",
     "ANSWER_POSITIONS": "howsure.probes.positions",
     "BASE_POSITIONS": "howsure.probes.positions",
     "POSITIONS": "howsure.probes.positions",

@@ -38,11 +38,19 @@ from tqdm.auto import tqdm
 
 from howsure.core.checks import check_choice, check_int
 from howsure.core.padding import pad_rows
-from howsure.probes.hooks import AnswerStats, LayerCapture
+from howsure.probes.generate import (
+    GenRow,
+    RowReading,
+    generate_rows,
+    generation_config,
+    reading_features,
+    reading_stats,
+    split_answers,
+)
+from howsure.probes.hooks import LayerCapture
 from howsure.probes.inputs import (
     check_length,
     check_prompts,
-    encode_left_padded,
     eos_ids,
     iter_batches,
     model_device,
@@ -58,6 +66,7 @@ from howsure.probes.positions import (
     resolve_layers,
     resolve_positions,
 )
+from howsure.probes.spans import SentenceRead, SentenceTable, sentence_reads
 
 __all__ = [
     "ANSWER_STATS",
@@ -65,7 +74,6 @@ __all__ = [
     "GenerationResult",
     "answer_stats",
     "generate_and_read",
-    "generation_features",
     "read_activations",
     "read_token_activations",
     "split_answers",
@@ -122,6 +130,9 @@ class GenerationResult:
         baselines, in nats.
     activations : dict of (int, str) to numpy.ndarray of float32, shape (n, hidden_size)
         (``(n, 2 * hidden_size)`` for ``mean_last_answer``)
+    sentences : SentenceTable, optional
+        Each answer's sentences with their mean token states at every layer read
+        (asked with ``sentences=True``).
     """
 
     answers: list[str]
@@ -131,6 +142,7 @@ class GenerationResult:
     logprob_min: np.ndarray
     entropy_mean: np.ndarray
     activations: dict[Key, np.ndarray] = field(default_factory=dict)
+    sentences: SentenceTable | None = None
 
     @property
     def stats(self) -> dict[str, np.ndarray]:
@@ -150,6 +162,7 @@ def generate_and_read(
     progress: bool = True,
     names: Sequence[str] | None = None,
     store: Literal["float32", "float16"] = "float32",
+    sentences: bool = False,
 ) -> GenerationResult:
     """Greedily answer ``prompts`` and read activations from the same forward passes.
 
@@ -174,6 +187,9 @@ def generate_and_read(
         Precision the activations are kept in as they are read (``"float16"`` halves
         the memory; a matrix with values beyond float16's range stays float32, with a
         warning).
+    sentences : bool, default False
+        Also read each answer's sentences (:mod:`howsure.probes.spans`): their mean
+        token state at every layer read and their token statistics.
 
     Returns
     -------
@@ -188,52 +204,54 @@ def generate_and_read(
     max_new_tokens = check_int(max_new_tokens, "max_new_tokens", min_val=1)
     check_int(batch_size, "batch_size", min_val=1)
     check_choice(store, "store", ("float32", "float16"))
-    lengths = [len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts]
-    check_length(model, tokenizer, lengths, max_new_tokens, names=names)
+    prompt_ids = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    check_length(model, tokenizer, [len(x) for x in prompt_ids], max_new_tokens, names=names)
     eos = eos_ids(model, tokenizer)
     pad = pad_token_id(model, tokenizer)
+    config, _ = generation_config(model, default_max_new_tokens=max_new_tokens, pad_token_id=pad)
     chunks: dict[Key, list[np.ndarray]] = {(la, p): [] for la in layer_ids for p in pos_names}
+    readings: list[RowReading] = []
     answers: list[str] = []
-    answer_ids: list[list[int]] = []
-    truncated: list[bool] = []
-    stats_parts: list[dict[str, np.ndarray]] = []
+    reads: list[list[SentenceRead]] = []
     bar = tqdm(total=len(prompts), desc="generating", unit="q", disable=not progress)
     try:
         for sl in iter_batches(len(prompts), batch_size):
-            input_ids, mask = encode_left_padded(model, tokenizer, prompts[sl])
-            stats = AnswerStats()
-            with LayerCapture(model, layer_ids, keep="last") as cap, torch.inference_mode():
-                seqs = model.generate(
-                    input_ids=input_ids,
-                    attention_mask=mask,
-                    max_new_tokens=max_new_tokens,
-                    do_sample=False,
-                    temperature=None,
-                    top_p=None,
-                    top_k=None,
-                    pad_token_id=pad,
-                    logits_processor=[stats],
-                )
-            new = seqs[:, input_ids.shape[1] :].cpu()
-            batch_ids, cut = split_answers(new, eos)
-            lengths = [len(ids) for ids in batch_ids]
-            stats_parts.append(answer_stats(*stats.finish(seqs[:, -1]), lengths))
-            answer_ids += batch_ids
-            answers += [tokenizer.decode(a, skip_special_tokens=True).strip() for a in batch_ids]
-            truncated += cut
-            for key, value in generation_features(cap.calls, lengths, pos_names).items():
-                chunks[key].append(_stored(value, store))
+            rows = [GenRow(ids=ids, max_new_tokens=max_new_tokens) for ids in prompt_ids[sl]]
+            batch = generate_rows(
+                model, rows, config=config, eos=eos, pad_token_id=pad, layers=layer_ids
+            )
+            for layer in layer_ids:
+                for key, value in reading_features(batch, layer, pos_names).items():
+                    chunks[key].append(_stored(value, store))
+            texts = [
+                tokenizer.decode(r.answer_ids, skip_special_tokens=True).strip() for r in batch
+            ]
+            for r, text in zip(batch, texts, strict=True):
+                if sentences:
+                    reads.append(sentence_reads(r, tokenizer, layer_ids, text=text))
+                r.token_states.clear()  # not kept: only the positions asked
+                r.prompt_state.clear()
+            readings += batch
+            answers += texts
             bar.update(sl.stop - sl.start)
     finally:
         bar.close()
-    joined = {k: np.concatenate([part[k] for part in stats_parts]) for k in ANSWER_STATS}
     return GenerationResult(
         answers=answers,
-        answer_ids=answer_ids,
-        truncated=np.asarray(truncated, dtype=bool),
-        **joined,
+        answer_ids=[r.answer_ids for r in readings],
+        truncated=np.asarray([r.truncated for r in readings], dtype=bool),
+        **reading_stats(readings),
         activations=combine_positions({k: _joined(k, v, store) for k, v in chunks.items()}, wanted),
+        sentences=_sentence_table(reads, layer_ids, store) if sentences else None,
     )
+
+
+def _sentence_table(
+    reads: list[list[SentenceRead]], layers: Sequence[int], store: str
+) -> SentenceTable:
+    table = SentenceTable.from_reads(reads, layers)
+    table.states = {la: _stored(v, store) for la, v in table.states.items()}
+    return table
 
 
 _FLOAT16_MAX = float(np.finfo(np.float16).max)
@@ -256,84 +274,6 @@ def _joined(key: Key, parts: list[np.ndarray], store: str) -> np.ndarray:
             stacklevel=3,
         )
     return out
-
-
-def split_answers(
-    new_ids: torch.Tensor | Sequence[Sequence[int]], eos: set[int]
-) -> tuple[list[list[int]], list[bool]]:
-    """Cut each row of generated token ids at its first EOS.
-
-    Parameters
-    ----------
-    new_ids : torch.Tensor of int, shape (batch, steps), or list of list of int
-        The tokens ``generate`` appended to the prompts (padding after an EOS included);
-        rows of a list may differ in length.
-    eos : set of int
-        End-of-sequence token ids.
-
-    Returns
-    -------
-    answer_ids : list of list of int
-        Per row, the answer's tokens, EOS excluded.
-    truncated : list of bool
-        True where no EOS came, i.e. ``max_new_tokens`` cut the answer.
-    """
-    answer_ids, truncated = [], []
-    rows = new_ids.tolist() if isinstance(new_ids, torch.Tensor) else new_ids
-    for row in rows:
-        row = list(row)
-        stop = next((j for j, tok in enumerate(row) if tok in eos), None)
-        answer_ids.append(row if stop is None else row[:stop])
-        truncated.append(stop is None)
-    return answer_ids, truncated
-
-
-def generation_features(
-    calls: dict[int, list[torch.Tensor]], lengths: Sequence[int], positions: Sequence[str]
-) -> dict[Key, np.ndarray]:
-    """Activations at named positions from a :class:`LayerCapture` (``keep="last"``) of
-    one ``generate`` call.
-
-    Parameters
-    ----------
-    calls : dict of int to list of torch.Tensor, each (batch, d)
-        ``LayerCapture.calls``: the prefill first (its last position is the last prompt
-        token of every left-padded row), then one call per decoding step, whose input
-        is the token generated at the step before.
-    lengths : list of int, length batch
-        Answer token counts, EOS excluded (see :func:`split_answers`).
-    positions : list of str
-        Validated position names.
-
-    Returns
-    -------
-    dict of (int, str) to numpy.ndarray of float32, shape (batch, d)
-        ``(batch, k * d)`` for a combined position of ``k`` parts.
-    """
-    wanted, positions = list(positions), base_positions(positions)
-    out: dict[Key, np.ndarray] = {}
-    for layer, layer_calls in calls.items():
-        prefill = layer_calls[0].float().cpu()  # (B, d): last prompt token
-        if len(layer_calls) > 1:  # (B, S, d): state of generated token j at index j
-            steps = torch.stack([c.float().cpu() for c in layer_calls[1:]], 1)
-        else:
-            steps = prefill.new_zeros((prefill.shape[0], 0, prefill.shape[1]))
-        for pos in positions:
-            out[(layer, pos)] = _select(pos, prefill, steps, list(lengths)).astype(np.float32)
-    return combine_positions(out, wanted)
-
-
-def _select(pos: str, prompt_last: torch.Tensor, steps: torch.Tensor, lengths: list[int]):
-    """Pick one position per row: ``prompt_last`` (B, d), ``steps`` (B, S, d)."""
-    out = prompt_last.clone()
-    if pos == "last_prompt":
-        return out.numpy()
-    for b, n_tok in enumerate(lengths):
-        n = min(n_tok, steps.shape[1])
-        if n == 0:
-            continue
-        out[b] = steps[b, n - 1] if pos == "last_answer" else steps[b, :n].mean(0)
-    return out.numpy()
 
 
 def read_activations(

@@ -11,6 +11,13 @@ A :class:`Collection` is what probes train on. It is saved as a folder:
     ``(n, hidden_size)`` per ``"L{layer}.{position}"``.
 ``meta.json``
     Format version, model fingerprint, dataset, split, generation settings, accuracy.
+``sentences.safetensors``, ``sentences.json``
+    Only when collected with ``sentences=True``: each answer's sentences (their answer
+    row, character offsets, mean token state per layer, token statistics; see
+    :class:`~howsure.probes.spans.SentenceTable`) and their kinds.
+
+Collected with ``styles``, each question is sent in one of the chat styles of
+:mod:`howsure.probes.styles` (recorded per row as ``style``).
 
 :func:`collect` keeps such folders in a disk cache keyed by model fingerprint, the
 questions (which fixes the split and limit) and generation settings; an entry holds the
@@ -48,7 +55,9 @@ from howsure.probes.positions import (
     resolve_layers,
     resolve_positions,
 )
-from howsure.probes.prompts import DEFAULT_INSTRUCTION, question_prompt
+from howsure.probes.prompts import DEFAULT_INSTRUCTION, question_prompt, render_chat
+from howsure.probes.spans import SentenceTable
+from howsure.probes.styles import check_styles, styled_conversations
 from howsure.qa.items import QAItem, dataset_fingerprint
 from howsure.qa.judge import Judge, label_all
 
@@ -72,6 +81,7 @@ RECORD_FIELDS = (
     "logprob_mean",
     "logprob_min",
     "entropy_mean",
+    "style",
 )
 
 
@@ -105,9 +115,11 @@ class Collection:
         (``mean_last_answer``) are built from them by :meth:`features`.
     extras : dict of str to numpy.ndarray, each shape (n,)
         ``n_answer_tokens``, ``truncated``, ``logprob_mean``, ``logprob_min``,
-        ``entropy_mean``.
+        ``entropy_mean``; ``style`` when collected with styles.
     meta : dict
         Model fingerprint, dataset, split and generation settings.
+    sentences : SentenceTable, optional
+        The answers' sentences and their features (collected with ``sentences=True``).
     """
 
     items: list[QAItem]
@@ -116,6 +128,7 @@ class Collection:
     activations: dict[Key, np.ndarray]
     extras: dict[str, np.ndarray] = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
+    sentences: SentenceTable | None = None
 
     def __len__(self) -> int:
         return len(self.items)
@@ -202,6 +215,7 @@ class Collection:
             activations={k: v[idx] for k, v in self.activations.items()},
             extras={k: np.asarray(v)[idx] for k, v in self.extras.items()},
             meta=dict(self.meta),
+            sentences=None if self.sentences is None else self.sentences.take(idx),
         )
 
     def _check_collected(self, keys: Sequence[Key], position: str) -> None:
@@ -239,6 +253,10 @@ class Collection:
                 _tensor_name(k): np.ascontiguousarray(v) for k, v in self.activations.items()
             }
             save_file(tensors, str(tmp / "activations.safetensors"))
+            if self.sentences is not None:
+                save_file(self.sentences.tensors(), str(tmp / "sentences.safetensors"))
+                kinds = {"kind": self.sentences.kind.tolist()}
+                (tmp / "sentences.json").write_text(json.dumps(kinds), encoding="utf-8")
             meta = dict(self.meta, format_version=FORMAT_VERSION, n=len(self))
             meta["accuracy"] = self.accuracy
             (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
@@ -263,7 +281,13 @@ class Collection:
                 if line.strip()
             ]
             tensors = load_file(str(paths["activations.safetensors"]))
-        except (json.JSONDecodeError, SafetensorError, OSError) as err:
+            sentences = None
+            if (folder / "sentences.safetensors").is_file():
+                kinds = json.loads((folder / "sentences.json").read_text(encoding="utf-8"))
+                sentences = SentenceTable.from_tensors(
+                    load_file(str(folder / "sentences.safetensors")), kinds["kind"]
+                )
+        except (json.JSONDecodeError, SafetensorError, OSError, KeyError, ValueError) as err:
             raise ValueError(f"corrupt collection in {folder}: {err}; collect it again") from err
         if meta.get("format_version", 0) > FORMAT_VERSION:
             raise ValueError(
@@ -297,6 +321,7 @@ class Collection:
             activations=activations,
             extras=extras,
             meta=meta,
+            sentences=sentences,
         )
 
 
@@ -338,6 +363,8 @@ def collect(
     cache: bool = True,
     progress: bool = True,
     store: StoreDtype = "float32",
+    styles: Sequence[str] | None = None,
+    sentences: bool = False,
 ) -> Collection | None:
     """Answer every question greedily, label the answers and read activations.
 
@@ -369,6 +396,15 @@ def collect(
         halves them (a 4,096-wide model's 32 layers × 3 positions × 3,000 questions: 4.7
         GB instead of 9.4 GB; ask for fewer ``layers`` to save more). A matrix with
         values beyond float16's range (65,504) stays float32, with a warning.
+    styles : sequence of str, optional
+        Send each question in one of these chat styles (:mod:`howsure.probes.styles`;
+        assigned by a hash of the question, the same on every run) instead of with
+        ``instruction``: the question as given, with a system prompt, inside a request,
+        with chatter, after an earlier exchange, or (``"short"``) with the instruction.
+        Each row's style is kept in ``extras["style"]``.
+    sentences : bool, default False
+        Also keep each answer's sentences with their features
+        (:attr:`Collection.sentences`), for sentence confidences.
 
     Returns
     -------
@@ -383,7 +419,13 @@ def collect(
     layer_ids = resolve_layers(model, layers)
     pos_names = base_positions(positions)  # validated; combined ones are built on use
     check_choice(store, "store", ("float32", "float16"))
-    prompts = [question_prompt(tokenizer, it.question, instruction=instruction) for it in items]
+    style_names: list[str] | None = None
+    if styles:
+        styles = check_styles(styles)
+        conversations, style_names = styled_conversations(items, styles=styles, seed=0)
+        prompts = [render_chat(tokenizer, m) for m in conversations]
+    else:
+        prompts = [question_prompt(tokenizer, it.question, instruction=instruction) for it in items]
     fingerprint = model_fingerprint(model)
     settings = {
         "max_new_tokens": max_new_tokens,
@@ -391,6 +433,10 @@ def collect(
         "reader_version": READER_VERSION,
         "judge": type(judge).__name__ if judge is not None else "MatchJudge",
     }
+    if styles:
+        settings["styles"] = list(styles)
+    if sentences:
+        settings["sentences"] = True
     if store != "float32":
         settings["store"] = store
     # the model by its weights, dtype and shape (not its path); the gold answers are not
@@ -405,7 +451,11 @@ def collect(
     if sharded:  # the main process's cache decides for every process
         shared = all_gather_json(None if have is None else sorted(map(list, have)))[0]
         have = None if shared is None else {(int(la), str(p)) for la, p in shared}
-    if have is not None and wanted <= have:
+    if (
+        have is not None
+        and wanted <= have
+        and (cached is None or cached.sentences or not sentences)
+    ):
         if cached is None:
             return None  # the main process serves it from its cache
 
@@ -439,6 +489,7 @@ def collect(
         progress=progress,
         names=[f"question {it.describe()}" for it in items],
         store=store,
+        sentences=sentences,
     )
     if result is None:
         return None  # not the main process: it has gathered the shards and goes on alone
@@ -459,6 +510,7 @@ def collect(
             "logprob_mean": result.logprob_mean,
             "logprob_min": result.logprob_min,
             "entropy_mean": result.entropy_mean,
+            **({"style": np.asarray(style_names, dtype=str)} if style_names else {}),
         },
         meta={
             "howsure_version": __version__,
@@ -471,6 +523,7 @@ def collect(
             **settings,
             "store": store,
         },
+        sentences=result.sentences,
     )
     if folder is not None:
         out.save(folder)
@@ -533,4 +586,9 @@ def concat(collections: Sequence[Collection]) -> Collection:
         },
         extras={k: np.concatenate([np.asarray(c.extras[k]) for c in collections]) for k in extras},
         meta=meta,
+        sentences=SentenceTable.concat(
+            [c.sentences for c in collections], [len(c) for c in collections]
+        )
+        if all(c.sentences is not None for c in collections)
+        else None,
     )

@@ -221,6 +221,9 @@ class MatchJudge:
     See the module docstring for the rules and their limits.
     """
 
+    takes_question = True
+    """:func:`label_all` passes it each question (``question=``)."""
+
     def __call__(self, answer: str, golds: Sequence[str], *, question: str | None = None) -> bool:
         """Return True when ``answer`` names one of ``golds`` without hedging or negating.
 
@@ -343,7 +346,8 @@ def label_all(
         Decides each pair; default :class:`MatchJudge`.
     questions : sequence of str, optional
         The questions, in the same order: :class:`MatchJudge` then does not count an
-        echo of the question as a hit (rule 6). Other judges get ``(answer, golds)``.
+        echo of the question as a hit (rule 6). Judges with a true ``takes_question``
+        attribute get ``question=``; others get ``(answer, golds)``.
 
     Returns
     -------
@@ -368,7 +372,7 @@ def label_all(
             f"questions has {len(questions)} items but answers has {len(answers)}: give one "
             "question per answer"
         )
-    if questions is not None and isinstance(judge, MatchJudge):
+    if questions is not None and getattr(judge, "takes_question", False):
         verdicts = [
             judge(a, g, question=q) for a, g, q in zip(answers, golds_list, questions, strict=True)
         ]

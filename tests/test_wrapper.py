@@ -625,6 +625,7 @@ def test_cli_chat_json(tiny, tiny_dir, make_det, det_folder, monkeypatch, capsys
         "position",
         "abstained",
         "flagged",
+        "sentences",
     }
     want = wrap(model, tok, make_det()).generate("What is 3 plus 4?")
     assert got["text"] == want.text and got["answer"] == want.answer

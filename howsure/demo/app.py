@@ -247,6 +247,7 @@ class Demo:
                 abstained=result.abstained,
                 flagged=result.flagged,
                 unfamiliar=result.unfamiliar,
+                sentences=result.sentences,
             ),
             done=True,
             answer=result.answer,
@@ -254,6 +255,7 @@ class Demo:
             abstained=result.abstained,
             flagged=result.flagged,
             unfamiliar=result.unfamiliar,
+            sentences=result.sentences,
             conversation=new if result.answer else history,
         )
 

@@ -5,13 +5,26 @@ from __future__ import annotations
 import html
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from howsure.plugin.generation import percent
 from howsure.probes.familiarity import UNFAMILIAR_NOTE
 
-__all__ = ["LEVELS", "PENDING", "Level", "Reply", "badge", "esc", "esc_md", "level", "render_reply"]
+__all__ = [
+    "LEVELS",
+    "PENDING",
+    "SHADES",
+    "Level",
+    "Reply",
+    "badge",
+    "esc",
+    "esc_md",
+    "level",
+    "render_reply",
+    "shaded_sentences",
+]
 
 Level = Literal["low", "medium", "high"]
 
@@ -21,6 +34,9 @@ LEVELS: tuple[tuple[float, Level, str], ...] = (
     (math.inf, "high", "#15803d"),  # green otherwise
 )
 """``(upper bound, level, colour)``: a confidence below the bound gets that level."""
+
+SHADES: dict[str, str] = {"low": "#fee2e2", "medium": "#fef3c7", "high": "#dcfce7"}
+"""A sentence's background by its :func:`level` (light tints of the badge colours)."""
 
 PENDING = '<span class="howsure-pending">…</span>'
 """Marks a reply that is still coming."""
@@ -67,6 +83,47 @@ def badge(confidence: float | None) -> str:
     )
 
 
+def shaded_sentences(answer: str, sentences: Sequence[Any]) -> str:
+    """The answer with each sentence shaded by its confidence, a legend, and the least
+    sure sentence named in words.
+
+    Parameters
+    ----------
+    answer : str
+    sentences : sequence of SentenceConfidence
+        Offsets into ``answer``, in order; the text between them is shown unshaded.
+
+    Returns
+    -------
+    str
+        Markdown with inline HTML; just the escaped answer when there are no sentences.
+    """
+    if not sentences:
+        return esc_md(answer)
+    parts, at = [], 0
+    for s in sentences:
+        parts.append(esc_md(answer[at : s.start]))
+        name = level(s.confidence)
+        parts.append(
+            f'<span class="howsure-sentence howsure-{name}" '
+            f'data-confidence="{s.confidence:.6f}" title="{percent(s.confidence)}% sure" '
+            f'style="background:{SHADES[name]};border-radius:3px">{esc_md(s.text)}</span>'
+        )
+        at = s.end
+    parts.append(esc_md(answer[at:]))
+    lowest = min(sentences, key=lambda s: s.confidence)
+    quoted = lowest.text if len(lowest.text) <= 80 else lowest.text[:77] + "..."
+    legend = (
+        "*Each sentence is shaded by its own confidence: "
+        + " · ".join(
+            f'<span style="background:{SHADES[n]};padding:0 4px">{words}</span>'
+            for n, words in (("low", "below 50%"), ("medium", "50–80%"), ("high", "80% and up"))
+        )
+        + f". Least sure: “{esc_md(quoted)}” ({percent(lowest.confidence)}%).*"
+    )
+    return "".join(parts) + "\n\n" + legend
+
+
 @dataclass(frozen=True)
 class Reply:
     """One state of a streamed chat reply (see :meth:`Demo.respond`).
@@ -85,6 +142,9 @@ class Reply:
         Below the threshold, in ``"replace"`` / ``"flag"`` mode (when done).
     unfamiliar : bool
         The question looks unlike the detector's training rows (when done).
+    sentences : tuple of SentenceConfidence
+        Each sentence of the answer with its confidence (when done, with a sentence
+        detector).
     conversation : list of dict
         The model's context after this turn (when done): the messages given, plus this
         question and the answer when there was one.
@@ -99,6 +159,7 @@ class Reply:
     abstained: bool = False
     flagged: bool = False
     unfamiliar: bool = False
+    sentences: tuple = ()
     conversation: list[dict] = field(default_factory=list)
     error: str | None = None
 
@@ -113,6 +174,7 @@ def render_reply(
     abstained: bool = False,
     flagged: bool = False,
     unfamiliar: bool = False,
+    sentences: Sequence[Any] = (),
 ) -> str:
     """The Markdown of a reply so far.
 
@@ -133,10 +195,14 @@ def render_reply(
     unfamiliar : bool
         The question is unlike the detector's training rows: the note
         :data:`UNFAMILIAR_NOTE` follows the confidence.
+    sentences : sequence of SentenceConfidence, default ()
+        When done: each sentence shaded by its confidence (:func:`shaded_sentences`).
     """
     if chat is None and confidence is not None:
         raise RuntimeError("a confidence without a detector")
-    body = esc_md(answer) if answer else ("*(empty answer)*" if done else "")
+    shaded = done and bool(sentences) and not abstained
+    body = shaded_sentences(answer, sentences) if shaded else esc_md(answer)
+    body = body if answer else ("*(empty answer)*" if done else "")
     if chat is None:
         line = f"{badge(None)} no detector loaded" if done else PENDING
         return f"{body}\n\n{line}" if body else line

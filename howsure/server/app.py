@@ -32,7 +32,14 @@ from pathlib import Path
 from typing import Any
 
 from howsure.core.version import __version__
-from howsure.plugin.events import ConfidenceEvent, EndEvent, EventDecoder, TextEvent, TextView
+from howsure.plugin.events import (
+    ConfidenceEvent,
+    EndEvent,
+    EventDecoder,
+    SentenceEvent,
+    TextEvent,
+    TextView,
+)
 from howsure.probes.hooks import howsure_hooks
 from howsure.probes.models import fingerprint_key, model_fingerprint
 from howsure.server import responses as R
@@ -426,6 +433,9 @@ async def _stream(
                     yield R.sse(R.chunk(**meta, delta=delta, confidence=server.confidence(event)))
                 elif isinstance(event, TextEvent) and text:
                     yield R.sse(R.chunk(**meta, delta=delta))
+                elif isinstance(event, SentenceEvent):
+                    one = {"sentences": [event.sentence.to_dict()]}
+                    yield R.sse(R.chunk(**meta, confidence=one))
                 elif isinstance(event, EndEvent):
                     if text:
                         yield R.sse(R.chunk(**meta, delta=delta))

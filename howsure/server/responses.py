@@ -10,8 +10,16 @@ Each choice (and the stream chunk that carries it) has a ``confidence`` object::
         "familiarity": 0.41,          # null without a familiarity model
         "unfamiliar": false,          # familiarity under 0.02: less reliable
         "abstained": false,           # below the threshold, answer replaced
-        "flagged": false              # below the threshold, answer kept and marked
+        "flagged": false,             # below the threshold, answer kept and marked
+        "sentences": [                # each sentence with its own confidence
+            {"text": "The capital of Peru is Lima.", "start": 0, "end": 28, "value": 0.81}
+        ]
     }
+
+``sentences`` is there with a sentence detector (an empty list without one, or for an
+empty answer); ``start``/``end`` are character offsets into the answer. Streamed, the
+confidence chunk comes without it, and each sentence comes in a chunk of its own once
+the answer has ended: ``"confidence": {"sentences": [{...one sentence...}]}``.
 """
 
 from __future__ import annotations
@@ -40,8 +48,9 @@ def new_id(kind: str = "chatcmpl") -> str:
 
 def confidence_json(event: Any, *, layer: int | None, position: str | None) -> dict[str, Any]:
     """The ``confidence`` object of a :class:`~howsure.plugin.events.ConfidenceEvent` or a
-    :class:`~howsure.plugin.generation.ConfidentGeneration` (they share the fields)."""
-    return {
+    :class:`~howsure.plugin.generation.ConfidentGeneration` (they share the fields; a
+    generation adds its ``sentences``)."""
+    out = {
         "value": float(event.confidence),
         "percent": percent(event.confidence),
         "prefix": event.prefix,
@@ -52,6 +61,9 @@ def confidence_json(event: Any, *, layer: int | None, position: str | None) -> d
         "abstained": bool(event.abstained),
         "flagged": bool(event.flagged),
     }
+    if hasattr(event, "sentences"):
+        out["sentences"] = [s.to_dict() for s in event.sentences]
+    return out
 
 
 def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:

@@ -1,0 +1,217 @@
+"""Sentence confidences: each sentence of a free-form answer with its own calibrated
+confidence, read from the generation that produced it.
+
+Training rows are the sentences that state an answer (:func:`sentence_collection`),
+labelled by the long-answer judge (:func:`howsure.qa.longform.sentence_labels`: the
+answering sentence gets the answer's verdict, a later sentence naming a gold after a
+right answer is right; chatter, refusals, background and code get no label and are not
+trained on). A sentence's features are its tokens' mean hidden state at one layer and
+its tokens' statistics (:mod:`howsure.probes.spans`); the sentence detector is an
+ordinary :class:`~howsure.plugin.detector.Detector` (probe + stacked calibrator on
+grouped out-of-fold scores) over those rows, its layer and regularisation chosen by
+grouped cross-validation (whole sources held out), and is saved inside the answer
+detector (:attr:`Detector.sentences <howsure.plugin.detector.Detector.sentences>`).
+
+Serving: :func:`sentence_confidences` reads every sentence of an answer (not only the
+ones that state an answer: a user sees them all) through the same
+:func:`~howsure.probes.spans.sentence_reads` that collection used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from howsure.plugin.detector import Detector
+from howsure.plugin.generation import SentenceConfidence
+from howsure.plugin.grouped import (
+    STACKED_INPUTS,
+    GroupedFit,
+    collection_folds,
+    fit_grouped_detector,
+)
+from howsure.plugin.train import C_GRID, choose_C
+from howsure.probes.collect import Collection
+from howsure.probes.folds import FoldScheme
+from howsure.probes.spans import SENTENCE_STATS, sentence_reads
+from howsure.qa.longform import sentence_labels
+
+__all__ = [
+    "fit_sentence_detector",
+    "sentence_collection",
+    "sentence_confidences",
+]
+
+POSITION = "mean_answer"
+"""Where a sentence detector reads: the mean state of the sentence's tokens."""
+
+
+def sentence_collection(collection: Collection) -> Collection:
+    """One row per sentence that states an answer, labelled by the long-answer judge.
+
+    Parameters
+    ----------
+    collection : Collection
+        Collected with ``sentences=True`` (:func:`howsure.probes.collect.collect`).
+
+    Returns
+    -------
+    Collection
+        ``m`` rows: each sentence's question (its item, so grouped folds hold out its
+        source or topic with it), the sentence's text as the answer, its label,
+        ``activations[(layer, "mean_answer")]`` of shape (m, d) for every layer
+        collected, the sentence's token statistics as extras (and its answer's
+        ``style``), and ``extras["answer_row"]``: the answer it came from.
+
+    Raises
+    ------
+    ValueError
+        The collection has no sentences, or none of them states an answer.
+    """
+    table = collection.sentences
+    if table is None:
+        raise ValueError(
+            "this collection has no sentences; collect it with collect(..., sentences=True)"
+        )
+    keep, labels = [], []
+    for i, item in enumerate(collection.items):
+        rows = np.flatnonzero(table.row == i)
+        answer = collection.answers[i]
+        marks = sentence_labels(answer, item.answers, question=item.question) if answer else []
+        if len(marks) != len(rows):
+            raise ValueError(
+                f"question {item.describe()}: the collection holds {len(rows)} sentences for "
+                f"its answer but the judge finds {len(marks)}; collect it again"
+            )
+        for r, mark in zip(rows, marks, strict=True):
+            if mark is not None:
+                keep.append(r)
+                labels.append(mark)
+    if not keep:
+        raise ValueError(
+            f"none of the {len(table)} sentences of {len(collection)} answers states an answer "
+            "the judge can label; collect more questions"
+        )
+    idx = np.asarray(keep, dtype=np.int64)
+    answer_rows = table.row[idx]
+    extras = {k: table.stats[k][idx] for k in SENTENCE_STATS}
+    extras["answer_row"] = answer_rows
+    if "style" in collection.extras:
+        extras["style"] = np.asarray(collection.extras["style"])[answer_rows]
+    return Collection(
+        items=[collection.items[r] for r in answer_rows],
+        answers=[
+            collection.answers[r][s:e]
+            for r, s, e in zip(answer_rows, table.start[idx], table.end[idx], strict=True)
+        ],
+        labels=np.asarray(labels, dtype=bool),
+        activations={(la, POSITION): v[idx] for la, v in table.states.items()},
+        extras=extras,
+        meta=dict(collection.meta, unit="sentence", positions=[POSITION]),
+    )
+
+
+def fit_sentence_detector(
+    collection: Collection,
+    *,
+    layers: Sequence[int] | None = None,
+    folds: FoldScheme = "auto",
+    cv: int = 5,
+    seed: int = 0,
+) -> tuple[Detector, GroupedFit]:
+    """Fit the sentence detector on a collection's sentences that state an answer.
+
+    The layer (among ``layers``) and the probe's regularisation are those with the best
+    mean held-out AUROC on grouped folds; the calibration is stacked on the probe's
+    grouped out-of-fold log-odds and the sentence's token statistics.
+
+    Parameters
+    ----------
+    collection : Collection
+        Collected with ``sentences=True``.
+    layers : sequence of int, optional
+        Candidate layers; default every collected one.
+    folds : {"auto", "source", "topic", "random"}, default "auto"
+    cv : int, default 5
+    seed : int, default 0
+
+    Returns
+    -------
+    detector : Detector
+        Reads ``(layer, "mean_answer")`` of each sentence; ``info["training"]`` records
+        the unit ("sentence"), the layer table and the counts.
+    fit : GroupedFit
+    """
+    rows = sentence_collection(collection)
+    have = sorted({k[0] for k in rows.activations})
+    layers = have if layers is None else [int(la) for la in layers]
+    missing = sorted(set(layers) - set(have))
+    if missing:
+        raise ValueError(f"layers {missing} were not collected; collected: {have}")
+    y = rows.labels.astype(int)
+    if y.min() == y.max():
+        raise ValueError(
+            f"all {len(y)} answer-stating sentences are {'right' if y[0] else 'wrong'}; the "
+            "sentence detector needs both. Collect more questions"
+        )
+
+    fold_list, _ = collection_folds(rows, scheme=folds, cv=cv, seed=seed)
+    table = {}
+    for layer in layers:
+        X = rows.features(layer, POSITION).astype(np.float64)
+        C, by_c = choose_C(X, y, fold_list, grid=C_GRID, seed=seed)
+        table[layer] = (C, by_c[C])
+    layer = max(table, key=lambda la: (table[la][1], -la))
+    detector, fit = fit_grouped_detector(
+        rows,
+        layer=layer,
+        position=POSITION,
+        C=table[layer][0],
+        inputs=STACKED_INPUTS,
+        folds=folds,
+        cv=cv,
+        seed=seed,
+        familiarity=False,
+    )
+    detector.info["training"].update(
+        unit="sentence",
+        n_answers=len(collection),
+        layer_auroc={str(la): round(v[1], 4) for la, v in table.items()},
+    )
+    return detector, fit
+
+
+def sentence_confidences(
+    detector: Detector, reading: Any, tokenizer: Any, *, text: str
+) -> tuple[SentenceConfidence, ...]:
+    """Every sentence of one generated answer with its calibrated confidence.
+
+    Parameters
+    ----------
+    detector : Detector
+        A sentence detector (:attr:`Detector.sentences`).
+    reading : RowReading
+        From :func:`~howsure.probes.generate.generate_rows`, its layers including the
+        sentence detector's, statistics recorded.
+    tokenizer : transformers tokenizer
+    text : str
+        The answer as shown (decoded, stripped).
+
+    Returns
+    -------
+    tuple of SentenceConfidence
+        In order; empty for an empty answer.
+    """
+    layer = detector.reader.layer
+    reads = sentence_reads(reading, tokenizer, [layer], text=text)
+    if not reads:
+        return ()
+    X = np.stack([r.states[layer] for r in reads])
+    stats = {k: np.asarray([r.stats[k] for r in reads]) for k in SENTENCE_STATS}
+    conf = detector.score_features(X, stats)
+    return tuple(
+        SentenceConfidence(r.span.text, r.span.start, r.span.end, float(c))
+        for r, c in zip(reads, conf, strict=True)
+    )

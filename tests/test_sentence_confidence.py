@@ -1,0 +1,210 @@
+"""Sentence confidences: the sentence detector's rows and fit (synthetic), and each
+sentence of a served answer with its confidence (tiny model): Python, events, saved
+detector, the server (plain and streamed) and ``chat --json`` agree."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import openai
+import pytest
+from conftest import fit_tiny_detectors
+
+import howsure
+from howsure.calibration.stacked import StackedCalibrator
+from howsure.cli import main
+from howsure.plugin.detector import Detector, ReaderSettings
+from howsure.plugin.events import EndEvent, SentenceEvent
+from howsure.plugin.sentences import fit_sentence_detector, sentence_collection
+from howsure.probes.collect import Collection
+from howsure.probes.linear import LogisticProbe
+from howsure.probes.models import model_fingerprint
+from howsure.probes.spans import SENTENCE_STATS, SentenceTable
+from howsure.qa.items import QAItem
+from howsure.qa.sentences import split_sentences
+from howsure.server import RunningServer, ServerSettings, create_app
+
+CAPITALS = [("France", "Paris"), ("Peru", "Lima"), ("Italy", "Rome"), ("Japan", "Tokyo")]
+
+
+def synthetic_collection(n_per_source: int = 24, d: int = 8) -> Collection:
+    """Answers of two sentences ("Sure! The capital of X is Y."), right or wrong, from
+    four sources; the answering sentence's state carries its label."""
+    rng = np.random.default_rng(0)
+    items, answers, rows, starts, ends, states = [], [], [], [], [], []
+    for s, source in enumerate(("a", "b", "c", "d")):
+        for i in range(n_per_source):
+            country, capital = CAPITALS[i % 4]
+            right = (i + s) % 3 != 0
+            said = capital if right else "Atlantis"
+            answer = f"Sure! The capital of {country} is {said}."
+            items.append(
+                QAItem(
+                    id=f"{source}{i}",
+                    question=f"What is the capital of {country}?",
+                    answers=(capital,),
+                    topic=f"t{i % 2}",
+                    source=source,
+                )
+            )
+            answers.append(answer)
+            for span in split_sentences(answer):
+                rows.append(len(answers) - 1)
+                starts.append(span.start)
+                ends.append(span.end)
+                signal = (1.0 if right else -1.0) if span.text != "Sure!" else 0.0
+                states.append(rng.normal(size=d) + signal)
+    m = len(rows)
+    table = SentenceTable(
+        row=np.asarray(rows),
+        start=np.asarray(starts),
+        end=np.asarray(ends),
+        kind=np.asarray(["sentence"] * m),
+        states={3: np.asarray(states, np.float32)},
+        stats={k: rng.normal(size=m) - 1.0 for k in SENTENCE_STATS},
+    )
+    return Collection(
+        items=items,
+        answers=answers,
+        labels=np.zeros(len(items), bool),
+        activations={},
+        meta={"model": {"name": "synthetic"}, "dataset": "synth", "max_new_tokens": 64},
+        sentences=table,
+    )
+
+
+def test_sentence_rows_are_the_answering_sentences():
+    coll = synthetic_collection()
+    rows = sentence_collection(coll)
+    # "Sure!" is chatter: one labelled sentence per answer, its verdict the answer's
+    assert len(rows) == len(coll)
+    assert all(a.startswith("The capital of") for a in rows.answers)
+    assert rows.labels.tolist() == [("Atlantis" not in a) for a in rows.answers]
+    assert rows.features(3, "mean_answer").shape == (len(coll), 8)
+    np.testing.assert_array_equal(rows.extras["answer_row"], np.arange(len(coll)))
+
+
+def test_fit_sentence_detector_learns_the_signal():
+    coll = synthetic_collection()
+    det, fit = fit_sentence_detector(coll)
+    assert det.reader.layer == 3 and det.reader.position == "mean_answer"
+    assert det.info["training"]["unit"] == "sentence" and fit.scheme == "source"
+    rows = sentence_collection(coll)
+    conf = det.score_features(rows.features(3, "mean_answer"), rows.extras)
+    assert conf[rows.labels].mean() > conf[~rows.labels].mean() + 0.2
+
+
+def test_fit_sentence_detector_refuses_a_collection_without_sentences():
+    coll = synthetic_collection()
+    coll.sentences = None
+    with pytest.raises(ValueError, match=r"collect\(\.\.\., sentences=True\)"):
+        fit_sentence_detector(coll)
+
+
+def random_sentence_detector(model, layer: int = 2) -> Detector:
+    """A sentence detector on random rows (its values mean nothing; the plumbing does)."""
+    rng = np.random.default_rng(1)
+    d = model.config.hidden_size
+    X, y = rng.normal(size=(64, d)), np.arange(64) % 2 == 0
+    probe = LogisticProbe(random_state=0).fit(X, y)
+    inputs = np.column_stack([probe.decision_function(X), rng.normal(size=(64, 3)) - 1])
+    return Detector(
+        probe=probe,
+        calibrator=StackedCalibrator().fit(inputs, y.astype(int)),
+        reader=ReaderSettings(layer=layer, position="mean_answer"),
+        fingerprint=model_fingerprint(model),
+        inputs=("probe", *SENTENCE_STATS),
+    )
+
+
+@pytest.fixture(scope="module")
+def sentence_chat(tiny):
+    model, tok = tiny
+    det = fit_tiny_detectors(model, tok, positions=("mean_answer",))["mean_answer"]
+    det.sentences = random_sentence_detector(model, layer=1)
+    return howsure.wrap(model, tok, det)
+
+
+PROMPT = "Tell me about the capital of France."
+
+
+def test_generation_carries_each_sentence(sentence_chat, tiny):
+    model, tok = tiny
+    gen = sentence_chat.generate(PROMPT, max_new_tokens=40)
+    assert gen.answer and gen.sentences
+    assert [s.text for s in gen.sentences] == [s.text for s in split_sentences(gen.answer)]
+    for s in gen.sentences:
+        assert gen.answer[s.start : s.end] == s.text and 0.0 <= s.confidence <= 1.0
+    # both layers read in one pass: the detector's (2) and the sentence detector's (1)
+    assert sentence_chat.detector.layers == [2, 1]
+    # greedy tokens are plain generate's
+    from conftest import plain_generate
+
+    prompt = sentence_chat.render(PROMPT)
+    assert list(gen.token_ids) == plain_generate(model, tok, prompt, 40)
+    # JSON form
+    d = gen.to_dict()
+    assert d["sentences"][0] == {
+        "text": gen.sentences[0].text,
+        "start": gen.sentences[0].start,
+        "end": gen.sentences[0].end,
+        "value": gen.sentences[0].confidence,
+    }
+
+
+def test_events_send_each_sentence_before_the_end(sentence_chat):
+    gen = sentence_chat.generate(PROMPT, max_new_tokens=40)
+    events = list(sentence_chat.events(PROMPT, max_new_tokens=40))
+    sent = [e.sentence for e in events if isinstance(e, SentenceEvent)]
+    assert sent == list(gen.sentences)
+    assert isinstance(events[-1], EndEvent) and isinstance(events[-2], SentenceEvent)
+
+
+def test_saved_detector_keeps_its_sentence_detector(sentence_chat, tiny, tmp_path):
+    model, tok = tiny
+    folder = sentence_chat.detector.save(tmp_path / "det")
+    back = Detector.load(folder, model=model, tokenizer=tok)
+    assert back.sentences is not None and back.sentences.reader.layer == 1
+    again = howsure.wrap(model, tok, back).generate(PROMPT, max_new_tokens=40)
+    first = sentence_chat.generate(PROMPT, max_new_tokens=40)
+    np.testing.assert_allclose(
+        [s.confidence for s in again.sentences], [s.confidence for s in first.sentences], atol=1e-9
+    )
+
+
+def test_chat_json_has_sentences(sentence_chat, tiny, tmp_path, monkeypatch, capsys):
+    model, _ = tiny
+    folder = sentence_chat.detector.save(tmp_path / "det")
+    monkeypatch.setattr("sys.stdin", io.StringIO(PROMPT + "\n"))
+    argv = ["chat", "--model", str(model.name_or_path), "--detector", str(folder)]
+    assert main([*argv, "--json", "--max-new-tokens", "40", "--device", "cpu"]) == 0
+    got = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    want = sentence_chat.generate(PROMPT, max_new_tokens=40)
+    assert [s["text"] for s in got["sentences"]] == [s.text for s in want.sentences]
+    np.testing.assert_allclose(
+        [s["value"] for s in got["sentences"]], [s.confidence for s in want.sentences], atol=1e-5
+    )
+
+
+def test_server_sends_sentences_plain_and_streamed(sentence_chat):
+    settings = ServerSettings(api_key="k", batch_window_ms=10, max_tokens=64)
+    messages = [{"role": "user", "content": PROMPT}]  # the server sends messages as given
+    want = sentence_chat.generate(messages, max_new_tokens=40)
+    values = [s.confidence for s in want.sentences]
+    app = create_app(sentence_chat, settings=settings, model_name="tiny")
+    with RunningServer(app) as server:
+        cl = openai.OpenAI(base_url=server.url + "/v1", api_key="k", max_retries=0, timeout=60)
+        plain = cl.chat.completions.create(model="tiny", messages=messages, max_tokens=40)
+        conf = plain.choices[0].model_extra["confidence"]
+        np.testing.assert_allclose([s["value"] for s in conf["sentences"]], values, atol=1e-5)
+        assert [s["text"] for s in conf["sentences"]] == [s.text for s in want.sentences]
+        streamed = []
+        for chunk in cl.chat.completions.create(
+            model="tiny", messages=messages, max_tokens=40, stream=True
+        ):
+            for choice in chunk.choices:
+                extra = (choice.model_extra or {}).get("confidence") or {}
+                streamed += extra.get("sentences", [])
+        np.testing.assert_allclose([s["value"] for s in streamed], values, atol=1e-5)
