@@ -92,25 +92,34 @@ class ReaderSettings:
         :mod:`howsure.probes.prompts`).
     max_new_tokens : int
         Answer length limit used when the detector generates answers itself.
+    styles : tuple of str
+        The prompt styles of its training rows (:mod:`howsure.probes.styles`); empty
+        for the short style only (question + ``instruction``). A detector fitted on
+        chat styles has ``instruction=""``: a bare question is sent as given, as the
+        server sends messages, so every front end sends the same messages.
     """
 
     layer: int
     position: str
     instruction: str = DEFAULT_INSTRUCTION
     max_new_tokens: int = 32
+    styles: tuple[str, ...] = ()
 
     @classmethod
     def for_collection(cls, meta: dict, *, layer: int, position: str) -> ReaderSettings:
         """Settings reading ``(layer, position)`` the way a collection with this ``meta``
         was collected (its instruction and answer length)."""
+        styles = tuple(meta.get("styles") or ())
         return cls(
             layer=layer,
             position=position,
-            instruction=meta.get("instruction", DEFAULT_INSTRUCTION),
+            instruction="" if styles else meta.get("instruction", DEFAULT_INSTRUCTION),
             max_new_tokens=int(meta.get("max_new_tokens", 32)),
+            styles=styles,
         )
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "styles", tuple(self.styles))
         if self.position not in POSITIONS:
             raise ValueError(f"unknown position {self.position!r}; use one of {POSITIONS}")
 

@@ -33,6 +33,7 @@ from howsure.plugin.grouped import (
     fit_grouped_detector,
 )
 from howsure.plugin.train import C_GRID, choose_C
+from howsure.probes.activations import forced_readings
 from howsure.probes.collect import Collection
 from howsure.probes.folds import FoldScheme
 from howsure.probes.spans import SENTENCE_STATS, sentence_reads
@@ -40,6 +41,7 @@ from howsure.qa.longform import sentence_labels
 
 __all__ = [
     "fit_sentence_detector",
+    "score_sentences",
     "sentence_collection",
     "sentence_confidences",
 ]
@@ -215,3 +217,44 @@ def sentence_confidences(
         SentenceConfidence(r.span.text, r.span.start, r.span.end, float(c))
         for r, c in zip(reads, conf, strict=True)
     )
+
+
+def score_sentences(
+    detector: Detector,
+    prompts: Sequence[str],
+    answers: Sequence[str],
+    *,
+    model: Any,
+    tokenizer: Any,
+    batch_size: int = 16,
+) -> list[tuple[SentenceConfidence, ...]]:
+    """Sentence confidences of given answers (``/v1/score``): one teacher-forced pass
+    per batch reads what generating them would have read.
+
+    Parameters
+    ----------
+    detector : Detector
+        A sentence detector (:attr:`Detector.sentences`).
+    prompts : list of str, length n
+        Rendered prompts.
+    answers : list of str, length n
+    model, tokenizer : the model the detector was fitted on
+    batch_size : int, default 16
+
+    Returns
+    -------
+    list of tuple of SentenceConfidence, length n
+        Offsets into each answer as its tokens decode (the answer stripped, normally).
+    """
+    readings = forced_readings(
+        model, tokenizer, prompts, answers, layers=[detector.reader.layer], batch_size=batch_size
+    )
+    return [
+        sentence_confidences(
+            detector,
+            r,
+            tokenizer,
+            text=tokenizer.decode(r.answer_ids, skip_special_tokens=True).strip(),
+        )
+        for r in readings
+    ]

@@ -28,7 +28,7 @@ agree to float tolerance on the same tokens.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -72,7 +72,7 @@ __all__ = [
     "ANSWER_STATS",
     "POSITIONS",
     "GenerationResult",
-    "answer_stats",
+    "forced_readings",
     "generate_and_read",
     "read_activations",
     "read_token_activations",
@@ -83,34 +83,6 @@ __all__ = [
 ANSWER_STATS: tuple[str, ...] = ("logprob_mean", "logprob_min", "entropy_mean")
 """The answer's token statistics read from the generation itself (in nats): mean and
 minimum log-probability of its tokens, mean entropy of the distributions they came from."""
-
-
-def answer_stats(
-    logprob: torch.Tensor, entropy: torch.Tensor, lengths: Sequence[int]
-) -> dict[str, np.ndarray]:
-    """:data:`ANSWER_STATS` per row, over the answer's tokens (the EOS step for an empty
-    answer).
-
-    Parameters
-    ----------
-    logprob, entropy : torch.Tensor, shape (batch, steps)
-        Per step, the chosen token's log-probability and the distribution's entropy
-        (:class:`~howsure.probes.hooks.AnswerStats`).
-    lengths : sequence of int, length batch
-        Answer token counts, EOS excluded.
-
-    Returns
-    -------
-    dict of str to numpy.ndarray of float64, shape (batch,)
-    """
-    logprob, entropy = logprob.float().cpu(), entropy.float().cpu()
-    out: dict[str, list[float]] = {k: [] for k in ANSWER_STATS}
-    for b, n_tok in enumerate(lengths):
-        steps = max(int(n_tok), 1)
-        out["logprob_mean"].append(float(logprob[b, :steps].mean()))
-        out["logprob_min"].append(float(logprob[b, :steps].min()))
-        out["entropy_mean"].append(float(entropy[b, :steps].mean()))
-    return {k: np.asarray(v, dtype=np.float64) for k, v in out.items()}
 
 
 @dataclass
@@ -359,6 +331,96 @@ def read_token_activations(
 ) -> dict[Key, np.ndarray] | tuple[dict[Key, np.ndarray], dict[str, np.ndarray]]:
     """Token-id form of :func:`read_activations` (validated layers and positions)."""
     wanted, positions = list(positions), base_positions(positions)
+    chunks: dict[Key, list[np.ndarray]] = {(la, p): [] for la in layers for p in positions}
+    stats_parts: list[dict[str, np.ndarray]] = []
+    for batch in _forced_batches(
+        model,
+        prompt_ids,
+        answer_ids,
+        layers=layers,
+        batch_size=batch_size,
+        padding_side=padding_side,
+        pad_token_id=pad_token_id,
+        progress=progress,
+        tokenizer=tokenizer,
+        record_stats=with_stats,
+    ):
+        for layer in layers:
+            for key, value in reading_features(batch, layer, positions).items():
+                chunks[key].append(value)
+        if with_stats:
+            stats_parts.append(reading_stats(batch))
+    acts = combine_positions(
+        {k: np.concatenate(v).astype(np.float32) for k, v in chunks.items()}, wanted
+    )
+    if not with_stats:
+        return acts
+    return acts, {k: np.concatenate([part[k] for part in stats_parts]) for k in ANSWER_STATS}
+
+
+def forced_readings(
+    model: Any,
+    tokenizer: Any,
+    prompts: Sequence[str],
+    answers: Sequence[str],
+    *,
+    layers: Sequence[int],
+    batch_size: int = 16,
+) -> list[RowReading]:
+    """Given answers read as if generated: one teacher-forced pass per batch.
+
+    A teacher-forced pass computes what generation computed for the same tokens, so each
+    :class:`~howsure.probes.generate.RowReading` holds what
+    :func:`~howsure.probes.generate.generate_rows` would give had the model produced the
+    answer: the last prompt token's state, every answer token's state (all of them: none
+    was cut) and each answer token's log-probability and entropy.
+
+    Parameters
+    ----------
+    model, tokenizer : transformers causal LM and its tokenizer
+    prompts : list of str, length n
+        Rendered prompts.
+    answers : list of str, length n
+    layers : list of int
+        Validated block indices.
+    batch_size : int, default 16
+
+    Returns
+    -------
+    list of RowReading, length n
+    """
+    prompt_ids = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    ans_ids = [tokenizer(a, add_special_tokens=False)["input_ids"] if a else [] for a in answers]
+    out: list[RowReading] = []
+    for batch in _forced_batches(
+        model,
+        prompt_ids,
+        ans_ids,
+        layers=layers,
+        batch_size=batch_size,
+        pad_token_id=pad_token_id(model, tokenizer),
+        progress=False,
+        tokenizer=tokenizer,
+        record_stats=True,
+    ):
+        out += batch
+    return out
+
+
+def _forced_batches(
+    model: Any,
+    prompt_ids: Sequence[Sequence[int]],
+    answer_ids: Sequence[Sequence[int]],
+    *,
+    layers: Sequence[int],
+    batch_size: int,
+    pad_token_id: int,
+    progress: bool,
+    tokenizer: Any,
+    record_stats: bool,
+    padding_side: Literal["left", "right"] = "left",
+) -> Iterator[list[RowReading]]:
+    """One teacher-forced pass per batch, its rows as readings (see :func:`forced_readings`)."""
     device = model_device(model)
     if tokenizer is not None:
         check_length(
@@ -367,12 +429,11 @@ def read_token_activations(
             [len(p) + len(a) for p, a in zip(prompt_ids, answer_ids, strict=True)],
             0,
         )
-    chunks: dict[Key, list[np.ndarray]] = {(la, p): [] for la in layers for p in positions}
-    stats_parts: list[dict[str, np.ndarray]] = []
     bar = tqdm(total=len(prompt_ids), desc="reading", unit="q", disable=not progress)
     try:
         for sl in iter_batches(len(prompt_ids), batch_size):
-            rows = [list(p) + list(a) for p, a in zip(prompt_ids[sl], answer_ids[sl], strict=True)]
+            prompts, answers = prompt_ids[sl], answer_ids[sl]
+            rows = [list(p) + list(a) for p, a in zip(prompts, answers, strict=True)]
             ids, mask, starts = pad_rows(rows, pad_token_id, side=padding_side)
             position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
             with LayerCapture(model, layers, keep="all") as cap, torch.inference_mode():
@@ -382,32 +443,31 @@ def read_token_activations(
                     position_ids=position_ids.to(device),
                     use_cache=False,
                 )
-                if with_stats:
-                    stats_parts.append(
-                        _forced_stats(output.logits, ids, starts, prompt_ids[sl], answer_ids[sl])
+                stats = (
+                    _forced_stats(output.logits, ids, starts, prompts, answers)
+                    if record_stats
+                    else None
+                )
+            hidden = {la: cap.calls[la][0].float().cpu() for la in layers}  # (B, T, d)
+            batch = []
+            for b, (p, a) in enumerate(zip(prompts, answers, strict=True)):
+                p_end = starts[b] + len(p)  # one past the last prompt token
+                n_stat = max(len(a), 1)
+                batch.append(
+                    RowReading(
+                        answer_ids=list(a),
+                        token_ids=tuple(a),
+                        truncated=False,
+                        prompt_state={la: h[b, p_end - 1] for la, h in hidden.items()},
+                        token_states={la: h[b, p_end : p_end + len(a)] for la, h in hidden.items()},
+                        logprob=stats[0][b, :n_stat] if stats else torch.zeros(0),
+                        entropy=stats[1][b, :n_stat] if stats else torch.zeros(0),
                     )
-            for layer in layers:
-                hidden = cap.calls[layer][0].float().cpu()  # (B, T, d)
-                for pos in positions:
-                    out = torch.empty(len(rows), hidden.shape[-1])
-                    for b, (p, a) in enumerate(zip(prompt_ids[sl], answer_ids[sl], strict=True)):
-                        p_end = starts[b] + len(p)  # one past the last prompt token
-                        if pos == "last_prompt" or len(a) == 0:
-                            out[b] = hidden[b, p_end - 1]
-                        elif pos == "last_answer":
-                            out[b] = hidden[b, p_end + len(a) - 1]
-                        else:
-                            out[b] = hidden[b, p_end : p_end + len(a)].mean(0)
-                    chunks[(layer, pos)].append(out.numpy())
+                )
+            yield batch
             bar.update(sl.stop - sl.start)
     finally:
         bar.close()
-    acts = combine_positions(
-        {k: np.concatenate(v).astype(np.float32) for k, v in chunks.items()}, wanted
-    )
-    if not with_stats:
-        return acts
-    return acts, {k: np.concatenate([part[k] for part in stats_parts]) for k in ANSWER_STATS}
 
 
 def _forced_stats(
@@ -416,8 +476,9 @@ def _forced_stats(
     starts: Sequence[int],
     prompts: Sequence[Sequence[int]],
     answers: Sequence[Sequence[int]],
-) -> dict[str, np.ndarray]:
-    """:data:`ANSWER_STATS` of given answers from a teacher-forced pass's logits (B, T, V).
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per answer token, its log-probability and its distribution's entropy, each shape
+    (B, width), from a teacher-forced pass's logits (B, T, V).
 
     Answer token ``j`` comes from the distribution at the position before it; an empty
     answer is read at the last prompt token, with the most likely token as its choice.
@@ -434,4 +495,4 @@ def _forced_stats(
             logprob[b, : len(a)] = logp.gather(1, chosen[:, None]).squeeze(1).cpu()
         else:
             logprob[b, 0] = logp[0].max().cpu()
-    return answer_stats(logprob, entropy, [len(a) for a in answers])
+    return logprob, entropy

@@ -9,6 +9,11 @@
 #                  (howsure-out/loto-source, howsure-out/loto-relation)
 #   howsure eval:  the evaluation report on the test split, the probe against every
 #                  baseline incl. P(True) (howsure-out/eval/report.html)
+#   howsure freeform: chat-style prompts (HOWSURE_CHAT_PER_SOURCE questions per source,
+#                  default 24: answers of up to 256 tokens cost about 5 s each here),
+#                  judged by the long-answer judge; leave one source out for the answer
+#                  and the sentence confidences; the detector with its sentence detector
+#                  (howsure-out/freeform/detector, freeform.md)
 # Extra arguments go to `howsure train`; --model, --limit, --device, --dtype and
 # --batch-size also go to the other commands (e.g. --limit 200 for a quick run); with
 # --out DIR, the others read DIR/detector and write next to DIR.
@@ -42,3 +47,13 @@ root=$(dirname "$train_out")
   --within entityquestions --out "$root/loto-relation" --quiet "${other_args[@]}"
 .venv/bin/howsure eval --detector "$train_out/detector" --dataset mix \
   --out "$root/eval" --samples "${HOWSURE_SAMPLES:-0}" "${other_args[@]}"
+freeform_args=()
+for ((i = 0; i < ${#other_args[@]}; i++)); do  # --limit is per split; freeform has its own size
+  case "${other_args[i]}" in
+    --limit) i=$((i + 1)) ;;
+    --limit=*) ;;
+    *) freeform_args+=("${other_args[i]}") ;;
+  esac
+done
+.venv/bin/howsure freeform --detector "$train_out/detector" --dataset mix \
+  --per-source "${HOWSURE_CHAT_PER_SOURCE:-24}" --out "$root/freeform" --quiet "${freeform_args[@]}"

@@ -208,3 +208,126 @@ def test_server_sends_sentences_plain_and_streamed(sentence_chat):
                 extra = (choice.model_extra or {}).get("confidence") or {}
                 streamed += extra.get("sentences", [])
         np.testing.assert_allclose([s["value"] for s in streamed], values, atol=1e-5)
+
+
+def test_every_front_end_gives_the_same_confidence(
+    sentence_chat, tiny, tmp_path, monkeypatch, capsys
+):
+    """A chat-style detector (instruction ""): a bare question is one user message in
+    Python, the demo, ``chat --json`` and the server; the same confidence to 1e-5."""
+    import dataclasses
+
+    from howsure.demo.app import Demo
+
+    model, _ = tiny
+    det = sentence_chat.detector
+    chat_det = dataclasses.replace(det, reader=dataclasses.replace(det.reader, instruction=""))
+    chat_det.sentences = det.sentences
+    chat = howsure.wrap(model, sentence_chat.tokenizer, chat_det)
+    q = "What is the capital of France?"
+    assert chat.render(q) == chat.render([{"role": "user", "content": q}])
+    want = chat.generate(q, max_new_tokens=40)
+    *_, last = Demo(chat, max_new_tokens=40).respond(q)
+    assert last.done and abs(last.confidence - want.confidence) <= 1e-5
+    assert [s.confidence for s in last.sentences] == [s.confidence for s in want.sentences]
+    folder = chat_det.save(tmp_path / "chat-det")
+    monkeypatch.setattr("sys.stdin", io.StringIO(q + "\n"))
+    argv = ["chat", "--model", str(model.name_or_path), "--detector", str(folder), "--json"]
+    assert main([*argv, "--max-new-tokens", "40", "--device", "cpu"]) == 0
+    got = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert abs(got["confidence"] - want.confidence) <= 1e-5
+    settings = ServerSettings(api_key="k", batch_window_ms=10, max_tokens=64)
+    with RunningServer(create_app(chat, settings=settings, model_name="tiny")) as server:
+        cl = openai.OpenAI(base_url=server.url + "/v1", api_key="k", max_retries=0, timeout=60)
+        messages = [{"role": "user", "content": q}]
+        plain = cl.chat.completions.create(model="tiny", messages=messages, max_tokens=40)
+    served = plain.choices[0].model_extra["confidence"]
+    assert abs(served["value"] - want.confidence) <= 1e-5
+    np.testing.assert_allclose(
+        [s["value"] for s in served["sentences"]],
+        [s.confidence for s in want.sentences],
+        atol=1e-5,
+    )
+
+
+def test_reader_of_a_chat_style_collection_sends_questions_as_given():
+    reader = ReaderSettings.for_collection(
+        {"instruction": "Reply with just the answer.", "styles": ["short", "plain"]},
+        layer=3,
+        position="mean_answer",
+    )
+    assert reader.instruction == "" and reader.styles == ("short", "plain")
+    assert ReaderSettings.for_collection({}, layer=3, position="mean_answer").styles == ()
+
+
+def test_demo_shades_each_sentence_and_names_the_least_sure():
+    from howsure.demo.render import render_reply
+    from howsure.plugin.generation import SentenceConfidence
+
+    class Chat:
+        abstain_message = "I'm not sure."
+
+        def prefix(self, c: float) -> str:
+            return f"The model is {round(c * 100)}% sure."
+
+    answer = "Paris is the capital. It has *two* airports. Its mayor is Bob."
+    spans = split_sentences(answer)
+    sentences = [
+        SentenceConfidence(s.text, s.start, s.end, c)
+        for s, c in zip(spans, (0.9, 0.6, 0.2), strict=True)
+    ]
+    md = render_reply(
+        answer, chat=Chat(), confidence=0.7, done=True, threshold=0.0, sentences=sentences
+    )
+    assert md.count('class="howsure-sentence') == 3
+    for name in ("high", "medium", "low"):
+        assert f"howsure-sentence howsure-{name}" in md
+    assert "Least sure: “Its mayor is Bob.” (20%)" in md
+    assert r"\*two\*" in md  # the model's words stay escaped inside the shading
+    # abstained: no shading of a withheld answer; streaming: no shading yet
+    assert "howsure-sentence" not in render_reply(
+        answer,
+        chat=Chat(),
+        confidence=0.1,
+        done=True,
+        threshold=0.5,
+        abstained=True,
+        sentences=sentences,
+    )
+    assert "howsure-sentence" not in render_reply(
+        answer, chat=Chat(), confidence=0.7, done=False, threshold=0.0, sentences=sentences
+    )
+
+
+def test_score_endpoint_gives_the_sentences_of_a_given_answer(sentence_chat):
+    """``/v1/score``: a given answer's sentence confidences, read by one teacher-forced
+    pass as if the model had generated the answer to its end (the same numbers as
+    :func:`score_sentences` in Python)."""
+    import httpx
+
+    from howsure.plugin.sentences import score_sentences
+
+    messages = [{"role": "user", "content": PROMPT}]
+    answer = "Paris is the capital of France. It is on the Seine."
+    det = sentence_chat.detector
+    (want,) = score_sentences(
+        det.sentences,
+        det.render([messages], sentence_chat.tokenizer),
+        [answer],
+        model=sentence_chat.model,
+        tokenizer=sentence_chat.tokenizer,
+    )
+    assert [s.text for s in want] == ["Paris is the capital of France.", "It is on the Seine."]
+    settings = ServerSettings(api_key="k", batch_window_ms=10, max_tokens=64)
+    with RunningServer(create_app(sentence_chat, settings=settings, model_name="tiny")) as server:
+        body = {"model": "tiny", "messages": messages, "answer": answer}
+        got = httpx.post(
+            server.url + "/v1/score", json=body, headers={"Authorization": "Bearer k"}, timeout=60
+        ).json()
+    served = got["confidence"]["sentences"]
+    assert [(s["text"], s["start"], s["end"]) for s in served] == [
+        (s.text, s.start, s.end) for s in want
+    ]
+    np.testing.assert_allclose(
+        [s["value"] for s in served], [s.confidence for s in want], atol=1e-9
+    )

@@ -106,3 +106,44 @@ def test_sentence_table_take_reorders_rows():
     taken = table.take(np.array([2, 0]))
     assert taken.row.tolist() == [0, 1, 1]
     assert taken.states[0][:, 0].tolist() == [4, 0, 2]
+
+
+def test_a_forced_pass_reads_what_generation_read(tiny):
+    """A teacher-forced pass over generated tokens gives the states and statistics the
+    generation recorded (``/v1/score``'s sentences rest on it)."""
+    from howsure.probes.activations import _forced_batches
+
+    model, tok = tiny
+    eos, pad = eos_ids(model, tok), pad_token_id(model, tok)
+    config, _ = generation_config(model, default_max_new_tokens=16, pad_token_id=pad)
+    ids = tok(question_prompt(tok, "Tell me about Rome."), add_special_tokens=False)["input_ids"]
+    (gen,) = generate_rows(
+        model,
+        [GenRow(ids=ids, max_new_tokens=16)],
+        config=config,
+        eos=eos,
+        pad_token_id=pad,
+        layers=[2],
+    )
+    ((forced,),) = list(
+        _forced_batches(
+            model,
+            [ids],
+            [gen.answer_ids],
+            layers=[2],
+            batch_size=1,
+            pad_token_id=pad,
+            progress=False,
+            tokenizer=tok,
+            record_stats=True,
+        )
+    )
+    seen = gen.seen
+    assert seen >= 1 and forced.token_states[2].shape[0] == len(gen.answer_ids)
+    np.testing.assert_allclose(
+        forced.token_states[2][:seen].numpy(), gen.token_states[2].numpy(), atol=1e-4
+    )
+    np.testing.assert_allclose(
+        forced.prompt_state[2].numpy(), gen.prompt_state[2].numpy(), atol=1e-4
+    )
+    np.testing.assert_allclose(forced.logprob.numpy(), gen.logprob.numpy(), atol=1e-4)

@@ -14,6 +14,8 @@
     ``eval`` and ``transfer``.
 ``serve``
     ``serve``: the OpenAI-compatible HTTP server.
+``freeform``
+    ``freeform``: chat-style answers, the sentence detector, held-out reports.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from howsure.cli import chat, data, demo, evaluate, heldout, serve
+from howsure.cli import chat, data, demo, evaluate, freeform, heldout, serve
 from howsure.cli.common import check_flags, flag_names
 from howsure.core.version import __version__
 
@@ -43,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_parsers(sub)
     evaluate.add_parsers(sub)  # eval, transfer
     serve.add_parsers(sub)
+    freeform.add_parsers(sub)
     return parser
 
 

@@ -313,7 +313,11 @@ def create_app(
             return error_response(err)
         if found is None:
             return JSONResponse({}, status_code=499)
-        event = chat.confidence_event(*found)
+        confidence, familiarity, sentences = found
+        event = chat.confidence_event(confidence, familiarity)
+        served = server.confidence(event)
+        if chat.detector.sentences is not None:
+            served["sentences"] = [s.to_dict() for s in sentences]
         return JSONResponse(
             {
                 "id": R.new_id("score"),
@@ -321,7 +325,7 @@ def create_app(
                 "created": int(time.time()),
                 "model": req.model,
                 "system_fingerprint": server.fingerprint,
-                "confidence": server.confidence(event),
+                "confidence": served,
                 "usage": R.usage(len(prepared.ids), n_answer),
             }
         )

@@ -23,6 +23,7 @@ import torch
 
 from howsure.core.checks import check_int, check_real
 from howsure.plugin.batch import Prepared, Row, run_rows_reporting
+from howsure.plugin.sentences import score_sentences
 
 __all__ = ["Batcher", "Job", "QueueFull"]
 
@@ -194,6 +195,21 @@ class Batcher:
             for job in batch:
                 job.emit("error", err)
             return
+        sentences: list[tuple] = [()] * len(batch)
+        if detector.sentences is not None:
+            try:
+                sentences = score_sentences(
+                    detector.sentences,
+                    detector.render([j.score[0] for j in batch], self.chat.tokenizer),
+                    [j.score[1] for j in batch],
+                    model=self.chat.model,
+                    tokenizer=self.chat.tokenizer,
+                    batch_size=len(batch),
+                )
+            except BaseException as err:  # handed to the requests
+                for job in batch:
+                    job.emit("error", err)
+                return
         for i, job in enumerate(batch):
             fam = None if found.familiarity is None else float(found.familiarity[i])
-            job.emit("done", (float(found.confidence[i]), fam))
+            job.emit("done", (float(found.confidence[i]), fam, sentences[i]))

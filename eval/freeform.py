@@ -1,0 +1,175 @@
+"""Free-form answers held out: answer and sentence confidences on chat-style prompts.
+
+A chat-style collection (:func:`howsure.probes.collect.collect` with ``styles`` and
+``sentences=True``, labelled by :class:`howsure.qa.longform.LongJudge`) is evaluated
+leave one source out, with no label from the held-out source:
+
+:func:`chat_loso`
+    The answer detector's recipe (fixed layer, position and C, chosen elsewhere) fitted
+    on the other sources' chat answers, scored on the held-out source's chat answers
+    against that source's best single-pass baseline on the same answers. Refusals
+    (the long judge's ``"abstain"``) are neither right nor wrong: counted per source and
+    left out of the metrics.
+:func:`sentence_loso`
+    The sentence detector (:func:`howsure.plugin.sentences.fit_sentence_detector`,
+    its layer and C chosen by grouped cross-validation on the fitting sources only)
+    scored on the held-out source's answer-stating sentences, against the best
+    token-statistics baseline of the same sentence (its mean and minimum token
+    log-probability, its mean entropy).
+
+Both return rows of :func:`howsure.eval.heldout.heldout_metrics` (render them with
+:func:`howsure.eval.heldout.heldout_markdown`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from howsure.eval.heldout import heldout_metrics
+from howsure.plugin.grouped import STACKED_INPUTS, fit_grouped_detector
+from howsure.plugin.sentences import POSITION, fit_sentence_detector, sentence_collection
+from howsure.probes.collect import Collection
+from howsure.qa.items import QAItem
+from howsure.qa.longform import judge_long_all
+
+__all__ = ["abstentions", "chat_items", "chat_loso", "chat_rows", "sentence_loso"]
+
+
+def chat_items(items: Sequence[QAItem], per_source: int) -> list[QAItem]:
+    """``per_source`` questions of each source (every split), in a fixed hash order of
+    their ids: the same questions on every run, sources sorted by name.
+
+    Raises
+    ------
+    ValueError
+        ``per_source`` below 1.
+    """
+    if isinstance(per_source, bool) or not isinstance(per_source, int) or per_source < 1:
+        raise ValueError(f"per_source must be an int >= 1, got {per_source!r}")
+    by_source: dict[str, list[QAItem]] = {}
+    for it in sorted(items, key=lambda it: hashlib.sha256(it.id.encode()).hexdigest()):
+        by_source.setdefault(it.source or "unknown", []).append(it)
+    return [it for src in sorted(by_source) for it in by_source[src][:per_source]]
+
+
+def abstentions(collection: Collection) -> np.ndarray:
+    """True where the long-answer judge calls the answer a refusal, shape (n,)."""
+    verdicts = judge_long_all(
+        collection.answers,
+        [it.answers for it in collection.items],
+        questions=[it.question for it in collection.items],
+    )
+    return np.asarray([v.label == "abstain" for v in verdicts], dtype=bool)
+
+
+def chat_rows(collection: Collection, *, styles: Sequence[str] | None = None) -> Collection:
+    """The rows sent in a chat style (all but ``"short"``, or those of ``styles``) whose
+    answer is not a refusal."""
+    if "style" not in collection.extras:
+        raise ValueError("this collection has no styles; collect it with collect(..., styles=...)")
+    style = np.asarray(collection.extras["style"])
+    keep = np.isin(style, list(styles)) if styles else style != "short"
+    return collection.subset(keep & ~abstentions(collection))
+
+
+def _sources(collection: Collection) -> np.ndarray:
+    sources = np.asarray([it.source or "" for it in collection.items])
+    if not sources.all():
+        raise ValueError(
+            f"leave one source out needs a 'source' on every row; {int((sources == '').sum())} "
+            "rows have none"
+        )
+    return sources
+
+
+def chat_loso(
+    collection: Collection,
+    *,
+    layer: int,
+    position: str,
+    C: float,
+    inputs: Sequence[str] = STACKED_INPUTS,
+    n_boot: int = 1000,
+    seed: int = 0,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
+    """Leave one source out on chat-style answers (refusals left out).
+
+    Parameters
+    ----------
+    collection : Collection
+        Collected with ``styles`` (its ``"short"`` rows are not used).
+    layer, position, C, inputs
+        The answer detector's recipe (see :func:`fit_grouped_detector`).
+    n_boot, seed, progress
+
+    Returns
+    -------
+    list of dict
+        Per source: ``group``, ``n_fit``, ``abstained`` (refusals left out) and
+        :func:`heldout_metrics`' keys.
+    """
+    everything = collection.subset(np.asarray(collection.extras["style"]) != "short")
+    refused = abstentions(everything)
+    sources = _sources(everything)
+    rows = []
+    for group in tqdm(
+        sorted(set(sources.tolist())), desc="chat: leave one source out", disable=not progress
+    ):
+        fit = everything.subset((sources != group) & ~refused)
+        held = everything.subset((sources == group) & ~refused)
+        det, _ = fit_grouped_detector(
+            fit, layer=layer, position=position, C=C, inputs=inputs, seed=seed
+        )
+        row = {"group": group, "n_fit": len(fit)}
+        row["abstained"] = int(((sources == group) & refused).sum())
+        row |= heldout_metrics(det.assess_collection(held), held, n_boot=n_boot, seed=seed)
+        rows.append(row)
+    return rows
+
+
+def sentence_loso(
+    collection: Collection,
+    *,
+    layers: Sequence[int] | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
+    """Leave one source out on answer-stating sentences of chat-style answers.
+
+    Parameters
+    ----------
+    collection : Collection
+        Collected with ``styles`` and ``sentences=True``.
+    layers : sequence of int, optional
+        Candidate layers of the sentence detector (default: every collected one).
+    n_boot, seed, progress
+
+    Returns
+    -------
+    list of dict
+        Per source: ``group``, ``n_fit``, ``layer`` (chosen on the fitting sources) and
+        :func:`heldout_metrics`' keys over the held-out source's labelled sentences.
+    """
+    chat = collection.subset(np.asarray(collection.extras["style"]) != "short")
+    sources = _sources(chat)
+    labelled = sentence_collection(chat)
+    held_sources = np.asarray([it.source for it in labelled.items])
+    rows = []
+    for group in tqdm(
+        sorted(set(sources.tolist())), desc="sentences: leave one source out", disable=not progress
+    ):
+        det, _ = fit_sentence_detector(chat.subset(sources != group), layers=layers, seed=seed)
+        held = labelled.subset(held_sources == group)
+        layer = det.reader.layer
+        found = det.assess_features(held.features(layer, POSITION), held.extras)
+        row = {"group": group, "n_fit": int(det.info["training"]["n_train"]), "layer": layer}
+        row |= heldout_metrics(found, held, n_boot=n_boot, seed=seed)
+        rows.append(row)
+    return rows

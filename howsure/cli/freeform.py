@@ -1,0 +1,175 @@
+"""``howsure freeform``: chat-style answers, their sentence detector, and held-out reports."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from howsure.cli.common import (
+    add_dataset_args,
+    add_detector_arg,
+    add_model_args,
+    add_report_args,
+    detector_folder,
+    dtype_policy,
+    layers_arg,
+    model_of,
+    no_gold,
+    out,
+)
+
+__all__ = ["add_parsers"]
+
+
+def add_parsers(sub: Any) -> None:
+    """Add ``freeform`` to the CLI's subparsers."""
+    ff = sub.add_parser(
+        "freeform",
+        help="chat-style answers: fit the sentence detector and report held-out sources",
+        description="Send --per-source questions of each source of --dataset as people send "
+        "them (the chat styles of howsure.probes.styles: the question as given, with a "
+        "system prompt, as a request, with chatter, after an earlier exchange, and the "
+        "short instruction), answers to EOS or --max-new-tokens, judged by the long-answer "
+        "judge; collect each answer's sentences (cached). Report leave one source out for "
+        "the answer confidence (the --detector's recipe) and for sentence confidences, "
+        "each against the best single-pass baseline on the same answers or sentences; fit "
+        "the sentence detector on the rows outside the test split and save the detector "
+        "with it to --out/detector. Writes freeform.json and freeform.md.",
+    )
+    add_model_args(ff)
+    add_dataset_args(ff, limit_help="(unused: see --per-source)")
+    ff.add_argument("--per-source", type=int, default=72, help="questions per source (default 72)")
+    ff.add_argument(
+        "--max-new-tokens", type=int, default=256, help="answer length limit (default 256)"
+    )
+    ff.add_argument(
+        "--layers",
+        type=layers_arg,
+        default="all",
+        help="candidate layers of the sentence detector: 'all' (default) or e.g. 12,16,20",
+    )
+    ff.add_argument("--out", default="howsure-out/freeform", help="output folder")
+    add_detector_arg(ff, what="detector whose recipe to evaluate and to add sentences to")
+    add_report_args(ff, n_boot=1000)
+    ff.set_defaults(func=cmd_freeform)
+
+
+def cmd_freeform(args: argparse.Namespace) -> int:
+    """``howsure freeform``: see :func:`add_parsers`."""
+    import numpy as np
+
+    from howsure.eval.freeform import chat_items, chat_loso, sentence_loso
+    from howsure.eval.heldout import heldout_markdown
+    from howsure.plugin.detector import Detector
+    from howsure.plugin.sentences import fit_sentence_detector
+    from howsure.probes.collect import collect
+    from howsure.probes.positions import base_positions
+    from howsure.probes.styles import STYLES
+    from howsure.qa.load import load_qa
+    from howsure.qa.longform import LongJudge
+
+    items = chat_items(load_qa(args.dataset, on_no_gold=no_gold(args)), args.per_source)
+    sources = sorted({it.source or "" for it in items})
+    if len(sources) < 2 or "" in sources:
+        raise ValueError(
+            f"--dataset {args.dataset} needs a 'source' on every row and at least 2 sources "
+            f"for leave one source out; found {sources}. Use --dataset mix"
+        )
+    folder = detector_folder(args.detector, model=args.model)
+    model, tokenizer = model_of(args)
+    det = Detector.load(
+        folder, model=model, tokenizer=tokenizer, on_dtype_mismatch=dtype_policy(args)
+    )
+    positions = list(
+        dict.fromkeys(["last_prompt", "mean_answer", *base_positions([det.reader.position])])
+    )
+    coll = collect(
+        model,
+        tokenizer,
+        items,
+        layers=args.layers,
+        positions=positions,
+        max_new_tokens=args.max_new_tokens,
+        batch_size=args.batch_size,
+        judge=LongJudge(),
+        dataset=f"{args.dataset}-chat",
+        styles=STYLES,
+        sentences=True,
+        progress=not args.quiet,
+    )
+    training = det.info.get("training", {})
+    recipe = {
+        "layer": det.reader.layer,
+        "position": det.reader.position,
+        "C": float(training.get("C", 0.01)),
+        "inputs": tuple(training.get("inputs", det.inputs)),
+    }
+    kw = {"n_boot": args.n_boot, "seed": args.seed, "progress": not args.quiet}
+    answers = chat_loso(coll, **recipe, **kw)
+    sentences = sentence_loso(coll, **kw)
+    fitting = np.asarray([it.split != "test" for it in coll.items])
+    sent_det, _ = fit_sentence_detector(coll.subset(fitting), seed=args.seed)
+    det.sentences = sent_det
+    dest = Path(args.out)
+    det.save(dest / "detector")
+    style = np.asarray(coll.extras["style"])
+    styles = {
+        s: {
+            "n": int((style == s).sum()),
+            "accuracy": float(coll.labels[style == s].mean()),
+            "mean_answer_tokens": float(coll.extras["n_answer_tokens"][style == s].mean()),
+            "truncated": float(coll.extras["truncated"][style == s].mean()),
+        }
+        for s in STYLES
+        if (style == s).any()
+    }
+    report = {
+        "dataset": str(args.dataset),
+        "detector": str(folder),
+        "per_source": args.per_source,
+        "max_new_tokens": args.max_new_tokens,
+        "n": len(coll),
+        "styles": styles,
+        "recipe": {**recipe, "inputs": list(recipe["inputs"])},
+        "answers": answers,
+        "sentences": sentences,
+        "sentence_detector": sent_det.info["training"],
+    }
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / "freeform.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    style_rows = "\n".join(
+        f"| {s} | {v['n']} | {v['accuracy']:.1%} | {v['mean_answer_tokens']:.0f} | "
+        f"{v['truncated']:.0%} |"
+        for s, v in styles.items()
+    )
+    text = "\n".join(
+        [
+            f"Free-form answers: {len(coll)} questions of {args.dataset} ({args.per_source} per "
+            f"source), answers to EOS or {args.max_new_tokens} tokens, judged by the long-answer "
+            "judge.",
+            "",
+            "| style | n | accuracy | mean answer tokens | cut by the limit |",
+            "|---|---:|---:|---:|---:|",
+            style_rows,
+            "",
+            f"Answer confidence, leave one source out on chat-style answers (recipe of {folder}: "
+            f"layer {recipe['layer']}, {recipe['position']}, C {recipe['C']:g}; refusals left "
+            "out and counted in `abstained`):",
+            "",
+            heldout_markdown(answers),
+            "",
+            "Sentence confidence, leave one source out on the sentences that state an answer "
+            "(layer and C chosen on the fitting sources):",
+            "",
+            heldout_markdown(sentences),
+            "",
+            f"Sentence detector (rows outside the test split): layer {sent_det.reader.layer}, "
+            f"{sent_det.info['training']['n_train']} sentences; saved with the detector in "
+            f"{dest / 'detector'}",
+        ]
+    )
+    (dest / "freeform.md").write_text(text + "\n", encoding="utf-8")
+    out(f"{text}\n\nwrote {dest}/freeform.json, {dest}/freeform.md")
+    return 0
