@@ -151,6 +151,7 @@ def run_rows(chat: Generating, rows: Sequence[Row]) -> list[ConfidentGeneration]
         prefill_only=chat.scores_before_answer and not sentences,
         record_stats=detector is not None and (bool(detector.stats) or sentences),
         on_prefill=on_prefill,
+        stream_layer=detector.sentences.reader.layer if sentences else None,
     )
     results = chat.results(readings)
     for row, result in zip(rows, results, strict=True):

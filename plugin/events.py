@@ -13,14 +13,17 @@ returns an :class:`EventStream` of
     withheld answer cannot be known in advance (an answer-position detector with a
     threshold in ``"replace"`` mode), the answer comes as one piece after the confidence.
 :class:`SentenceEvent`
-    One sentence of the answer with its own confidence (with a sentence detector), for
-    each sentence in order, once the answer has ended (before the end).
+    One sentence of the answer with its own confidence (with a sentence detector), each
+    in order as soon as it is finished and its tokens have been read (the last ones
+    when the answer ends), with the numbers of the finished answer.
 :class:`EndEvent`
     The end, with the full :class:`~howsure.plugin.generation.ConfidentGeneration`.
 
-The order is ``Confidence, Text*, Sentence*, End`` for ``last_prompt`` detectors; ``Text*,
+The order is ``Confidence, Text*, End`` for ``last_prompt`` detectors; ``Text*,
 Confidence, End`` for answer positions (``Confidence, Text?, End`` when the answer may
-be withheld); ``Text*, End`` without a detector. :meth:`ConfidentModel.stream` is a text
+be withheld); ``Text*, End`` without a detector. With a sentence detector, sentence
+events come among the text events, each after the text of its sentence, and the last
+ones before the end. :meth:`ConfidentModel.stream` is a text
 view of the same events; the CLI chat and the demo render them.
 
 Lifetime: generation runs in a worker thread that starts with the first ``next()``. The
@@ -42,6 +45,7 @@ from typing import Any, Protocol
 
 from howsure.plugin.batch import Prepared, Row, run_rows_reporting
 from howsure.plugin.generation import ConfidentGeneration, SentenceConfidence
+from howsure.plugin.sentences import SentenceStream
 
 __all__ = [
     "ConfidenceEvent",
@@ -151,16 +155,24 @@ class EventDecoder:
         self._ids: list[int] = []
         self._shown = ""  # answer text sent so far (stripped form)
         self._eos_seen = False
+        detector = getattr(chat, "detector", None)
+        sentences = None if detector is None else detector.sentences
+        self._sentences = None if sentences is None else SentenceStream(sentences, chat.tokenizer)
 
     def feed(self, kind: str, value: Any) -> list[StreamEvent]:
-        """The events of a ``"confidence"`` or ``"token"`` item (often none)."""
+        """The events of a ``"confidence"``, ``"token"`` or ``"read"`` item (often none)."""
         chat = self.chat
         if kind == "confidence":
             event = chat.confidence_event(*value)
             self.hide = self.hide or event.abstained
             return [event]
+        if kind == "read":
+            if self._sentences is None or self._eos_seen:
+                return []
+            self._sentences.read(value)
+            return self._finished_sentences()
         if kind != "token":
-            raise ValueError(f"feed takes 'confidence' or 'token' items, got {kind!r}")
+            raise ValueError(f"feed takes 'confidence', 'token' or 'read' items, got {kind!r}")
         if self._eos_seen or value in chat.eos_ids:
             self._eos_seen = True
             return []
@@ -173,7 +185,14 @@ class EventDecoder:
         if len(text) <= len(self._shown):
             return []
         piece, self._shown = text[len(self._shown) :], text
-        return [TextEvent(piece)]
+        return [TextEvent(piece), *self._finished_sentences()]
+
+    def _finished_sentences(self) -> list[StreamEvent]:
+        """Sentence events of the answer shown so far that are finished and read."""
+        if self._sentences is None or self.hide or self.withheld or not self._shown:
+            return []
+        ids = self._ids
+        return [SentenceEvent(s) for s in self._sentences.finished(ids, self._shown)]
 
     def finish(self, result: ConfidentGeneration) -> list[StreamEvent]:
         """The last events, from the row's result: the rest of the answer, the confidence
@@ -190,7 +209,8 @@ class EventDecoder:
             if self.withheld and not event.abstained and result.answer:
                 out.append(TextEvent(result.answer))
         if not (self.hide or (result.abstained and self.withheld)):
-            out += [SentenceEvent(s) for s in result.sentences]
+            done = 0 if self._sentences is None else self._sentences.sent
+            out += [SentenceEvent(s) for s in result.sentences[done:]]
         chat.last = result
         out.append(EndEvent(result))
         return out

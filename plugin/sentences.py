@@ -36,10 +36,11 @@ from howsure.plugin.train import C_GRID, choose_C
 from howsure.probes.activations import forced_readings
 from howsure.probes.collect import Collection
 from howsure.probes.folds import FoldScheme
-from howsure.probes.spans import SENTENCE_STATS, sentence_reads
+from howsure.probes.spans import SENTENCE_STATS, sentence_reads, sentence_tokens, token_ends
 from howsure.qa.longform import sentence_labels
 
 __all__ = [
+    "SentenceStream",
     "fit_sentence_detector",
     "score_sentences",
     "sentence_collection",
@@ -206,10 +207,15 @@ def sentence_confidences(
     tuple of SentenceConfidence
         In order; empty for an empty answer.
     """
-    layer = detector.reader.layer
-    reads = sentence_reads(reading, tokenizer, [layer], text=text)
+    reads = sentence_reads(reading, tokenizer, [detector.reader.layer], text=text)
+    return _confidences(detector, reads)
+
+
+def _confidences(detector: Detector, reads: Sequence[Any]) -> tuple[SentenceConfidence, ...]:
+    """The sentence detector's confidence of each :class:`SentenceRead`."""
     if not reads:
         return ()
+    layer = detector.reader.layer
     X = np.stack([r.states[layer] for r in reads])
     stats = {k: np.asarray([r.stats[k] for r in reads]) for k in SENTENCE_STATS}
     conf = detector.score_features(X, stats)
@@ -217,6 +223,72 @@ def sentence_confidences(
         SentenceConfidence(r.span.text, r.span.start, r.span.end, float(c))
         for r, c in zip(reads, conf, strict=True)
     )
+
+
+class SentenceStream:
+    """Sentence confidences while an answer streams: each sentence as soon as it is
+    finished (:func:`~howsure.qa.sentences.complete_sentences`) and its tokens have been
+    read, with the numbers the finished answer gives it.
+
+    Parameters
+    ----------
+    detector : Detector
+        A sentence detector.
+    tokenizer : transformers tokenizer
+    """
+
+    def __init__(self, detector: Detector, tokenizer: Any) -> None:
+        self.detector, self.tokenizer = detector, tokenizer
+        self.states: list[Any] = []
+        self.logprob: list[float] = []
+        self.entropy: list[float] = []
+        self.sent = 0  # sentences sent so far
+
+    def read(self, value: tuple[Any, float, float]) -> None:
+        """One answer token's ``"read"`` item: its state and statistics."""
+        state, logprob, entropy = value
+        self.states.append(state)
+        self.logprob.append(logprob)
+        self.entropy.append(entropy)
+
+    def finished(self, ids: Sequence[int], text: str) -> list[SentenceConfidence]:
+        """The sentences of the answer so far (``ids``, shown as ``text``) that are
+        finished and fully read, not sent before."""
+        import torch
+
+        from howsure.probes.generate import RowReading
+        from howsure.qa.sentences import complete_sentences
+
+        spans = complete_sentences(text, final=False)[self.sent :]
+        if not spans:
+            return []
+        ends = token_ends(self.tokenizer, ids)
+        ready = []
+        for span in spans:  # in order: stop at the first whose tokens are not all read
+            if sentence_tokens(ends, span)[1] > len(self.states):
+                break
+            ready.append(span)
+        if not ready:
+            return []
+        layer = self.detector.reader.layer
+        n = len(self.states)
+        reading = RowReading(
+            answer_ids=list(ids),
+            token_ids=tuple(ids),
+            truncated=False,
+            prompt_state={},
+            token_states={layer: torch.stack(self.states)},
+            logprob=torch.tensor(self.logprob[:n] or [0.0], dtype=torch.float32),
+            entropy=torch.tensor(self.entropy[:n] or [0.0], dtype=torch.float32),
+        )
+        out = list(
+            _confidences(
+                self.detector,
+                sentence_reads(reading, self.tokenizer, [layer], text=text, spans=ready),
+            )
+        )
+        self.sent += len(out)
+        return out
 
 
 def score_sentences(

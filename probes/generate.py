@@ -68,7 +68,11 @@ class GenRow:
         This row's own answer length limit.
     emit : callable, optional
         ``emit("token", token_id)`` for each answer token as it is chosen (up to and
-        including the EOS), from the generating thread; it must not block.
+        including the EOS), from the generating thread; it must not block. With
+        ``generate_rows(..., stream_layer=L)`` also ``emit("read", (state, logprob,
+        entropy))`` for answer token ``k`` once the model has read it (before token
+        ``k + 2`` is sent): its state at layer ``L`` (float32 CPU tensor, shape (d,)),
+        its log-probability and its distribution's entropy (floats, nats).
     stop : threading.Event
         Set it to end this row after the current step (its consumer went away).
     """
@@ -233,6 +237,30 @@ def generation_config(
     return cfg, int(max_new_tokens)
 
 
+class _StepReads:
+    """Logits processor: each step, after the statistics of the token chosen at the step
+    before (token ``k``) are known, sends every row that generated token ``k`` its state
+    at one layer and its statistics (``"read"`` items; see :class:`GenRow`)."""
+
+    def __init__(
+        self, stats: AnswerStats, capture: LayerCapture, layer: int, streamer: _RowStreamer
+    ) -> None:
+        self.stats, self.capture, self.layer, self.streamer = stats, capture, layer, streamer
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        scores = self.stats(input_ids, scores)
+        k = len(self.stats.chosen_logprob) - 1  # token k's statistics are now known
+        if k < 0:
+            return scores
+        state = self.capture.calls[self.layer][-1].float().cpu()  # (B, d): token k's
+        logprob = self.stats.chosen_logprob[k].float().cpu().tolist()
+        entropy = self.stats.entropy[k].float().cpu().tolist()
+        for b, row in enumerate(self.streamer.rows):
+            if self.streamer.counts[b] > k and not row.stop.is_set():
+                row.emit("read", (state[b], logprob[b], entropy[b]))
+        return scores
+
+
 class _RowStreamer:
     """``generate`` streamer: each row's new token to its sink, while the row is live."""
 
@@ -289,6 +317,7 @@ def generate_rows(
     prefill_only: bool = False,
     record_stats: bool = True,
     on_prefill: Callable[[dict[int, torch.Tensor]], None] | None = None,
+    stream_layer: int | None = None,
 ) -> list[RowReading]:
     """Generate the rows together in this thread and read them from the same passes.
 
@@ -314,6 +343,11 @@ def generate_rows(
     on_prefill : callable, optional
         ``on_prefill({layer: tensor (batch, d)})`` once the prefill has been read, before
         the first answer token is chosen (a score before answering).
+    stream_layer : int, optional
+        One of ``layers``: send each row's answer tokens' states at this layer and
+        their statistics to its sink as they are read (``"read"`` items, see
+        :class:`GenRow`; needs ``record_stats``), e.g. for sentence confidences while
+        the answer streams.
 
     Returns
     -------
@@ -344,6 +378,11 @@ def generate_rows(
         if on_prefill is not None and len(prefill) == len(layers):
             on_prefill(dict(prefill))
 
+    if stream_layer is not None and (stream_layer not in layers or not record_stats):
+        raise ValueError(
+            f"stream_layer {stream_layer} must be one of the layers read {layers}, with "
+            "record_stats=True"
+        )
     stats = AnswerStats() if record_stats else None
     capture = LayerCapture(
         model,
@@ -352,14 +391,18 @@ def generate_rows(
         max_calls=1 if prefill_only else None,
         on_record=on_record,
     )
+    streamer = _RowStreamer(rows, eos)
+    processor: Any = stats
+    if stats is not None and stream_layer is not None:
+        processor = _StepReads(stats, capture, stream_layer, streamer)
     with capture as cap, torch.inference_mode():
         seqs = model.generate(
             input_ids=input_ids,
             attention_mask=mask,
             generation_config=cfg,
-            streamer=_RowStreamer(rows, eos),
+            streamer=streamer,
             stopping_criteria=_criteria(rows, width),
-            **({"logits_processor": [stats]} if stats is not None else {}),
+            **({"logits_processor": [processor]} if processor is not None else {}),
         )
     limits = [r.max_new_tokens for r in rows]
     new = [row[:limit] for row, limit in zip(seqs[:, width:].cpu().tolist(), limits, strict=True)]

@@ -99,7 +99,12 @@ class SentenceRead:
 
 
 def sentence_reads(
-    reading: Any, tokenizer: Any, layers: Sequence[int], *, text: str | None = None
+    reading: Any,
+    tokenizer: Any,
+    layers: Sequence[int],
+    *,
+    text: str | None = None,
+    spans: Sequence[Span] | None = None,
 ) -> list[SentenceRead]:
     """Each sentence of one generated answer with its features.
 
@@ -112,6 +117,9 @@ def sentence_reads(
     layers : sequence of int
     text : str, optional
         The answer's text, if already decoded (else decoded here).
+    spans : sequence of Span, optional
+        Only these sentences of ``text`` (default: all, by
+        :func:`~howsure.qa.sentences.split_sentences`).
 
     Returns
     -------
@@ -121,7 +129,7 @@ def sentence_reads(
     ids = reading.answer_ids
     if text is None:
         text = tokenizer.decode(ids, skip_special_tokens=True).strip()
-    spans = split_sentences(text)
+    spans = split_sentences(text) if spans is None else tuple(spans)
     if not spans:
         return []
     ends = token_ends(tokenizer, ids)

@@ -331,3 +331,51 @@ def test_score_endpoint_gives_the_sentences_of_a_given_answer(sentence_chat):
     np.testing.assert_allclose(
         [s["value"] for s in served], [s.confidence for s in want], atol=1e-9
     )
+
+
+def test_sentences_stream_as_they_finish_with_the_final_numbers(sentence_chat):
+    """The decoder sends each sentence once it is finished and read, mid-answer, with the
+    numbers the finished answer gives it (the generation's item order: token 0, then per
+    step the read of token k-1 before token k)."""
+    import torch
+
+    from howsure.plugin.events import EventDecoder, TextEvent
+    from howsure.probes.generate import RowReading
+
+    tok = sentence_chat.tokenizer
+    ids = tok("Paris is big. Rome is old. Lima is far", add_special_tokens=False)["input_ids"]
+    rng = np.random.default_rng(3)
+    d = sentence_chat.model.config.hidden_size
+    states = {
+        la: torch.tensor(rng.normal(size=(len(ids), d)), dtype=torch.float32) for la in (1, 2)
+    }
+    logprob = torch.tensor(-rng.random(len(ids)), dtype=torch.float32)
+    entropy = torch.tensor(rng.random(len(ids)), dtype=torch.float32)
+    decoder = EventDecoder(sentence_chat)
+    events = decoder.feed("token", ids[0])
+    for k in range(1, len(ids)):
+        events += decoder.feed(
+            "read", (states[1][k - 1], float(logprob[k - 1]), float(entropy[k - 1]))
+        )
+        events += decoder.feed("token", ids[k])
+    reading = RowReading(
+        answer_ids=list(ids),
+        token_ids=tuple(ids),
+        truncated=True,  # the limit cut it: its last token was never read
+        prompt_state={la: torch.zeros(d) for la in (1, 2)},
+        token_states={la: s[: len(ids) - 1] for la, s in states.items()},
+        logprob=logprob,
+        entropy=entropy,
+    )
+    (result,) = sentence_chat.results([reading])
+    events += decoder.finish(result)
+    kinds = [type(e).__name__ for e in events]
+    # "Paris is big." and "Rome is old." arrive while the answer still streams
+    last_text = max(i for i, e in enumerate(events) if isinstance(e, TextEvent))
+    streamed = [e.sentence for e in events[:last_text] if isinstance(e, SentenceEvent)]
+    assert [s.text for s in streamed] == ["Paris is big.", "Rome is old."], kinds
+    sent = [e.sentence for e in events if isinstance(e, SentenceEvent)]
+    assert [s.text for s in sent] == [s.text for s in result.sentences]
+    np.testing.assert_allclose(
+        [s.confidence for s in sent], [s.confidence for s in result.sentences], atol=1e-6
+    )

@@ -212,7 +212,7 @@ def _sink(loop: asyncio.AbstractEventLoop, q: asyncio.Queue, *, tokens: bool = T
     the token items when ``tokens`` is False: a plain request needs only the result)."""
 
     def emit(kind: str, value: Any) -> None:
-        if kind == "token" and not tokens:
+        if kind in ("token", "read") and not tokens:
             return
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody listens
             loop.call_soon_threadsafe(q.put_nowait, (kind, value))

@@ -18,8 +18,9 @@ Each choice (and the stream chunk that carries it) has a ``confidence`` object::
 
 ``sentences`` is there with a sentence detector (an empty list without one, or for an
 empty answer); ``start``/``end`` are character offsets into the answer. Streamed, the
-confidence chunk comes without it, and each sentence comes in a chunk of its own once
-the answer has ended: ``"confidence": {"sentences": [{...one sentence...}]}``.
+confidence chunk comes without it, and each sentence comes in a chunk of its own as soon
+as it is finished and read (the last ones when the answer ends), with the same numbers:
+``"confidence": {"sentences": [{...one sentence...}]}``.
 """
 
 from __future__ import annotations
