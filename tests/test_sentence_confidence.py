@@ -379,3 +379,17 @@ def test_sentences_stream_as_they_finish_with_the_final_numbers(sentence_chat):
     np.testing.assert_allclose(
         [s.confidence for s in sent], [s.confidence for s in result.sentences], atol=1e-6
     )
+
+
+def test_terminal_chat_names_the_least_sure_sentence(sentence_chat, capsys):
+    from howsure.cli.chat import print_reply
+    from howsure.plugin.generation import percent
+
+    messages = [{"role": "user", "content": PROMPT}]
+    result = print_reply(sentence_chat, messages, max_new_tokens=40)
+    shown = capsys.readouterr().out
+    if len(result.sentences) > 1:
+        low = min(result.sentences, key=lambda s: s.confidence)
+        assert f"(least sure sentence, {percent(low.confidence)}%:" in shown
+    else:
+        assert "least sure" not in shown

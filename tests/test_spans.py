@@ -14,6 +14,16 @@ from howsure.qa.load import load_qa
 from howsure.qa.sentences import Span, split_sentences
 
 
+def one_reading(model, tok, question: str, limit: int, layers: list[int]):
+    """``(prompt ids, RowReading)`` of one greedy answer."""
+    eos, pad = eos_ids(model, tok), pad_token_id(model, tok)
+    config, _ = generation_config(model, default_max_new_tokens=limit, pad_token_id=pad)
+    ids = tok(question_prompt(tok, question), add_special_tokens=False)["input_ids"]
+    rows = [GenRow(ids=ids, max_new_tokens=limit)]
+    (reading,) = generate_rows(model, rows, config=config, eos=eos, pad_token_id=pad, layers=layers)
+    return ids, reading
+
+
 def test_token_ends_cover_the_stripped_text(tiny):
     _, tok = tiny
     text = "Paris is the capital. It is in France!"
@@ -39,17 +49,7 @@ def test_sentence_tokens_of_a_span_between_tokens():
 
 def test_sentence_reads_are_means_of_their_tokens(tiny):
     model, tok = tiny
-    eos, pad = eos_ids(model, tok), pad_token_id(model, tok)
-    config, _ = generation_config(model, default_max_new_tokens=24, pad_token_id=pad)
-    ids = tok(question_prompt(tok, "Tell me about Paris."), add_special_tokens=False)["input_ids"]
-    (reading,) = generate_rows(
-        model,
-        [GenRow(ids=ids, max_new_tokens=24)],
-        config=config,
-        eos=eos,
-        pad_token_id=pad,
-        layers=[1, 3],
-    )
+    _, reading = one_reading(model, tok, "Tell me about Paris.", 24, [1, 3])
     text = tok.decode(reading.answer_ids, skip_special_tokens=True).strip()
     reads = sentence_reads(reading, tok, [1, 3])
     assert [r.span for r in reads] == list(split_sentences(text))
@@ -114,17 +114,8 @@ def test_a_forced_pass_reads_what_generation_read(tiny):
     from howsure.probes.activations import _forced_batches
 
     model, tok = tiny
-    eos, pad = eos_ids(model, tok), pad_token_id(model, tok)
-    config, _ = generation_config(model, default_max_new_tokens=16, pad_token_id=pad)
-    ids = tok(question_prompt(tok, "Tell me about Rome."), add_special_tokens=False)["input_ids"]
-    (gen,) = generate_rows(
-        model,
-        [GenRow(ids=ids, max_new_tokens=16)],
-        config=config,
-        eos=eos,
-        pad_token_id=pad,
-        layers=[2],
-    )
+    pad = pad_token_id(model, tok)
+    ids, gen = one_reading(model, tok, "Tell me about Rome.", 16, [2])
     ((forced,),) = list(
         _forced_batches(
             model,

@@ -71,8 +71,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def print_reply(chat: Any, messages: list[dict], *, max_new_tokens: int | None) -> Any:
     """Print one reply from the wrapper's stream events: the prefix line (with a note when
     flagged) as soon as the confidence is known, then the answer, as it streams when the
-    confidence came first. Returns the :class:`ConfidentGeneration`."""
+    confidence came first, and, for an answer of several sentences with sentence
+    confidences, the least sure one. Returns the :class:`ConfidentGeneration`."""
     from howsure.plugin.events import ConfidenceEvent, EndEvent, TextEvent
+    from howsure.plugin.generation import percent
     from howsure.probes.familiarity import UNFAMILIAR_NOTE
 
     held: list[str] = []  # answer text that arrived before the confidence
@@ -98,7 +100,12 @@ def print_reply(chat: Any, messages: list[dict], *, max_new_tokens: int | None) 
                     held.append(event.text)
             elif isinstance(event, EndEvent):
                 out("".join(held))
-                return event.result
+                result = event.result
+                if len(result.sentences) > 1 and not result.abstained:
+                    low = min(result.sentences, key=lambda s: s.confidence)
+                    text = low.text if len(low.text) <= 80 else low.text[:77] + "..."
+                    out(f"(least sure sentence, {percent(low.confidence)}%: {text})")
+                return result
     raise RuntimeError("the stream ended without a result")  # pragma: no cover
 
 
