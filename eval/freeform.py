@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 from howsure.eval.heldout import heldout_metrics
 from howsure.plugin.grouped import STACKED_INPUTS, fit_grouped_detector
 from howsure.plugin.sentences import POSITION, fit_sentence_detector, sentence_collection
-from howsure.probes.collect import Collection
+from howsure.probes.collect import Collection, concat
 from howsure.qa.items import QAItem
 from howsure.qa.longform import judge_long_all
 
@@ -90,6 +90,7 @@ def _sources(collection: Collection) -> np.ndarray:
 def chat_loso(
     collection: Collection,
     *,
+    short: Collection | None = None,
     layer: int,
     position: str,
     C: float,
@@ -104,6 +105,11 @@ def chat_loso(
     ----------
     collection : Collection
         Collected with ``styles`` (its ``"short"`` rows are not used).
+    short : Collection, optional
+        Short-style rows of the same sources (``howsure train``'s splits; activations
+        at ``(layer, position)``): each fold then also fits on the other sources'
+        train and calibration rows of it, and the held-out source's short rows (every
+        split) are scored too (``short_*`` keys): one recipe for both styles.
     layer, position, C, inputs
         The answer detector's recipe (see :func:`fit_grouped_detector`).
     n_boot, seed, progress
@@ -112,16 +118,22 @@ def chat_loso(
     -------
     list of dict
         Per source: ``group``, ``n_fit``, ``abstained`` (refusals left out) and
-        :func:`heldout_metrics`' keys.
+        :func:`heldout_metrics`' keys; with ``short``, also ``short``: the metrics of
+        the held-out source's short-style rows.
     """
     everything = collection.subset(np.asarray(collection.extras["style"]) != "short")
     refused = abstentions(everything)
     sources = _sources(everything)
+    if short is not None:
+        short_sources = _sources(short)
+        fitting = np.asarray([it.split in ("train", "calibration") for it in short.items])
     rows = []
     for group in tqdm(
         sorted(set(sources.tolist())), desc="chat: leave one source out", disable=not progress
     ):
         fit = everything.subset((sources != group) & ~refused)
+        if short is not None:
+            fit = concat([short.subset(fitting & (short_sources != group)), fit])
         held = everything.subset((sources == group) & ~refused)
         det, _ = fit_grouped_detector(
             fit, layer=layer, position=position, C=C, inputs=inputs, seed=seed
@@ -129,6 +141,12 @@ def chat_loso(
         row = {"group": group, "n_fit": len(fit)}
         row["abstained"] = int(((sources == group) & refused).sum())
         row |= heldout_metrics(det.assess_collection(held), held, n_boot=n_boot, seed=seed)
+        if short is not None:
+            held_short = short.subset(short_sources == group)
+            found = det.assess_collection(held_short)
+            row["short"] = {"group": group, "n_fit": len(fit)} | heldout_metrics(
+                found, held_short, n_boot=n_boot, seed=seed
+            )
         rows.append(row)
     return rows
 

@@ -56,4 +56,5 @@ for ((i = 0; i < ${#other_args[@]}; i++)); do  # --limit is per split; freeform 
   esac
 done
 .venv/bin/howsure freeform --detector "$train_out/detector" --dataset mix \
-  --per-source "${HOWSURE_CHAT_PER_SOURCE:-24}" --out "$root/freeform" --quiet "${freeform_args[@]}"
+  --per-source "${HOWSURE_CHAT_PER_SOURCE:-24}" --with-short --out "$root/freeform" --quiet \
+  "${freeform_args[@]}"

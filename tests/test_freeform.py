@@ -74,13 +74,18 @@ def test_freeform_command(tiny, tiny_dir, tmp_path, capsys):
     out = tmp_path / "ff"
     argv = ["freeform", "--model", str(tiny_dir), "--dataset", str(path), "--per-source", "12"]
     argv += ["--max-new-tokens", "16", "--detector", str(folder), "--out", str(out)]
+    argv += ["--with-short"]
     assert main([*argv, "--n-boot", "50", "--quiet", "--device", "cpu"]) == 0
     report = json.loads((out / "freeform.json").read_text())
     assert [r["group"] for r in report["answers"]] == ["a", "b", "c"]
     assert [r["group"] for r in report["sentences"]] == ["a", "b", "c"]
     assert set(report["styles"]) <= set(STYLES) and report["n"] == 36
     # no row of a held-out source was fitted on: each fold fitted on the other two
-    assert all(r["n_fit"] < 36 for r in report["answers"])
+    assert all(r["n_fit"] < 36 + 24 for r in report["answers"])
+    # --with-short: each fold also fitted on the other sources' short-style rows, and the
+    # held-out source's short rows scored
+    assert [r["short"]["group"] for r in report["answers"]] == ["a", "b", "c"]
+    assert all(r["short"]["n"] == 12 for r in report["answers"])
     saved = Detector.load(out / "detector", model=model, tokenizer=tok)
     assert saved.sentences is not None and saved.sentences.reader.position == "mean_answer"
     assert saved.sentences.info["training"]["unit"] == "sentence"

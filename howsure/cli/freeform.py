@@ -39,7 +39,7 @@ def add_parsers(sub: Any) -> None:
         "with it to --out/detector. Writes freeform.json and freeform.md.",
     )
     add_model_args(ff)
-    add_dataset_args(ff, limit_help="(unused: see --per-source)")
+    add_dataset_args(ff, limit_help="with --with-short: at most N short-style questions per split")
     ff.add_argument("--per-source", type=int, default=72, help="questions per source (default 72)")
     ff.add_argument(
         "--max-new-tokens", type=int, default=256, help="answer length limit (default 256)"
@@ -49,6 +49,13 @@ def add_parsers(sub: Any) -> None:
         type=layers_arg,
         default="all",
         help="candidate layers of the sentence detector: 'all' (default) or e.g. 12,16,20",
+    )
+    ff.add_argument(
+        "--with-short",
+        action="store_true",
+        help="also fit each fold on the other sources' short-style rows (howsure train's "
+        "splits, cached) and report the held-out source's short-style rows too: one "
+        "recipe for both styles",
     )
     ff.add_argument("--out", default="howsure-out/freeform", help="output folder")
     add_detector_arg(ff, what="detector whose recipe to evaluate and to add sentences to")
@@ -107,7 +114,26 @@ def cmd_freeform(args: argparse.Namespace) -> int:
         "inputs": tuple(training.get("inputs", det.inputs)),
     }
     kw = {"n_boot": args.n_boot, "seed": args.seed, "progress": not args.quiet}
-    answers = chat_loso(coll, **recipe, **kw)
+    short = None
+    if args.with_short:
+        from howsure.plugin.train import collect_splits
+        from howsure.probes.collect import concat
+
+        splits = collect_splits(
+            model,
+            tokenizer,
+            dataset=args.dataset,
+            limit=args.limit,
+            layers=[det.reader.layer],
+            positions=[det.reader.position],
+            max_new_tokens=det.reader.max_new_tokens,
+            instruction=det.reader.instruction,
+            batch_size=args.batch_size,
+            progress=not args.quiet,
+            on_no_gold=no_gold(args),
+        )
+        short = concat([c for c in splits.values() if len(c)])
+    answers = chat_loso(coll, short=short, **recipe, **kw)
     sentences = sentence_loso(coll, **kw)
     fitting = np.asarray([it.split != "test" for it in coll.items])
     sent_det, _ = fit_sentence_detector(coll.subset(fitting), seed=args.seed)
@@ -160,6 +186,17 @@ def cmd_freeform(args: argparse.Namespace) -> int:
             "",
             heldout_markdown(answers),
             "",
+            *(
+                [
+                    "The same folds (fitted on short-style and chat-style rows of the other "
+                    "sources), scored on the held-out source's short-style rows:",
+                    "",
+                    heldout_markdown([r["short"] for r in answers]),
+                    "",
+                ]
+                if short is not None
+                else []
+            ),
             "Sentence confidence, leave one source out on the sentences that state an answer "
             "(layer and C chosen on the fitting sources):",
             "",
