@@ -70,6 +70,8 @@ def _wilson(k: int, n: int) -> list[float]:
     if n == 0:
         return [float("nan"), float("nan")]
     z, p = 1.96, k / n
+    if not 0 <= p <= 1:
+        raise ValueError(f"{k} of {n}")
     mid = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return [max(0.0, mid - half), min(1.0, mid + half)]
@@ -98,9 +100,9 @@ def score(args: argparse.Namespace) -> None:
         truth = labels[0]
         c["agreed"] += 1
         c[f"true_{truth}"] += 1
-        c[f"judge_{verdict}"] += 1
+        c[f"verdict_{verdict}"] += 1
         if verdict != truth:
-            c["judge_wrong"] += 1
+            c["errors"] += 1
             c[f"{verdict}_for_{truth}"] += 1
             disagreements.append({**a, "judge": verdict, "readings": labels})
     table = {}
@@ -108,8 +110,8 @@ def score(args: argparse.Namespace) -> None:
         table[source] = {
             **dict(c),
             "reader_agreement": c["agreed"] / max(1, c["agreed"] + c["readers_disagree"]),
-            "judge_error_rate": c["judge_wrong"] / max(1, c["agreed"]),
-            "judge_error_ci95": _wilson(c["judge_wrong"], c["agreed"]),
+            "judge_error_rate": c["errors"] / max(1, c["agreed"]),
+            "judge_error_ci95": _wilson(c["errors"], c["agreed"]),
         }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

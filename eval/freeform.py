@@ -155,6 +155,9 @@ def sentence_loso(
     collection: Collection,
     *,
     layers: Sequence[int] | None = None,
+    answers: Collection | None = None,
+    answer_layer: int | None = None,
+    answer_C: float = 0.003,
     n_boot: int = 1000,
     seed: int = 0,
     progress: bool = True,
@@ -167,13 +170,17 @@ def sentence_loso(
         Collected with ``styles`` and ``sentences=True``.
     layers : sequence of int, optional
         Candidate layers of the sentence detector (default: every collected one).
+    answers, answer_layer, answer_C
+        Short-style answers for the answer-probe candidate (see
+        :func:`fit_sentence_detector`); each fold uses the other sources' rows only.
     n_boot, seed, progress
 
     Returns
     -------
     list of dict
-        Per source: ``group``, ``n_fit``, ``layer`` (chosen on the fitting sources) and
-        :func:`heldout_metrics`' keys over the held-out source's labelled sentences.
+        Per source: ``group``, ``n_fit``, ``layer`` and ``probe_from`` (chosen on the
+        fitting sources) and :func:`heldout_metrics`' keys over the held-out source's
+        labelled sentences.
     """
     chat = collection.subset(np.asarray(collection.extras["style"]) != "short")
     sources = _sources(chat)
@@ -183,11 +190,23 @@ def sentence_loso(
     for group in tqdm(
         sorted(set(sources.tolist())), desc="sentences: leave one source out", disable=not progress
     ):
-        det, _ = fit_sentence_detector(chat.subset(sources != group), layers=layers, seed=seed)
+        extra = {}
+        if answers is not None:
+            answer_sources = _sources(answers)
+            extra = {
+                "answers": answers.subset(answer_sources != group),
+                "answer_layer": answer_layer,
+                "answer_C": answer_C,
+            }
+        det, _ = fit_sentence_detector(
+            chat.subset(sources != group), layers=layers, seed=seed, **extra
+        )
         held = labelled.subset(held_sources == group)
         layer = det.reader.layer
         found = det.assess_features(held.features(layer, POSITION), held.extras)
-        row = {"group": group, "n_fit": int(det.info["training"]["n_train"]), "layer": layer}
+        training = det.info["training"]
+        row = {"group": group, "n_fit": int(training["n_train"]), "layer": layer}
+        row["probe_from"] = training["probe_from"]
         row |= heldout_metrics(found, held, n_boot=n_boot, seed=seed)
         rows.append(row)
     return rows

@@ -23,8 +23,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
-from howsure.plugin.detector import Detector
+from howsure.calibration.ranking import auroc_or_nan
+from howsure.calibration.stacked import StackedCalibrator
+from howsure.plugin.detector import Detector, ReaderSettings
 from howsure.plugin.generation import SentenceConfidence
 from howsure.plugin.grouped import (
     STACKED_INPUTS,
@@ -36,6 +39,7 @@ from howsure.plugin.train import C_GRID, choose_C
 from howsure.probes.activations import forced_readings
 from howsure.probes.collect import Collection
 from howsure.probes.folds import FoldScheme
+from howsure.probes.linear import LogisticProbe
 from howsure.probes.spans import SENTENCE_STATS, sentence_reads, sentence_tokens, token_ends
 from howsure.qa.longform import sentence_labels
 
@@ -120,15 +124,22 @@ def fit_sentence_detector(
     collection: Collection,
     *,
     layers: Sequence[int] | None = None,
+    answers: Collection | None = None,
+    answer_layer: int | None = None,
+    answer_C: float = 0.003,
     folds: FoldScheme = "auto",
     cv: int = 5,
     seed: int = 0,
-) -> tuple[Detector, GroupedFit]:
+) -> tuple[Detector, GroupedFit | None]:
     """Fit the sentence detector on a collection's sentences that state an answer.
 
-    The layer (among ``layers``) and the probe's regularisation are those with the best
-    mean held-out AUROC on grouped folds; the calibration is stacked on the probe's
-    grouped out-of-fold log-odds and the sentence's token statistics.
+    Candidates for the probe, compared by their mean held-out AUROC on grouped folds of
+    the sentence rows: a probe fitted on the sentences at each of ``layers`` (with its
+    regularisation chosen the same way), and, with ``answers``, the probe of the answer
+    detector's recipe fitted on those (short-style) answers at ``answer_layer`` (many
+    more labelled rows; a one-sentence answer is a sentence that states an answer). The
+    calibration is stacked on the chosen probe's log-odds and the sentence's token
+    statistics (grouped out-of-fold log-odds for a probe fitted on the sentences).
 
     Parameters
     ----------
@@ -136,6 +147,13 @@ def fit_sentence_detector(
         Collected with ``sentences=True``.
     layers : sequence of int, optional
         Candidate layers; default every collected one.
+    answers : Collection, optional
+        Labelled answers with activations at ``(answer_layer, "mean_answer")`` (e.g.
+        ``howsure train``'s train split), none of them from a held-out group.
+    answer_layer : int, optional
+        Required with ``answers``.
+    answer_C : float, default 0.003
+        The answer probe's inverse L2 strength (the answer detector's).
     folds : {"auto", "source", "topic", "random"}, default "auto"
     cv : int, default 5
     seed : int, default 0
@@ -144,8 +162,10 @@ def fit_sentence_detector(
     -------
     detector : Detector
         Reads ``(layer, "mean_answer")`` of each sentence; ``info["training"]`` records
-        the unit ("sentence"), the layer table and the counts.
-    fit : GroupedFit
+        the unit ("sentence"), where its probe came from (``probe_from``: "sentences" or
+        "answers"), the candidates' AUROC and the counts.
+    fit : GroupedFit or None
+        The grouped fit of a probe fitted on the sentences (None for the answer probe).
     """
     rows = sentence_collection(collection)
     have = sorted({k[0] for k in rows.activations})
@@ -167,6 +187,54 @@ def fit_sentence_detector(
         C, by_c = choose_C(X, y, fold_list, grid=C_GRID, seed=seed)
         table[layer] = (C, by_c[C])
     layer = max(table, key=lambda la: (table[la][1], -la))
+    candidates = {f"sentences L{la}": round(v[1], 4) for la, v in table.items()}
+    answer_probe, answer_auc = None, float("-inf")
+    answer_y = None if answers is None else np.asarray(answers.labels, dtype=int)
+    if answer_y is not None and (len(answer_y) == 0 or answer_y.min() == answer_y.max()):
+        answers = None  # one class: no answer probe to offer
+    if answers is not None:
+        if answer_layer is None or answer_layer not in have:
+            raise ValueError(
+                f"answer_layer must be one of the collected layers {have}; got {answer_layer!r}"
+            )
+        with threadpool_limits(limits=1, user_api="blas"):
+            answer_probe = LogisticProbe(C=answer_C, random_state=seed).fit(
+                answers.features(answer_layer, POSITION).astype(np.float64), answer_y
+            )
+        logits = answer_probe.decision_function(rows.features(answer_layer, POSITION))
+        aucs = [auroc_or_nan(logits[h], y[h]) for _, h in fold_list if 0 < y[h].sum() < len(h)]
+        answer_auc = float(np.mean(aucs)) if aucs else float("nan")
+        candidates[f"answers L{answer_layer}"] = round(answer_auc, 4)
+    info = {
+        "unit": "sentence",
+        "n_answers": len(collection),
+        "candidates_auroc": candidates,
+    }
+    if answer_probe is not None and answer_auc > table[layer][1]:
+        inputs = np.column_stack(
+            [answer_probe.decision_function(rows.features(answer_layer, POSITION))]
+            + [np.asarray(rows.extras[k], dtype=np.float64) for k in SENTENCE_STATS]
+        )
+        calibrator = StackedCalibrator().fit(inputs, y)
+        detector = Detector(
+            probe=answer_probe,
+            calibrator=calibrator,
+            reader=ReaderSettings.for_collection(rows.meta, layer=answer_layer, position=POSITION),
+            fingerprint=dict(rows.meta["model"]),
+            info={
+                "training": {
+                    **info,
+                    "probe_from": "answers",
+                    "C": answer_C,
+                    "n_train": len(rows),
+                    "n_answers_probe": len(answers),
+                }
+            },
+            calibration_scores=calibrator.confidence(inputs),
+            calibration_labels=y.astype(bool),
+            inputs=STACKED_INPUTS,
+        )
+        return detector, None
     detector, fit = fit_grouped_detector(
         rows,
         layer=layer,
@@ -178,11 +246,7 @@ def fit_sentence_detector(
         seed=seed,
         familiarity=False,
     )
-    detector.info["training"].update(
-        unit="sentence",
-        n_answers=len(collection),
-        layer_auroc={str(la): round(v[1], 4) for la, v in table.items()},
-    )
+    detector.info["training"].update(info, probe_from="sentences")
     return detector, fit
 
 

@@ -83,7 +83,10 @@ _CHATTER = re.compile(
 )
 _LEAD = (
     r"(?:(?:sorry|unfortunately|honestly|to be honest|frankly|well|hmm+|i apologi[sz]e"
-    r"|apologies|i'm sorry|i am sorry|i'm afraid|i am afraid)[,!.;]?\s+(?:but\s+)?)*"
+    r"|apologies|(?:i'm|i am) sorry(?: (?:for|about) (?:\w+ ){0,3}(?:confusion|misunderstanding"
+    r"|loss|inconvenience|trouble))?|i'm afraid|i am afraid"
+    r"|as an? (?:ai|chatbot|assistant|language model|smollm ai)(?: [^,.]{0,60})?)"
+    r"[,!.;]?\s+(?:but\s+)?)*"
 )
 _REFUSAL = (
     r"i (?:do not|don't|dont) (?:know|have (?:\w+ ){0,3}(?:information|data|knowledge|details"
@@ -94,6 +97,9 @@ _REFUSAL = (
     r"|there (?:is|are|was|were) no (?:\w+ ){0,3}(?:information|data|records?|answer|evidence)"
     r"|(?:it is|it's) (?:unknown|unclear|not known|not clear|impossible to)"
     r"|as an ai\b|no one knows|nobody knows"
+    r"|i (?:do not|don't|dont) have the (?:\w+ ){0,2}(?:capability|ability|capacity|means)"
+    r"|i(?:'m| am) not (?:equipped|designed|programmed) to"
+    r"|(?:[\w' ]{0,40}) (?:is|are|was) not (?:specified|available|provided|given|mentioned)\b"
 )
 _REFUSAL_AT_START = re.compile(_LEAD + "(?:" + _REFUSAL + ")")
 _BUT = re.compile(r"\b(?:but|however|though)\b")

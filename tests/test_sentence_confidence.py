@@ -393,3 +393,36 @@ def test_terminal_chat_names_the_least_sure_sentence(sentence_chat, capsys):
         assert f"(least sure sentence, {percent(low.confidence)}%:" in shown
     else:
         assert "least sure" not in shown
+
+
+def test_the_answer_probe_is_a_candidate_of_the_sentence_detector():
+    """With short-style answers, their probe competes with the sentences' own on grouped
+    AUROC; the winner is recorded, and an answers set of one class is no candidate."""
+    coll = synthetic_collection()
+    rng = np.random.default_rng(5)
+    y = np.arange(80) % 2 == 0
+    answers = Collection(
+        items=[
+            QAItem(id=f"s{i}", question="q?", answers=("a",), topic="t", source="abcd"[i % 4])
+            for i in range(80)
+        ],
+        answers=["a"] * 80,
+        labels=y,
+        activations={
+            (3, "mean_answer"): (rng.normal(size=(80, 8)) + np.where(y, 1.0, -1.0)[:, None]).astype(
+                np.float32
+            )
+        },
+        meta={"model": {"name": "synthetic"}},
+    )
+    det, _ = fit_sentence_detector(coll, answers=answers, answer_layer=3)
+    training = det.info["training"]
+    assert set(training["candidates_auroc"]) == {"sentences L3", "answers L3"}
+    assert training["probe_from"] in ("answers", "sentences")
+    rows = sentence_collection(coll)
+    conf = det.score_features(rows.features(3, "mean_answer"), rows.extras)
+    assert conf[rows.labels].mean() > conf[~rows.labels].mean() + 0.2
+    one_class = answers.subset(~y)
+    det2, _ = fit_sentence_detector(coll, answers=one_class, answer_layer=3)
+    assert det2.info["training"]["probe_from"] == "sentences"
+    assert "answers L3" not in det2.info["training"]["candidates_auroc"]

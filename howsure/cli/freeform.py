@@ -57,6 +57,12 @@ def add_parsers(sub: Any) -> None:
         "splits, cached) and report the held-out source's short-style rows too: one "
         "recipe for both styles",
     )
+    ff.add_argument(
+        "--short-splits",
+        default="train,calibration,test",
+        help="with --with-short: the short-style splits to collect (default all three); "
+        "the sentence detector's answer-probe candidate fits on the train split",
+    )
     ff.add_argument("--out", default="howsure-out/freeform", help="output folder")
     add_detector_arg(ff, what="detector whose recipe to evaluate and to add sentences to")
     add_report_args(ff, n_boot=1000)
@@ -72,7 +78,7 @@ def cmd_freeform(args: argparse.Namespace) -> int:
     from howsure.plugin.detector import Detector
     from howsure.plugin.sentences import fit_sentence_detector
     from howsure.probes.collect import collect
-    from howsure.probes.positions import base_positions
+    from howsure.probes.positions import base_positions, resolve_layers
     from howsure.probes.styles import STYLES
     from howsure.qa.load import load_qa
     from howsure.qa.longform import LongJudge
@@ -123,6 +129,7 @@ def cmd_freeform(args: argparse.Namespace) -> int:
             model,
             tokenizer,
             dataset=args.dataset,
+            splits=tuple(s.strip() for s in args.short_splits.split(",") if s.strip()),
             limit=args.limit,
             layers=[det.reader.layer],
             positions=[det.reader.position],
@@ -134,9 +141,23 @@ def cmd_freeform(args: argparse.Namespace) -> int:
         )
         short = concat([c for c in splits.values() if len(c)])
     answers = chat_loso(coll, short=short, **recipe, **kw)
-    sentences = sentence_loso(coll, **kw)
+    probe_rows = {}
+    if short is not None and recipe["position"] == "mean_answer":
+        train_rows = short.subset(np.asarray([it.split == "train" for it in short.items]))
+        probe_rows = {
+            "answers": train_rows,
+            "answer_layer": recipe["layer"],
+            "answer_C": recipe["C"],
+        }
+    layers = resolve_layers(model, args.layers)
+    sentences = sentence_loso(coll, layers=layers, **probe_rows, **kw)
     fitting = np.asarray([it.split != "test" for it in coll.items])
-    sent_det, _ = fit_sentence_detector(coll.subset(fitting), seed=args.seed)
+    sent_det, _ = fit_sentence_detector(
+        coll.subset(fitting),
+        layers=layers,
+        seed=args.seed,
+        **probe_rows,
+    )
     det.sentences = sent_det
     dest = Path(args.out)
     det.save(dest / "detector")
@@ -198,11 +219,16 @@ def cmd_freeform(args: argparse.Namespace) -> int:
                 else []
             ),
             "Sentence confidence, leave one source out on the sentences that state an answer "
-            "(layer and C chosen on the fitting sources):",
+            "(the probe chosen on the fitting sources' sentences by grouped AUROC: one fitted "
+            "on the sentences, its layer and C chosen too, or, with --with-short, the answer "
+            "probe fitted on the fitting sources' short-style train rows; per fold: "
+            + ", ".join(f"{r['group']} {r['probe_from']} L{r['layer']}" for r in sentences)
+            + "):",
             "",
             heldout_markdown(sentences),
             "",
-            f"Sentence detector (rows outside the test split): layer {sent_det.reader.layer}, "
+            f"Sentence detector (rows outside the test split): probe from "
+            f"{sent_det.info['training']['probe_from']}, layer {sent_det.reader.layer}, "
             f"{sent_det.info['training']['n_train']} sentences; saved with the detector in "
             f"{dest / 'detector'}",
         ]
