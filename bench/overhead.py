@@ -1,4 +1,5 @@
-"""Benchmark the wrapper's overhead over a plain ``model.generate`` (target: at most 1.03x).
+"""Benchmark the wrapper's overhead over a plain ``model.generate`` (target: at most 1.03x;
+1.05x with sentence confidences).
 
 For the same questions (``--n`` of the training mixture's test split, round-robin over
 topics) and the same greedy
@@ -13,6 +14,8 @@ minimum and median wall times and their ratios. It also checks, and fails (exit 
 otherwise, that
 
 * the wrapper generates exactly the token ids plain ``generate`` does;
+* with a sentence detector, each sentence's confidence equals the one computed from a
+  collection's reading of the same answers (``generate_and_read(sentences=True)``);
 * the wrapper's confidence equals :meth:`Detector.score` for the same prompts to 1e-5
   (for an answer-position detector: the detector's scores of the same greedy answers,
   read by :func:`generate_and_read`).
@@ -21,7 +24,8 @@ Results go to ``<out>/overhead.json`` and ``<out>/overhead.md`` (default
 ``bench/results``).
 
     .venv/bin/python bench/overhead.py [--detector DIR (default: the shipped one)] [--n 32]
-        [--batch-size 16] [--repeats 5] [--model M] [--out DIR]
+        [--batch-size 16] [--repeats 5] [--model M] [--out DIR] [--name overhead]
+        [--chat (questions as given)] [--max-new-tokens N]
 """
 
 from __future__ import annotations
@@ -57,6 +61,12 @@ def main() -> None:
     )
     ap.add_argument("--out", default=str(RESULTS), help="results folder")
     ap.add_argument("--name", default="overhead", help="results file name (default overhead)")
+    ap.add_argument(
+        "--chat",
+        action="store_true",
+        help="send the questions as given (no answer-format instruction), as a chat app "
+        "does: longer answers, several sentences",
+    )
     args = ap.parse_args()
 
     import numpy as np
@@ -74,6 +84,10 @@ def main() -> None:
 
         args.detector = shipped_detector_for(model)
     det = Detector.load(args.detector, model=model, tokenizer=tok)
+    if args.chat:
+        import dataclasses
+
+        det.reader = dataclasses.replace(det.reader, instruction="")
     chat = wrap(model, tok, det)
     reader = det.reader
     n_new = args.max_new_tokens or reader.max_new_tokens
@@ -154,6 +168,7 @@ def main() -> None:
         "detector": str(args.detector),
         "layer": reader.layer,
         "position": reader.position,
+        "chat_style": args.chat,
         "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads, {device.type}",
         "torch": torch.__version__,
         "questions": len(questions),

@@ -11,7 +11,7 @@ Public API (imported lazily, so ``import howsure`` stays fast)::
     det.score(["What is the capital of Peru?"])         # -> array([P(correct)])
     chat = howsure.wrap(model, tokenizer, det)          # the plugin
     chat.generate("What is the capital of Peru?").text  # -> 'The model is 88% sure. The ...'
-    for event in chat.events("What is 7 times 8?"):     # ConfidenceEvent, TextEvent, EndEvent
+    for event in chat.events("What is 7 times 8?"):     # Confidence-, Text-, Sentence-, EndEvent
         ...
 
 The rooms, from the bottom up (each imports only from those below it): ``howsure.core``
@@ -56,6 +56,8 @@ _EXPORTS = {
     "ConfidenceEvent": "howsure.plugin.events",
     "TextEvent": "howsure.plugin.events",
     "EndEvent": "howsure.plugin.events",
+    "SentenceEvent": "howsure.plugin.events",
+    "SentenceConfidence": "howsure.plugin.generation",
     "threshold_for_error_rate": "howsure.calibration.selective",
 }
 

@@ -11,6 +11,8 @@
 
 ``detector``
     :class:`Detector`: probe + calibrator + reader settings, saved as safetensors + JSON.
+``parts``
+    The detector's stored parts: :class:`ReaderSettings` and its estimators' states.
 ``checks``
     What a detector checks and returns: prompts, fingerprints, inputs, :class:`Assessment`.
 ``train``
@@ -32,7 +34,8 @@
     :class:`Row` with its own sink, stop flag and length (the wrapper's one generation
     path; ``howsure serve`` batches through it).
 ``events``
-    Typed stream events (:class:`ConfidenceEvent`, :class:`TextEvent`, :class:`EndEvent`),
+    Typed stream events (:class:`ConfidenceEvent`, :class:`TextEvent`,
+    :class:`SentenceEvent`, :class:`EndEvent`),
     the :class:`EventDecoder` every consumer renders them with, and :class:`TextView`.
 ``confident_model``
     :class:`ConfidentModel`: answers with their confidence from the same forward pass,
@@ -47,7 +50,7 @@ from howsure.core.lazy import lazy_exports
 
 _EXPORTS = {
     "Detector": "howsure.plugin.detector",
-    "ReaderSettings": "howsure.plugin.detector",
+    "ReaderSettings": "howsure.plugin.parts",
     "check_fingerprint": "howsure.plugin.detector",
     "Assessment": "howsure.plugin.detector",
     "STACKED_INPUTS": "howsure.plugin.grouped",
@@ -73,6 +76,7 @@ _EXPORTS = {
     "EventDecoder": "howsure.plugin.events",
     "TextView": "howsure.plugin.events",
     "EndEvent": "howsure.plugin.events",
+    "SentenceEvent": "howsure.plugin.events",
     "EventStream": "howsure.plugin.events",
     "StreamEvent": "howsure.plugin.events",
     "TextEvent": "howsure.plugin.events",

@@ -32,7 +32,6 @@ from typing import Any
 import numpy as np
 from scipy.special import expit, logit
 
-from howsure.calibration.calibrators import CALIBRATORS, calibrator_from_state
 from howsure.calibration.selective import threshold_for_error_rate
 from howsure.calibration.stacked import StackedCalibrator
 from howsure.core.files import staged_files
@@ -48,11 +47,18 @@ from howsure.plugin.checks import (
     check_prompts,
     probe_id,
 )
+from howsure.plugin.parts import (
+    PART_KEYS,
+    ReaderSettings,
+    parts_from,
+    parts_state,
+    prefixed,
+    recalibration_of,
+)
 from howsure.probes.activations import generate_and_read, read_activations
 from howsure.probes.familiarity import Familiarity
-from howsure.probes.linear import PROBES, probe_from_state
-from howsure.probes.positions import ANSWER_POSITIONS, POSITIONS
-from howsure.probes.prompts import DEFAULT_INSTRUCTION, question_messages, render_chat
+from howsure.probes.positions import ANSWER_POSITIONS
+from howsure.probes.prompts import question_messages, render_chat
 
 __all__ = [
     "CONFIG_FILE",
@@ -71,64 +77,12 @@ __all__ = [
 ]
 
 FORMAT = "howsure-detector"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 """Version 2 added the optional stacked calibrator (``inputs``) and familiarity model;
-version 1 folders still load."""
+version 3 the sentence detector (``sentences``) and the reader's ``styles``. Older
+folders still load."""
 CONFIG_FILE = "config.json"
 TENSORS_FILE = "tensors.safetensors"
-
-
-@dataclass(frozen=True)
-class ReaderSettings:
-    """Where and how the detector reads the model.
-
-    Attributes
-    ----------
-    layer : int
-        Transformer block whose output is read (``0 .. n_layers-1``).
-    position : {"last_prompt", "last_answer", "mean_answer", "mean_last_answer"}
-    instruction : str
-        Appended to a bare question before the chat template (see
-        :mod:`howsure.probes.prompts`).
-    max_new_tokens : int
-        Answer length limit used when the detector generates answers itself.
-    styles : tuple of str
-        The prompt styles of its training rows (:mod:`howsure.probes.styles`); empty
-        for the short style only (question + ``instruction``). A detector fitted on
-        chat styles has ``instruction=""``: a bare question is sent as given, as the
-        server sends messages, so every front end sends the same messages.
-    """
-
-    layer: int
-    position: str
-    instruction: str = DEFAULT_INSTRUCTION
-    max_new_tokens: int = 32
-    styles: tuple[str, ...] = ()
-
-    @classmethod
-    def for_collection(cls, meta: dict, *, layer: int, position: str) -> ReaderSettings:
-        """Settings reading ``(layer, position)`` the way a collection with this ``meta``
-        was collected (its instruction and answer length)."""
-        styles = tuple(meta.get("styles") or ())
-        return cls(
-            layer=layer,
-            position=position,
-            instruction="" if styles else meta.get("instruction", DEFAULT_INSTRUCTION),
-            max_new_tokens=int(meta.get("max_new_tokens", 32)),
-            styles=styles,
-        )
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "styles", tuple(self.styles))
-        if self.position not in POSITIONS:
-            raise ValueError(f"unknown position {self.position!r}; use one of {POSITIONS}")
-
-
-def _kind_of(obj: Any, registry: dict[str, type], what: str) -> str:
-    for name, cls in registry.items():
-        if type(obj) is cls:
-            return name
-    raise TypeError(f"unsupported {what} {type(obj).__name__}; use one of {sorted(registry)}")
 
 
 @dataclass
@@ -489,23 +443,9 @@ class Detector:
         return folder
 
     def _parts_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """The probe's, the calibrator's and the calibration rows' arrays (by tensor
-        name) and their config entries."""
-        probe_arrays, probe_params = self.probe.get_state()
-        cal_arrays, cal_params = self.calibrator.get_state()
-        tensors = {f"probe.{k}": np.ascontiguousarray(v) for k, v in probe_arrays.items()}
-        tensors |= {f"calibrator.{k}": np.ascontiguousarray(v) for k, v in cal_arrays.items()}
-        if self.calibration_scores is not None and self.calibration_labels is not None:
-            tensors["calib.scores"] = np.ascontiguousarray(self.calibration_scores, np.float64)
-            tensors["calib.labels"] = np.ascontiguousarray(self.calibration_labels, np.uint8)
-        parts = {
-            "probe": {"kind": _kind_of(self.probe, PROBES, "probe"), "params": probe_params},
-            "calibrator": {
-                "kind": _kind_of(self.calibrator, _CALIBRATOR_KINDS, "calibrator"),
-                "params": cal_params,
-            },
-        }
-        return tensors, parts
+        return parts_state(
+            self.probe, self.calibrator, self.calibration_scores, self.calibration_labels
+        )
 
     @classmethod
     def load(
@@ -558,11 +498,11 @@ class Detector:
             )
         try:
             tensors = load_file(str(tensors_path))
-            probe, calibrator, calib_scores, calib_labels = _parts_from(config, tensors)
+            probe, calibrator, calib_scores, calib_labels = parts_from(config, tensors)
             familiarity = None
             if "familiarity" in config:
                 familiarity = Familiarity.from_state(
-                    _prefixed(tensors, "familiarity."), config["familiarity"]["params"]
+                    prefixed(tensors, "familiarity."), config["familiarity"]["params"]
                 )
                 check_familiarity(config["familiarity"].get("probe_id"), probe, folder)
             reader = ReaderSettings(**config["reader"])
@@ -570,13 +510,13 @@ class Detector:
             sentences = None
             if "sentences" in config:
                 entry = config["sentences"]
-                s_parts = _parts_from(entry, _prefixed(tensors, "sentences."))
+                s_parts = parts_from(entry, prefixed(tensors, "sentences."))
                 sentences = cls(
                     probe=s_parts[0],
                     calibrator=s_parts[1],
                     reader=ReaderSettings(**entry["reader"]),
                     fingerprint=fingerprint,
-                    info={k: v for k, v in entry.items() if k not in _PART_KEYS},
+                    info={k: v for k, v in entry.items() if k not in PART_KEYS},
                     calibration_scores=s_parts[2],
                     calibration_labels=s_parts[3],
                     inputs=tuple(entry.get("inputs", ("probe",))),
@@ -607,7 +547,7 @@ class Detector:
             calibration_labels=calib_labels,
             inputs=tuple(config.get("inputs", ("probe",))),
             familiarity=familiarity,
-            recalibration=_recalibration_of(config.get("recalibration_map"), folder),
+            recalibration=recalibration_of(config.get("recalibration_map"), folder),
             sentences=sentences,
         )
         det.info = info
@@ -615,43 +555,3 @@ class Detector:
         if model is not None:
             det.bind(model, tokenizer)
         return det
-
-
-_PART_KEYS = {"probe", "calibrator", "reader", "inputs"}
-
-
-def _parts_from(config: dict, tensors: dict[str, np.ndarray]) -> tuple[Any, Any, Any, Any]:
-    """Probe, calibrator, calibration scores and labels from their config entries and
-    tensors (:meth:`Detector._parts_state`); ``KeyError`` when something is missing."""
-    probe = probe_from_state(
-        config["probe"]["kind"], _prefixed(tensors, "probe."), config["probe"]["params"]
-    )
-    cal_kind = config["calibrator"]["kind"]
-    cal_state = (_prefixed(tensors, "calibrator."), config["calibrator"]["params"])
-    calibrator = (
-        StackedCalibrator.from_state(*cal_state)
-        if cal_kind == "stacked"
-        else calibrator_from_state(cal_kind, *cal_state)
-    )
-    scores, labels = tensors.get("calib.scores"), tensors.get("calib.labels")
-    if (scores is None) != (labels is None) or (
-        scores is not None and scores.shape != labels.shape
-    ):
-        raise KeyError("calib.scores and calib.labels do not match")
-    return probe, calibrator, scores, None if labels is None else labels.astype(bool)
-
-
-def _recalibration_of(entry: Any, folder: Path) -> tuple[float, float] | None:
-    if entry is None:
-        return None
-    try:
-        return float(entry["slope"]), float(entry["intercept"])
-    except (KeyError, TypeError, ValueError) as err:
-        raise ValueError(f"corrupted recalibration in {folder}: {entry!r}; retrain it") from err
-
-
-_CALIBRATOR_KINDS: dict[str, type] = {**CALIBRATORS, "stacked": StackedCalibrator}
-
-
-def _prefixed(tensors: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
-    return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}

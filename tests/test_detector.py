@@ -93,7 +93,7 @@ def test_round_trip_same_scores(trained, tiny, tmp_path):
         np.testing.assert_allclose(after, before, atol=1e-6, rtol=0)
         assert back.reader == det.reader and back.fingerprint == det.fingerprint
         cfg = json.loads((tmp_path / "d" / "config.json").read_text())
-        assert cfg["format_version"] == FORMAT_VERSION == 2 and cfg["model"]["hidden_size"] == 32
+        assert cfg["format_version"] == FORMAT_VERSION == 3 and cfg["model"]["hidden_size"] == 32
         assert set(cfg["model"]) == {
             "model_type",
             "architecture",
