@@ -10,6 +10,8 @@
     Leave one source (or topic) out with the whole recipe refitted: AUROC against each
     group's best baseline (paired interval), ECE with its noise floor, Brier skill,
     familiarity, and recalibration on a few labelled rows.
+``freeform``
+    Chat-style answers held out: answer and sentence confidences, leave one source out.
 ``evaluate``
     What ``howsure eval`` and ``howsure transfer`` do: plan, run, write the report.
 ``report`` / ``plots`` / ``tables`` / ``schema``
@@ -35,6 +37,10 @@ _EXPORTS = {
     "heldout_row": "howsure.eval.transfer",
     "heldout_metrics": "howsure.eval.heldout",
     "leave_one_group_out": "howsure.eval.heldout",
+    "abstentions": "howsure.eval.freeform",
+    "chat_items": "howsure.eval.freeform",
+    "chat_loso": "howsure.eval.freeform",
+    "sentence_loso": "howsure.eval.freeform",
     "EvalRun": "howsure.eval.evaluate",
     "plan_eval": "howsure.eval.evaluate",
     "plan_transfer": "howsure.eval.evaluate",

@@ -37,7 +37,7 @@ from howsure.probes.collect import Collection, concat
 from howsure.qa.items import QAItem
 from howsure.qa.longform import judge_long_all
 
-__all__ = ["abstentions", "chat_items", "chat_loso", "chat_rows", "sentence_loso"]
+__all__ = ["abstentions", "chat_items", "chat_loso", "sentence_loso"]
 
 
 def chat_items(items: Sequence[QAItem], per_source: int) -> list[QAItem]:
@@ -65,16 +65,6 @@ def abstentions(collection: Collection) -> np.ndarray:
         questions=[it.question for it in collection.items],
     )
     return np.asarray([v.label == "abstain" for v in verdicts], dtype=bool)
-
-
-def chat_rows(collection: Collection, *, styles: Sequence[str] | None = None) -> Collection:
-    """The rows sent in a chat style (all but ``"short"``, or those of ``styles``) whose
-    answer is not a refusal."""
-    if "style" not in collection.extras:
-        raise ValueError("this collection has no styles; collect it with collect(..., styles=...)")
-    style = np.asarray(collection.extras["style"])
-    keep = np.isin(style, list(styles)) if styles else style != "short"
-    return collection.subset(keep & ~abstentions(collection))
 
 
 def _sources(collection: Collection) -> np.ndarray:

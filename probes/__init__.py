@@ -26,6 +26,11 @@
 ``inputs``
     Prompts checked, batches padded (also without a pad token), inputs on the input
     embedding's device.
+``generate``
+    The one generate-and-read core (:func:`generate_rows`): answers, per-token states
+    and statistics from the same forward passes, for collection and serving alike.
+``spans``
+    Sentences located in an answer's tokens, with their features (:func:`sentence_reads`).
 ``activations``
     Reading while generating (:func:`generate_and_read`) or teacher-forced
     (:func:`read_activations`).
@@ -59,6 +64,13 @@ _EXPORTS = {
     "question_messages": "howsure.probes.prompts",
     "question_prompt": "howsure.probes.prompts",
     "render_chat": "howsure.probes.prompts",
+    "GenRow": "howsure.probes.generate",
+    "RowReading": "howsure.probes.generate",
+    "generate_rows": "howsure.probes.generate",
+    "SENTENCE_STATS": "howsure.probes.spans",
+    "SentenceTable": "howsure.probes.spans",
+    "sentence_reads": "howsure.probes.spans",
+    "forced_readings": "howsure.probes.activations",
     "CHAT_STYLES": "howsure.probes.styles",
     "CHATTER_TEMPLATES": "howsure.probes.styles",
     "REQUEST_TEMPLATES": "howsure.probes.styles",

@@ -454,7 +454,7 @@ def collect(
     if (
         have is not None
         and wanted <= have
-        and (cached is None or cached.sentences or not sentences)
+        and (cached is None or cached.sentences is not None or not sentences)
     ):
         if cached is None:
             return None  # the main process serves it from its cache
