@@ -95,6 +95,9 @@ def test_the_example_outputs_are_what_the_code_prints() -> None:
     assert f"# {list(chat.stream('What is the capital of Peru?'))!r}" in text
     first = howsure.wrap(model, tokenizer, root / "detector-prompt")
     assert f"# {list(first.stream('What is the capital of Peru?'))!r}" in text
+    mona = [{"role": "user", "content": "Who painted the Mona Lisa?"}]
+    for sent in chat.generate(mona, max_new_tokens=256).sentences:
+        assert f"# {sent.confidence:.0%}  {sent.text}" in text
     careful = howsure.wrap(model, tokenizer, target_error=0.2)
     assert f"(here {careful.threshold:.3f})" in text
     assert f"# {careful.generate('What is 17 times 23?').text}" in text
