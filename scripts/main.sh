@@ -47,14 +47,8 @@ root=$(dirname "$train_out")
   --within entityquestions --out "$root/loto-relation" --quiet "${other_args[@]}"
 .venv/bin/howsure eval --detector "$train_out/detector" --dataset mix \
   --out "$root/eval" --samples "${HOWSURE_SAMPLES:-0}" "${other_args[@]}"
-freeform_args=()
-for ((i = 0; i < ${#other_args[@]}; i++)); do  # --limit is per split; freeform has its own size
-  case "${other_args[i]}" in
-    --limit) i=$((i + 1)) ;;
-    --limit=*) ;;
-    *) freeform_args+=("${other_args[i]}") ;;
-  esac
-done
+# --limit limits the short-style splits (cached by train); the chat questions are
+# HOWSURE_CHAT_PER_SOURCE per source
 .venv/bin/howsure freeform --detector "$train_out/detector" --dataset mix \
   --per-source "${HOWSURE_CHAT_PER_SOURCE:-24}" --with-short --out "$root/freeform" --quiet \
-  "${freeform_args[@]}"
+  "${other_args[@]}"
