@@ -37,8 +37,6 @@ _EXPORTS = {
     "heldout_row": "howsure.eval.transfer",
     "heldout_metrics": "howsure.eval.heldout",
     "leave_one_group_out": "howsure.eval.heldout",
-    "abstentions": "howsure.eval.freeform",
-    "chat_items": "howsure.eval.freeform",
     "chat_loso": "howsure.eval.freeform",
     "sentence_loso": "howsure.eval.freeform",
     "EvalRun": "howsure.eval.evaluate",

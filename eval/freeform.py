@@ -23,7 +23,6 @@ Both return rows of :func:`howsure.eval.heldout.heldout_metrics` (render them wi
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,37 +33,9 @@ from howsure.eval.heldout import heldout_metrics
 from howsure.plugin.grouped import STACKED_INPUTS, fit_grouped_detector
 from howsure.plugin.sentences import POSITION, fit_sentence_detector, sentence_collection
 from howsure.probes.collect import Collection, concat
-from howsure.qa.items import QAItem
-from howsure.qa.longform import judge_long_all
+from howsure.qa.longform import abstained
 
-__all__ = ["abstentions", "chat_items", "chat_loso", "sentence_loso"]
-
-
-def chat_items(items: Sequence[QAItem], per_source: int) -> list[QAItem]:
-    """``per_source`` questions of each source (every split), in a fixed hash order of
-    their ids: the same questions on every run, sources sorted by name.
-
-    Raises
-    ------
-    ValueError
-        ``per_source`` below 1.
-    """
-    if isinstance(per_source, bool) or not isinstance(per_source, int) or per_source < 1:
-        raise ValueError(f"per_source must be an int >= 1, got {per_source!r}")
-    by_source: dict[str, list[QAItem]] = {}
-    for it in sorted(items, key=lambda it: hashlib.sha256(it.id.encode()).hexdigest()):
-        by_source.setdefault(it.source or "unknown", []).append(it)
-    return [it for src in sorted(by_source) for it in by_source[src][:per_source]]
-
-
-def abstentions(collection: Collection) -> np.ndarray:
-    """True where the long-answer judge calls the answer a refusal, shape (n,)."""
-    verdicts = judge_long_all(
-        collection.answers,
-        [it.answers for it in collection.items],
-        questions=[it.question for it in collection.items],
-    )
-    return np.asarray([v.label == "abstain" for v in verdicts], dtype=bool)
+__all__ = ["chat_loso", "sentence_loso"]
 
 
 def _sources(collection: Collection) -> np.ndarray:
@@ -112,7 +83,7 @@ def chat_loso(
         the held-out source's short-style rows.
     """
     everything = collection.subset(np.asarray(collection.extras["style"]) != "short")
-    refused = abstentions(everything)
+    refused = abstained(everything.answers, everything.items)
     sources = _sources(everything)
     if short is not None:
         short_sources = _sources(short)

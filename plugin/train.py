@@ -5,6 +5,11 @@ The three splits of a QA dataset each have one job:
 * **train**: the layer/position sweep (cross-validated AUROC) and the probe's fit;
 * **calibration**: choosing the calibrator by cross-validation and fitting it;
 * **test**: nothing here; it is held out for evaluation (:mod:`howsure.eval`).
+
+With ``chat_per_source``, each split also gets chat-style rows
+(:func:`collect_chat_splits`: questions as people send them, answers to EOS), and the
+detector is chosen and fitted on both styles together: what the server, the wrapper and
+the CLI send for a bare question (the message as given) is then what it was trained on.
 """
 
 from __future__ import annotations
@@ -41,10 +46,12 @@ from howsure.probes.folds import FoldScheme
 from howsure.probes.linear import PROBES
 from howsure.probes.positions import ANSWER_POSITIONS, POSITIONS, resolve_positions
 from howsure.probes.prompts import DEFAULT_INSTRUCTION
+from howsure.probes.styles import STYLES, chat_items
 from howsure.probes.sweep import SweepResult, layer_sweep
 from howsure.qa.files import NoGold
 from howsure.qa.items import SPLITS
 from howsure.qa.load import load_qa
+from howsure.qa.longform import LongJudge, abstained
 
 __all__ = [
     "C_GRID",
@@ -54,6 +61,7 @@ __all__ = [
     "ProbeKind",
     "TrainResult",
     "choose_C",
+    "collect_chat_splits",
     "collect_splits",
     "fit_detector",
     "train_detector",
@@ -84,7 +92,8 @@ class TrainResult:
     sweep : SweepResult
         Cross-validated AUROC of every (layer, position) on the train split.
     collections : dict of str to Collection
-        ``"train"``, ``"calibration"``, ``"test"``.
+        ``"train"``, ``"calibration"``, ``"test"``; with chat-style rows also
+        ``"chat-train"``, ``"chat-calibration"``, ``"chat-test"``.
     calibration_table : dict
         Per detector (``"detector"``, ``"prompt_detector"``): ``folds``, the fold scheme
         of its grouped out-of-fold calibration, and ``C``, the grouped cross-validated
@@ -149,6 +158,84 @@ def collect_splits(
     if any(coll is None for coll in out.values()):
         return None  # another process of the launch has the collections
     return out
+
+
+def collect_chat_splits(
+    model: Any,
+    tokenizer: Any,
+    *,
+    dataset: str = "builtin",
+    per_source: int,
+    splits: Sequence[str] = SPLITS,
+    layers: int | Sequence[int] | Literal["all"] = "all",
+    positions: Sequence[str] = POSITIONS,
+    max_new_tokens: int = 256,
+    batch_size: int = 16,
+    progress: bool = True,
+    on_no_gold: NoGold = "error",
+    store: StoreDtype = "float32",
+) -> dict[str, Collection] | None:
+    """Chat-style rows of each split of ``dataset`` (disk-cached).
+
+    ``per_source`` questions of each source of the split
+    (:func:`~howsure.probes.styles.chat_items`), each sent in one of
+    :data:`~howsure.probes.styles.STYLES` (the question as given, with a system prompt,
+    inside a request, with chatter, after an earlier exchange, or with the short-answer
+    instruction), answered greedily up to ``max_new_tokens`` and labelled by
+    :class:`~howsure.qa.longform.LongJudge`. Refusals are neither right nor wrong: they
+    are left out, their count kept in ``meta["abstained"]``.
+
+    Returns
+    -------
+    dict of str to Collection or None
+        Per split; ``meta["styles"]`` lists the styles. ``None`` on every process but
+        the main one of a multi-process launch.
+
+    Raises
+    ------
+    ValueError
+        ``per_source`` below 1; the dataset's rows fail validation (every split is
+        loaded before the first answer is generated).
+    """
+    items = {
+        s: chat_items(load_qa(dataset, split=s, on_no_gold=on_no_gold), per_source) for s in splits
+    }
+    out = {}
+    for split in splits:
+        coll = collect(
+            model,
+            tokenizer,
+            items[split],
+            layers=layers,
+            positions=positions,
+            max_new_tokens=max_new_tokens,
+            batch_size=batch_size,
+            judge=LongJudge(),
+            dataset=f"{dataset}-chat",
+            split=split,
+            progress=progress,
+            store=store,
+            styles=STYLES,
+        )
+        if coll is None:
+            return None  # another process of the launch has the collections
+        refused = abstained(coll.answers, coll.items)
+        out[split] = coll.subset(~refused)
+        out[split].meta["abstained"] = int(refused.sum())
+    return out
+
+
+def mixed_rows(short: Sequence[Collection], chat: Sequence[Collection]) -> Collection:
+    """Short-style and chat-style rows as one collection that records both styles.
+
+    The rows of ``short`` then ``chat`` (:func:`~howsure.probes.collect.concat`); its
+    ``meta`` is the chat rows' (``styles``, their answer length), so a detector fitted on
+    it sends a bare question as given (:class:`~howsure.plugin.parts.ReaderSettings`).
+    """
+    rows = concat([*short, *chat])
+    rows.meta = dict(rows.meta, styles=list(chat[0].meta["styles"]))
+    rows.meta["max_new_tokens"] = int(chat[0].meta["max_new_tokens"])
+    return rows
 
 
 def fit_detector(
@@ -278,6 +365,8 @@ def train_detector(
     progress: bool = True,
     on_no_gold: NoGold = "error",
     store: StoreDtype = "float32",
+    chat_per_source: int = 0,
+    chat_max_new_tokens: int = 256,
 ) -> TrainResult | None:
     """Collect, sweep, fit and calibrate a detector for ``model``, choosing for transfer.
 
@@ -315,6 +404,15 @@ def train_detector(
         :func:`howsure.qa.load_qa`).
     store : {"float32", "float16"}, default "float32"
         Precision of the collected activations (``"float16"`` halves their memory).
+    chat_per_source : int, default 0
+        With N > 0, each split also gets N chat-style questions per source
+        (:func:`collect_chat_splits`), and the sweep, the choice of C and the fit use
+        the short-style and chat-style rows together (grouped folds over both). The
+        detector then records the styles and sends a bare question as given, with
+        answers up to ``chat_max_new_tokens``: it is calibrated for both the short
+        format and messages as people send them. The chat test rows are only collected.
+    chat_max_new_tokens : int, default 256
+        Answer length limit of the chat-style rows (answers end at EOS before it).
 
     Returns
     -------
@@ -332,6 +430,10 @@ def train_detector(
     check_choice(inputs, "inputs", ("stacked", "probe"))
     if calibrator != "auto" and calibrator not in CALIBRATORS:
         raise ValueError(f"unknown calibrator {calibrator!r}; use 'auto' or {sorted(CALIBRATORS)}")
+    if isinstance(chat_per_source, bool) or not isinstance(chat_per_source, int):
+        raise TypeError(f"chat_per_source must be an int, got {chat_per_source!r}")
+    if chat_per_source < 0:
+        raise ValueError(f"chat_per_source must be >= 0 (0: no chat rows), got {chat_per_source}")
     positions = resolve_positions(positions)
     if "last_prompt" not in positions:
         positions = ["last_prompt", *positions]
@@ -350,7 +452,26 @@ def train_detector(
     )
     if colls is None:
         return None
-    train = colls["train"]
+    train, fitting = colls["train"], [colls["train"], colls["calibration"]]
+    if chat_per_source:
+        chat = collect_chat_splits(
+            model,
+            tokenizer,
+            dataset=dataset,
+            per_source=chat_per_source,
+            layers=layers,
+            positions=positions,
+            max_new_tokens=chat_max_new_tokens,
+            batch_size=batch_size,
+            progress=progress,
+            on_no_gold=on_no_gold,
+            store=store,
+        )
+        if chat is None:
+            return None
+        colls |= {f"chat-{split}": coll for split, coll in chat.items()}
+        train = mixed_rows([train], [chat["train"]])
+        fitting += [chat["train"], chat["calibration"]]
     fold_list, scheme = collection_folds(train, scheme=folds, cv=cv, seed=seed)
     topics = np.array([it.topic for it in train.items])
     features = train.feature_matrices(positions)
@@ -363,7 +484,10 @@ def train_detector(
             f"{r['layer']}/{r['position']}": r["auroc_mean"] for r in plain.rows
         }
     y = np.asarray(train.labels, dtype=int)
-    rows = concat([train, colls["calibration"]])
+    if chat_per_source:
+        rows = mixed_rows(fitting[:2], fitting[2:])
+    else:
+        rows = concat(fitting)
     fitted = {}
     for kind, key in (("detector", sweep.best), ("prompt_detector", _best_prompt(sweep))):
         C, c_table = choose_C(features[key].astype(np.float64), y, fold_list, seed=seed)

@@ -78,6 +78,7 @@ _EXPORTS = {
     "SYSTEM_PROMPTS": "howsure.probes.styles",
     "Style": "howsure.probes.styles",
     "assign_styles": "howsure.probes.styles",
+    "chat_items": "howsure.probes.styles",
     "check_styles": "howsure.probes.styles",
     "style_messages": "howsure.probes.styles",
     "styled_conversations": "howsure.probes.styles",

@@ -31,6 +31,7 @@ __all__ = [
     "SYSTEM_PROMPTS",
     "Style",
     "assign_styles",
+    "chat_items",
     "check_styles",
     "style_messages",
     "styled_conversations",
@@ -295,3 +296,20 @@ def styled_conversations(
             style_messages(item.question, style, variant=variant, previous=partners.get(i))
         )
     return conversations, names
+
+
+def chat_items(items: Sequence[QAItem], per_source: int) -> list[QAItem]:
+    """``per_source`` questions of each source among ``items``, in a fixed hash order of
+    their ids: the same questions on every run, sources sorted by name.
+
+    Raises
+    ------
+    ValueError
+        ``per_source`` below 1.
+    """
+    if isinstance(per_source, bool) or not isinstance(per_source, int) or per_source < 1:
+        raise ValueError(f"per_source must be an int >= 1, got {per_source!r}")
+    by_source: dict[str, list[QAItem]] = {}
+    for it in sorted(items, key=lambda it: hashlib.sha256(it.id.encode()).hexdigest()):
+        by_source.setdefault(it.source or "unknown", []).append(it)
+    return [it for src in sorted(by_source) for it in by_source[src][:per_source]]

@@ -40,6 +40,7 @@ _EXPORTS = {
     "LongJudge": "howsure.qa.longform",
     "LongLabel": "howsure.qa.longform",
     "LongVerdict": "howsure.qa.longform",
+    "abstained": "howsure.qa.longform",
     "MatchJudge": "howsure.qa.judge",
     "NoGoldError": "howsure.qa.items",
     "QAItem": "howsure.qa.items",

@@ -56,6 +56,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
+from howsure.qa.items import QAItem
 from howsure.qa.judge import label, normalize_answer
 from howsure.qa.sentences import Span, split_sentences
 
@@ -63,6 +66,7 @@ __all__ = [
     "LongJudge",
     "LongLabel",
     "LongVerdict",
+    "abstained",
     "judge_long",
     "judge_long_all",
     "sentence_labels",
@@ -422,3 +426,24 @@ class LongJudge:
     def __call__(self, answer: str, golds: Sequence[str], *, question: str | None = None) -> bool:
         """Return True when the long answer states a gold (module rules 1-6)."""
         return judge_long(answer, golds, question=question).label == "correct"
+
+
+def abstained(answers: Sequence[str], items: Sequence[QAItem]) -> np.ndarray:
+    """Where the long-answer judge calls an answer a refusal.
+
+    Parameters
+    ----------
+    answers : sequence of str
+        Shape ``(n,)``.
+    items : sequence of QAItem
+        Shape ``(n,)``: each answer's question (its text and gold answers).
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (n,)
+        True for ``"abstain"`` (:func:`judge_long`).
+    """
+    verdicts = judge_long_all(
+        answers, [it.answers for it in items], questions=[it.question for it in items]
+    )
+    return np.asarray([v.label == "abstain" for v in verdicts], dtype=bool)

@@ -208,6 +208,52 @@ def test_one_class_labels_are_refused(tiny, tmp_path):
         )
 
 
+def test_training_on_both_styles_fits_and_sends_what_it_saw(tiny, tiny_qa, trained, monkeypatch):
+    from howsure.plugin.wrapper import wrap
+    from howsure.probes.styles import STYLES
+
+    model, tok = tiny
+    res = train_detector(
+        model,
+        tok,
+        dataset=str(tiny_qa),
+        layers=[1, 3],
+        max_new_tokens=4,
+        cv=3,
+        progress=False,
+        chat_per_source=8,
+        chat_max_new_tokens=6,
+    )
+    det, colls = res.detector, res.collections
+    chat = {s: colls[f"chat-{s}"] for s in ("train", "calibration", "test")}
+    assert all(0 < len(c) <= 8 for c in chat.values())
+    assert all(set(c.extras["style"]) <= set(STYLES) for c in chat.values())
+    assert all(c.meta["max_new_tokens"] == 6 for c in chat.values())
+    short = len(colls["train"]) + len(colls["calibration"])
+    both = short + len(chat["train"]) + len(chat["calibration"])
+    assert det.info["training"]["n_train"] == both  # fitted on both styles
+    n_sweep = {r["n"] for r in res.sweep.rows}
+    assert n_sweep == {len(colls["train"]) + len(chat["train"])}  # chosen on both styles
+    assert trained.detector.reader.styles == ()  # the short-style detector is unchanged
+    assert det.reader.styles == STYLES and det.reader.instruction == ""
+    assert det.reader.max_new_tokens == 6 and res.prompt_detector.reader.styles == STYLES
+    # a bare question goes to the model as given, and its answer may run to 6 tokens
+    sent = []
+    real = tok.apply_chat_template
+
+    def spy(messages, *a, **k):
+        sent.append(messages)
+        return real(messages, *a, **k)
+
+    monkeypatch.setattr(tok, "apply_chat_template", spy)
+    gen = wrap(model, tok, det).generate("What is 2 times 3?")
+    monkeypatch.undo()
+    assert [{"role": "user", "content": "What is 2 times 3?"}] in sent
+    assert 0.0 <= gen.confidence <= 1.0 and len(gen.token_ids) <= 6
+    with pytest.raises(ValueError, match="chat_per_source must be >= 0"):
+        train_detector(model, tok, dataset=str(tiny_qa), chat_per_source=-1, progress=False)
+
+
 def test_cli_train(tiny_dir, tiny_qa, tmp_path, capsys):
     out = tmp_path / "run"
     code = main(
@@ -245,6 +291,26 @@ def test_cli_train(tiny_dir, tiny_qa, tmp_path, capsys):
         assert (out / name).stat().st_size > 1000 or name == "report.md"
     Detector.load(out / "detector")
     Detector.load(out / "detector-prompt")
+
+
+def test_cli_train_with_chat_rows_reports_both_styles(tiny_dir, tiny_qa, tmp_path, capsys):
+    out = tmp_path / "run"
+    base = ["train", "--model", str(tiny_dir), "--dataset", str(tiny_qa), "--out", str(out)]
+    quick = ["--layers", "1", "--max-new-tokens", "4", "--cv", "3", "--n-boot", "50", "--quiet"]
+    assert main([*base, *quick, "--chat-per-source", "4", "--chat-max-new-tokens", "0"]) == 2
+    assert "--chat-max-new-tokens must be >= 1, got 0" in capsys.readouterr().err
+    assert not out.exists()  # refused before anything was collected
+    args = [*base, *quick, "--chat-per-source", "8", "--chat-max-new-tokens", "6"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "styles: short and chat (short, plain, system, request, chatter, multi_turn)" in text
+    assert "a bare question is sent as given, answers up to 6 tokens" in text
+    det = Detector.load(out / "detector")
+    assert det.reader.instruction == "" and det.reader.max_new_tokens == 6
+    if "one class only" not in text:  # the tiny model's chat answers may all be wrong
+        assert "Held-out test split, chat-style rows" in text
+        chat = json.loads((out / "chat-metrics.json").read_text())
+        assert 0 <= chat["probe"]["auroc"] <= 1
 
 
 def test_stacked_detector_through_the_wrapper_is_exact(trained, tiny):

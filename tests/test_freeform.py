@@ -11,11 +11,10 @@ import pytest
 from conftest import fit_tiny_detectors
 
 from howsure.cli import main
-from howsure.eval.freeform import chat_items
 from howsure.plugin.detector import Detector
 from howsure.plugin.grouped import STACKED_INPUTS
 from howsure.probes.collect import collect
-from howsure.probes.styles import STYLES
+from howsure.probes.styles import STYLES, chat_items
 from howsure.qa.load import load_qa
 from howsure.qa.longform import LongJudge
 

@@ -283,3 +283,14 @@ def test_exported_from_the_package() -> None:
     assert qa.judge_long is judge_long
     assert qa.LongVerdict is LongVerdict
     assert qa.split_sentences is split_sentences
+
+
+def test_abstained_marks_refusals_only():
+    from howsure.qa.items import QAItem
+
+    item = QAItem(id="q1", question="What is the capital of Peru?", answers=("Lima",))
+    answers = ["I'm sorry, but I don't know.", "The capital of Peru is Lima.", "It is Cusco."]
+    got = qa.abstained(answers, [item] * 3)
+    assert got.dtype == bool and got.tolist() == [True, False, False]
+    with pytest.raises(ValueError):
+        qa.abstained(answers, [item])  # one item for three answers

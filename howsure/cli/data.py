@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,24 @@ def add_parsers(sub: Any) -> None:
         "auto, by cross-validated NLL)",
     )
     t.add_argument("--cv", type=int, default=5, help="cross-validation folds (default 5)")
+    t.add_argument(
+        "--chat-per-source",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also N chat-style questions per source and split (the question as given, "
+        "with a system prompt, as a request, with chatter, after an earlier exchange; "
+        "answers to EOS), judged by the long-answer judge, refusals left out: the detector "
+        "is chosen and fitted on both styles and sends a bare question as given; the test "
+        "split's chat rows are reported beside the short ones (default 0: short style only)",
+    )
+    t.add_argument(
+        "--chat-max-new-tokens",
+        type=int,
+        default=256,
+        metavar="N",
+        help="answer length limit of the chat-style rows (default 256)",
+    )
     add_report_args(t, n_boot=1000)
     t.set_defaults(func=cmd_train)
 
@@ -138,6 +157,29 @@ def _random_auroc(sweep: Any, det: Any) -> str:
     return "" if plain is None else f"; {plain:.3f} on random folds"
 
 
+def _chat_lines(res: Any, detectors: dict[str, Any], args: argparse.Namespace) -> list[str]:
+    """The chat-style test rows' table (beside the short-style one), if collected."""
+    from howsure.eval.compare import evaluate_detectors, methods_markdown
+
+    chat = res.collections.get("chat-test")
+    if chat is None:
+        return []
+    if len(chat) == 0 or chat.labels.all() or not chat.labels.any():
+        return [f"Chat-style test rows: {len(chat)}, one class only: no metrics", ""]
+    report = evaluate_detectors(detectors, chat, n_boot=args.n_boot, seed=args.seed)
+    report.pop("scores")
+    (Path(args.out) / "chat-metrics.json").write_text(
+        json.dumps(report["methods"], indent=2), encoding="utf-8"
+    )
+    return [
+        f"Held-out test split, chat-style rows ({len(chat)} answers to EOS or "
+        f"{args.chat_max_new_tokens} tokens, {chat.meta.get('abstained', 0)} refusals left "
+        f"out; accuracy {chat.labels.mean():.1%}), bootstrap 95% intervals:",
+        methods_markdown(report["methods"]),
+        "",
+    ]
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """``howsure train``: see :func:`add_parsers`."""
     from howsure.eval.compare import evaluate_detectors, methods_markdown, topics_markdown
@@ -146,6 +188,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     from howsure.qa.load import load_qa
 
     load_qa(args.dataset, limit=1, on_no_gold=no_gold(args))  # a bad dataset fails first
+    for flag, value, least in (
+        ("--chat-per-source", args.chat_per_source, 0),
+        ("--chat-max-new-tokens", args.chat_max_new_tokens, 1),
+    ):
+        if value < least:
+            raise ValueError(f"{flag} must be >= {least}, got {value}")
     folder = Path(args.out)
     model, tokenizer = model_of(args)
     res = train_detector(
@@ -164,6 +212,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         on_no_gold=no_gold(args),
         store=args.store,
+        chat_per_source=args.chat_per_source,
+        chat_max_new_tokens=args.chat_max_new_tokens,
     )
     if res is None:
         return 0  # another process of a torchrun / accelerate launch trains
@@ -190,6 +240,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"prompt detector: layer {res.prompt_detector.reader.layer}, last_prompt, "
         f"{res.prompt_detector.info['training']['calibrator']} calibration",
     ]
+    if det.reader.styles:
+        chat = [res.collections[f"chat-{s}"] for s in ("train", "calibration", "test")]
+        summary.append(
+            f"styles: short and chat ({', '.join(det.reader.styles)}); chat-style "
+            f"train/calibration/test: {'/'.join(str(len(c)) for c in chat)}; a bare question "
+            f"is sent as given, answers up to {det.reader.max_new_tokens} tokens"
+        )
     files = write_report(
         folder,
         metrics=report,
@@ -210,6 +267,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "AUROC within each topic:",
         topics_markdown(report["topics"], list(report["methods"])),
         "",
+        *_chat_lines(res, detectors, args),
         f"wrote {folder}/detector, {folder}/detector-prompt, " + ", ".join(p.name for p in files),
     ]
     out("\n".join(lines))

@@ -73,13 +73,13 @@ def cmd_freeform(args: argparse.Namespace) -> int:
     """``howsure freeform``: see :func:`add_parsers`."""
     import numpy as np
 
-    from howsure.eval.freeform import chat_items, chat_loso, sentence_loso
+    from howsure.eval.freeform import chat_loso, sentence_loso
     from howsure.eval.heldout import heldout_markdown
     from howsure.plugin.detector import Detector
     from howsure.plugin.sentences import fit_sentence_detector
     from howsure.probes.collect import collect
     from howsure.probes.positions import base_positions, resolve_layers
-    from howsure.probes.styles import STYLES
+    from howsure.probes.styles import STYLES, chat_items
     from howsure.qa.load import load_qa
     from howsure.qa.longform import LongJudge
 
