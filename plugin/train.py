@@ -200,9 +200,9 @@ def collect_chat_splits(
     items = {
         s: chat_items(load_qa(dataset, split=s, on_no_gold=on_no_gold), per_source) for s in splits
     }
-    out = {}
-    for split in splits:
-        coll = collect(
+    colls = {}
+    for split in splits:  # every process of a launch takes part in every split
+        colls[split] = collect(
             model,
             tokenizer,
             items[split],
@@ -217,6 +217,8 @@ def collect_chat_splits(
             store=store,
             styles=STYLES,
         )
+    out = {}
+    for split, coll in colls.items():
         if coll is None:
             return None  # another process of the launch has the collections
         refused = abstained(coll.answers, coll.items)
@@ -450,11 +452,8 @@ def train_detector(
         on_no_gold=on_no_gold,
         store=store,
     )
-    if colls is None:
-        return None
-    train, fitting = colls["train"], [colls["train"], colls["calibration"]]
-    if chat_per_source:
-        chat = collect_chat_splits(
+    chat = (
+        collect_chat_splits(
             model,
             tokenizer,
             dataset=dataset,
@@ -467,8 +466,13 @@ def train_detector(
             on_no_gold=on_no_gold,
             store=store,
         )
-        if chat is None:
-            return None
+        if chat_per_source
+        else {}
+    )
+    if colls is None or chat is None:
+        return None  # another process of a torchrun / accelerate launch trains
+    train, fitting = colls["train"], [colls["train"], colls["calibration"]]
+    if chat:
         colls |= {f"chat-{split}": coll for split, coll in chat.items()}
         train = mixed_rows([train], [chat["train"]])
         fitting += [chat["train"], chat["calibration"]]
