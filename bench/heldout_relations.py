@@ -72,7 +72,7 @@ def main() -> int:
             )
             for r in pool[: args.extra]
         ]
-    kw = dict(layers=[layer], positions=[position], max_new_tokens=det.reader.max_new_tokens)
+    kw = dict(layers=[layer], positions=[position], **det.qa_style)
     colls = collect_splits(model, tok, dataset="mix", **kw)
     more = collect(model, tok, extra, dataset="entityquestions-extra", split="test", **kw)
     colls["test"] = concat([colls["test"], more])

@@ -1,20 +1,28 @@
 """Audit the long-answer judge against two independent readings by hand.
 
+0. (To read more questions than a collection holds) answer new ones, chat styles only::
+
+       .venv/bin/python bench/long_judge_audit.py collect --per-source 40 \
+           --skip audit/read-before.jsonl --out audit/more
+
 1. Export the answers to read (no verdict in the file, so the readers are not swayed)::
 
-       .venv/bin/python bench/long_judge_audit.py export COLLECTION_DIR audit/answers.jsonl
+       .venv/bin/python bench/long_judge_audit.py export COLLECTION_DIR... \
+           --out audit/answers.jsonl [--skip audit/read-before.jsonl]
 
-   ``COLLECTION_DIR`` is a chat-style collection (``howsure freeform`` keeps it in the
-   cache; ``Collection.save`` writes one). Every chat-style answer (not the short style),
-   at most ``--per-source`` per source.
+   ``COLLECTION_DIR`` is a chat-style collection (``howsure train --chat-per-source`` and
+   ``howsure freeform`` keep one per split in the cache; ``Collection.save`` writes one).
+   Every chat-style answer (not the short style), at most ``--per-source`` per source;
+   ``--skip`` leaves out the questions of an earlier sample.
 
 2. Each reader writes one JSON line per answer: ``{"id": ..., "label": "correct" | "wrong"
    | "abstain"}`` (the rules read by hand: what does the answer claim is the answer to
    the question? a refusal or "I don't know" is an abstention).
 
-3. Score the judge against the readings::
+3. Score the judge against the readings (the verdicts are recomputed from the answers
+   file; several answers files are joined with ``cat``)::
 
-       .venv/bin/python bench/long_judge_audit.py score COLLECTION_DIR audit/answers.jsonl \
+       .venv/bin/python bench/long_judge_audit.py score audit/answers.jsonl \
            audit/reader1.jsonl audit/reader2.jsonl --out bench/results
 
    Writes ``long_judge_audit.json`` and ``.md``: per source, the readers' agreement, and
@@ -32,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from howsure.probes.collect import Collection
+from howsure.probes.collect import Collection, concat
 from howsure.qa.longform import judge_long
 
 
@@ -48,8 +56,44 @@ def _chat(coll: Collection, per_source: int) -> list[int]:
     return rows
 
 
+def _read_ids(path: str | None) -> set[str]:
+    if not path:
+        return set()
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    return {json.loads(x)["id"] for x in lines if x.strip()}
+
+
+def collect_more(args: argparse.Namespace) -> None:
+    from howsure.probes.collect import collect
+    from howsure.probes.models import load_model
+    from howsure.probes.styles import STYLES, chat_items
+    from howsure.qa.load import load_qa
+    from howsure.qa.longform import LongJudge
+
+    skip = _read_ids(args.skip)
+    items = [it for it in load_qa(args.dataset) if it.id not in skip]
+    chosen = [it for it in chat_items(items, args.per_source)]
+    model, tokenizer = load_model(args.model)
+    coll = collect(
+        model,
+        tokenizer,
+        chosen,
+        layers=[0],
+        positions=["last_prompt"],
+        max_new_tokens=args.max_new_tokens,
+        batch_size=args.batch_size,
+        judge=LongJudge(),
+        dataset=f"{args.dataset}-chat-audit",
+        styles=[s for s in STYLES if s != "short"],
+    )
+    coll.save(args.out)
+    print(f"wrote {args.out}: {len(coll)} answers")
+
+
 def export(args: argparse.Namespace) -> None:
-    coll = Collection.load(args.collection)
+    skip = _read_ids(args.skip)  # answers already read: their questions are left out
+    coll = concat([Collection.load(c) for c in args.collection])
+    coll = coll.subset(np.asarray([it.id not in skip for it in coll.items]))
     dest = Path(args.answers)
     dest.parent.mkdir(parents=True, exist_ok=True)
     with dest.open("w", encoding="utf-8") as fh:
@@ -142,12 +186,21 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="cmd", required=True)
     ex = sub.add_parser("export")
-    ex.add_argument("collection")
-    ex.add_argument("answers")
+    ex.add_argument("collection", nargs="+", help="collection folders (e.g. one per split)")
+    ex.add_argument("--out", dest="answers", required=True, help="the answers file to write")
     ex.add_argument("--per-source", type=int, default=100)
+    ex.add_argument("--skip", default=None, help="an answers file whose questions to leave out")
     ex.set_defaults(func=export)
+    co = sub.add_parser("collect", help="chat-style answers to questions not yet read")
+    co.add_argument("--dataset", default="mix")
+    co.add_argument("--per-source", type=int, default=40)
+    co.add_argument("--skip", default=None, help="an answers file whose questions to leave out")
+    co.add_argument("--model", default=None)
+    co.add_argument("--max-new-tokens", type=int, default=256)
+    co.add_argument("--batch-size", type=int, default=16)
+    co.add_argument("--out", required=True, help="the collection folder to write")
+    co.set_defaults(func=collect_more)
     sc = sub.add_parser("score")
-    sc.add_argument("collection")
     sc.add_argument("answers")
     sc.add_argument("readings", nargs="+")
     sc.add_argument("--out", default="bench/results")

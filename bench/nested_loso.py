@@ -27,8 +27,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def main() -> int:
     from howsure.eval.heldout import heldout_markdown, heldout_metrics
-    from howsure.plugin.grouped import STACKED_INPUTS, collection_folds, fit_grouped_detector
-    from howsure.plugin.train import SWEEP_C, choose_C, collect_splits
+    from howsure.plugin.grouped import (
+        STACKED_INPUTS,
+        choose_C,
+        collection_folds,
+        fit_grouped_detector,
+    )
+    from howsure.plugin.train import SWEEP_C, collect_splits
     from howsure.probes.collect import concat
     from howsure.probes.models import load_model
     from howsure.probes.positions import POSITIONS, resolve_positions

@@ -82,15 +82,14 @@ def collect_for(
     det: Detector, model: Any, tokenizer: Any, items: Sequence[QAItem], **kw: Any
 ) -> Collection:
     """The answers and the detector's activations (one generation pass, disk-cached),
-    with the detector's own reader settings."""
+    the questions sent as the detector's QA rows were (:attr:`Detector.qa_style`)."""
     return collect(
         model,
         tokenizer,
         items,
         layers=[det.reader.layer],
         positions=[det.reader.position],
-        max_new_tokens=det.reader.max_new_tokens,
-        instruction=det.reader.instruction,
+        **det.qa_style,
         **kw,
     )
 
@@ -242,8 +241,7 @@ def run_eval(
             {
                 "k": samples,
                 "seed": seed,
-                "max_new_tokens": det.reader.max_new_tokens,
-                "instruction": det.reader.instruction,
+                **det.qa_style,
                 "batch_size": batch_size,  # the draws depend on the batching
                 "judge": "MatchJudge",
             },
@@ -253,11 +251,10 @@ def run_eval(
                 questions,
                 coll.answers,
                 k=samples,
-                max_new_tokens=det.reader.max_new_tokens,
                 seed=seed,
                 batch_size=batch_size,
                 progress=progress,
-                instruction=det.reader.instruction,
+                **det.qa_style,
             ),
         )
     costs = baselines.costs_for(max(samples, 1), methods=["probe", *extra])

@@ -184,6 +184,23 @@ class Detector:
         return out
 
     @property
+    def qa_style(self) -> dict[str, Any]:
+        """How a QA set's questions are sent when this detector is evaluated on them
+        (``howsure eval``, ``loto``, ``transfer``): ``{"instruction", "max_new_tokens"}``.
+
+        The reader's own, except for a detector fitted on short-style and chat-style rows
+        together (``howsure train --chat-per-source``): its reader sends a bare question
+        as given, and a QA evaluation uses the short style its QA rows were collected in
+        (``info["training"]["short_style"]``), so the training collection's cache serves
+        it. Chat-style evaluation is ``howsure freeform``'s.
+        """
+        short = self.info.get("training", {}).get("short_style") or {}
+        return {
+            "instruction": str(short.get("instruction", self.reader.instruction)),
+            "max_new_tokens": int(short.get("max_new_tokens", self.reader.max_new_tokens)),
+        }
+
+    @property
     def stats(self) -> tuple[str, ...]:
         """The answer statistics the calibrator reads besides the probe (may be empty)."""
         return self.inputs[1:]

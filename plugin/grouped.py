@@ -22,6 +22,7 @@ from scipy.special import expit
 from threadpoolctl import threadpool_limits
 
 from howsure.calibration.calibrators import CALIBRATORS
+from howsure.calibration.ranking import auroc_or_nan
 from howsure.calibration.select import select_calibrator
 from howsure.calibration.stacked import StackedCalibrator
 from howsure.core.checks import check_real
@@ -34,8 +35,10 @@ from howsure.probes.linear import LogisticProbe
 from howsure.qa.files import check_sources
 
 __all__ = [
+    "C_GRID",
     "STACKED_INPUTS",
     "GroupedFit",
+    "choose_C",
     "collection_folds",
     "fit_grouped_detector",
     "oof_logits",
@@ -43,6 +46,9 @@ __all__ = [
 
 STACKED_INPUTS: tuple[str, ...] = ("probe", *ANSWER_STATS)
 """The probe's log-odds and the answer's token statistics, stacked."""
+
+C_GRID: tuple[float, ...] = (0.001, 0.003, 0.01, 0.03, 0.1)
+"""Candidates of the probe's inverse L2 strength, chosen by grouped cross-validation."""
 
 
 def collection_folds(
@@ -209,3 +215,42 @@ def fit_grouped_detector(
         familiarity=Familiarity().fit(X) if familiarity else None,
     )
     return detector, GroupedFit(scheme=scheme, oof_inputs=oof_inputs, oof_confidence=oof_conf)
+
+
+def choose_C(
+    X: np.ndarray,
+    y: np.ndarray,
+    folds: Sequence[tuple[np.ndarray, np.ndarray]],
+    *,
+    grid: Sequence[float] = C_GRID,
+    seed: int = 0,
+) -> tuple[float, dict[float, float]]:
+    """The logistic probe's inverse L2 strength with the best mean held-out-fold AUROC.
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape (n, d)
+    y : numpy.ndarray, shape (n,)
+    folds : list of (train_indices, held_out_indices)
+        Normally grouped (:func:`howsure.probes.folds.group_folds`): the choice is for
+        transfer, not fit. Folds whose held-out rows have one class are skipped.
+    grid : sequence of float, default :data:`C_GRID`
+
+    Returns
+    -------
+    C : float
+        The best (the smaller, i.e. stronger regularisation, on ties).
+    table : dict of float to float
+        Mean held-out AUROC per candidate.
+    """
+    table = {}
+    for C in grid:
+        logits = oof_logits(X, y, folds, C=C, seed=seed)
+        aucs = [
+            auroc_or_nan(logits[held], y[held])
+            for _, held in folds
+            if 0 < y[held].sum() < len(held)
+        ]
+        table[float(C)] = float(np.mean(aucs)) if aucs else float("nan")
+    best = max(table, key=lambda c: (table[c], -c))
+    return best, table

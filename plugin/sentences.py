@@ -19,23 +19,26 @@ ones that state an answer: a user sees them all) through the same
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from howsure.calibration.ranking import auroc_or_nan
 from howsure.calibration.stacked import StackedCalibrator
+from howsure.core.checks import check_choice
 from howsure.plugin.detector import Detector, ReaderSettings
 from howsure.plugin.generation import SentenceConfidence
 from howsure.plugin.grouped import (
+    C_GRID,
     STACKED_INPUTS,
     GroupedFit,
+    choose_C,
     collection_folds,
     fit_grouped_detector,
 )
-from howsure.plugin.train import C_GRID, choose_C
 from howsure.probes.activations import forced_readings
 from howsure.probes.collect import Collection
 from howsure.probes.folds import FoldScheme
@@ -45,6 +48,7 @@ from howsure.qa.longform import sentence_labels
 
 __all__ = [
     "SentenceStream",
+    "attach_sentence_detector",
     "fit_sentence_detector",
     "score_sentences",
     "sentence_collection",
@@ -248,6 +252,77 @@ def fit_sentence_detector(
     )
     detector.info["training"].update(info, probe_from="sentences")
     return detector, fit
+
+
+def attach_sentence_detector(
+    detector: Detector,
+    chat: Collection,
+    *,
+    short_train: Collection | None = None,
+    layers: Sequence[int] | None = None,
+    seed: int = 0,
+    on_too_few: Literal["error", "warn"] = "error",
+) -> Detector:
+    """Fit a sentence detector for ``detector`` on chat-style rows and attach it.
+
+    The one recipe ``howsure train --chat-per-source`` and ``howsure freeform`` share:
+    :func:`fit_sentence_detector` on the rows of ``chat`` outside the test split, with
+    the answer detector's own probe recipe (its layer and C, fitted on ``short_train``)
+    as one more candidate when the answer detector reads ``"mean_answer"``.
+
+    Parameters
+    ----------
+    detector : Detector
+        The answer detector; its :attr:`~Detector.sentences` is set (and returned).
+    chat : Collection
+        Chat-style rows collected with ``sentences=True``; every row's item has a split.
+    short_train : Collection, optional
+        Short-style training rows with ``(detector.reader.layer, "mean_answer")``.
+    layers : sequence of int, optional
+        Candidate layers of the sentence probe; default every collected one.
+    seed : int, default 0
+    on_too_few : {"error", "warn"}, default "error"
+        When the fitting rows' answer-stating sentences are all right or all wrong, or
+        fewer than the stacked calibrator's ``min_samples``: raise, or warn and leave
+        ``detector`` without a sentence detector.
+
+    Returns
+    -------
+    Detector
+        ``detector``, with its sentence detector (unless warned).
+
+    Raises
+    ------
+    ValueError
+        ``chat`` has no sentences; too few with ``on_too_few="error"``.
+    """
+    check_choice(on_too_few, "on_too_few", ("error", "warn"))
+    if chat.sentences is None:
+        raise ValueError(
+            "the chat rows were collected without sentences; collect with sentences=True"
+        )
+    probe_rows: dict[str, Any] = {}
+    if short_train is not None and detector.reader.position == POSITION:
+        probe_rows = {
+            "answers": short_train,
+            "answer_layer": detector.reader.layer,
+            "answer_C": float(detector.info.get("training", {}).get("C", 0.003)),
+        }
+    fitting = chat.subset(np.asarray([it.split != "test" for it in chat.items]))
+    y = sentence_collection(fitting).labels
+    least = StackedCalibrator().min_samples
+    if len(y) < least or y.min() == y.max():
+        why = (
+            f"no sentence detector: the {len(fitting)} chat-style fitting rows have "
+            f"{len(y)} answer-stating sentences ({int(y.sum())} right); it needs both kinds "
+            f"and at least {least}. Collect more questions (e.g. a larger --chat-per-source)"
+        )
+        if on_too_few == "error":
+            raise ValueError(why)
+        warnings.warn(why, stacklevel=2)
+        return detector
+    detector.sentences, _ = fit_sentence_detector(fitting, layers=layers, seed=seed, **probe_rows)
+    return detector
 
 
 def sentence_confidences(

@@ -25,16 +25,16 @@ from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 
 from howsure.calibration.calibrators import CALIBRATORS
-from howsure.calibration.ranking import auroc_or_nan
 from howsure.calibration.select import select_calibrator
 from howsure.core.checks import check_choice
 from howsure.plugin.detector import Detector, ReaderSettings
 from howsure.plugin.grouped import (
     STACKED_INPUTS,
+    choose_C,
     collection_folds,
     fit_grouped_detector,
-    oof_logits,
 )
+from howsure.plugin.sentences import attach_sentence_detector
 from howsure.probes.collect import (
     Collection,
     StoreDtype,
@@ -44,7 +44,12 @@ from howsure.probes.collect import (
 )
 from howsure.probes.folds import FoldScheme
 from howsure.probes.linear import PROBES
-from howsure.probes.positions import ANSWER_POSITIONS, POSITIONS, resolve_positions
+from howsure.probes.positions import (
+    ANSWER_POSITIONS,
+    POSITIONS,
+    resolve_layers,
+    resolve_positions,
+)
 from howsure.probes.prompts import DEFAULT_INSTRUCTION
 from howsure.probes.styles import STYLES, chat_items
 from howsure.probes.sweep import SweepResult, layer_sweep
@@ -54,13 +59,11 @@ from howsure.qa.load import load_qa
 from howsure.qa.longform import LongJudge, abstained
 
 __all__ = [
-    "C_GRID",
     "SWEEP_C",
     "CalibratorKind",
     "InputsKind",
     "ProbeKind",
     "TrainResult",
-    "choose_C",
     "collect_chat_splits",
     "collect_splits",
     "fit_detector",
@@ -74,9 +77,6 @@ CalibratorKind = Literal["auto", "platt", "temperature", "isotonic", "histogram"
 SWEEP_C = 0.01
 """The probe's inverse L2 strength during the layer/position sweep (strong: a probe that
 must transfer gains little from fitting the training sources closely)."""
-
-C_GRID: tuple[float, ...] = (0.001, 0.003, 0.01, 0.03, 0.1)
-"""Candidates of the probe's inverse L2 strength, chosen by grouped cross-validation."""
 
 
 @dataclass
@@ -174,16 +174,21 @@ def collect_chat_splits(
     progress: bool = True,
     on_no_gold: NoGold = "error",
     store: StoreDtype = "float32",
+    drop_refusals: bool = True,
 ) -> dict[str, Collection] | None:
-    """Chat-style rows of each split of ``dataset`` (disk-cached).
+    """Chat-style rows of each split of ``dataset`` (disk-cached), with their sentences.
 
     ``per_source`` questions of each source of the split
     (:func:`~howsure.probes.styles.chat_items`), each sent in one of
     :data:`~howsure.probes.styles.STYLES` (the question as given, with a system prompt,
     inside a request, with chatter, after an earlier exchange, or with the short-answer
     instruction), answered greedily up to ``max_new_tokens`` and labelled by
-    :class:`~howsure.qa.longform.LongJudge`. Refusals are neither right nor wrong: they
-    are left out, their count kept in ``meta["abstained"]``.
+    :class:`~howsure.qa.longform.LongJudge`, each answer's sentences kept
+    (``sentences=True``, for the sentence detector). Refusals are neither right nor
+    wrong: they are left out, their count kept in ``meta["abstained"]`` (with
+    ``drop_refusals=False`` they stay, for a report that counts them itself). ``howsure
+    train --chat-per-source`` and ``howsure freeform`` collect through here, so one
+    cached collection serves both.
 
     Returns
     -------
@@ -216,11 +221,14 @@ def collect_chat_splits(
             progress=progress,
             store=store,
             styles=STYLES,
+            sentences=True,
         )
+    if any(coll is None for coll in colls.values()):
+        return None  # another process of the launch has the collections
+    if not drop_refusals:
+        return colls
     out = {}
     for split, coll in colls.items():
-        if coll is None:
-            return None  # another process of the launch has the collections
         refused = abstained(coll.answers, coll.items)
         out[split] = coll.subset(~refused)
         out[split].meta["abstained"] = int(refused.sum())
@@ -310,45 +318,6 @@ def fit_detector(
     return detector, {"chosen": chosen.name, "candidates": chosen.table}
 
 
-def choose_C(
-    X: np.ndarray,
-    y: np.ndarray,
-    folds: Sequence[tuple[np.ndarray, np.ndarray]],
-    *,
-    grid: Sequence[float] = C_GRID,
-    seed: int = 0,
-) -> tuple[float, dict[float, float]]:
-    """The logistic probe's inverse L2 strength with the best mean held-out-fold AUROC.
-
-    Parameters
-    ----------
-    X : numpy.ndarray, shape (n, d)
-    y : numpy.ndarray, shape (n,)
-    folds : list of (train_indices, held_out_indices)
-        Normally grouped (:func:`howsure.probes.folds.group_folds`): the choice is for
-        transfer, not fit. Folds whose held-out rows have one class are skipped.
-    grid : sequence of float, default :data:`C_GRID`
-
-    Returns
-    -------
-    C : float
-        The best (the smaller, i.e. stronger regularisation, on ties).
-    table : dict of float to float
-        Mean held-out AUROC per candidate.
-    """
-    table = {}
-    for C in grid:
-        logits = oof_logits(X, y, folds, C=C, seed=seed)
-        aucs = [
-            auroc_or_nan(logits[held], y[held])
-            for _, held in folds
-            if 0 < y[held].sum() < len(held)
-        ]
-        table[float(C)] = float(np.mean(aucs)) if aucs else float("nan")
-    best = max(table, key=lambda c: (table[c], -c))
-    return best, table
-
-
 def train_detector(
     model: Any,
     tokenizer: Any,
@@ -412,7 +381,9 @@ def train_detector(
         the short-style and chat-style rows together (grouped folds over both). The
         detector then records the styles and sends a bare question as given, with
         answers up to ``chat_max_new_tokens``: it is calibrated for both the short
-        format and messages as people send them. The chat test rows are only collected.
+        format and messages as people send them, and gets a sentence detector
+        (:func:`~howsure.plugin.sentences.attach_sentence_detector`, fitted on the chat
+        train and calibration rows). The chat test rows are only collected.
     chat_max_new_tokens : int, default 256
         Answer length limit of the chat-style rows (answers end at EOS before it).
 
@@ -511,6 +482,22 @@ def train_detector(
         det.info["training"]["C_table"] = c_table
         det.info["sweep"] = sweep.to_dict()
         fitted[kind] = (det, fit)
+    if chat:  # how the short-style rows were sent (the reader records the chat styles')
+        short_meta = colls["train"].meta
+        for det, _ in fitted.values():
+            det.info["training"]["short_style"] = {
+                "instruction": short_meta.get("instruction", DEFAULT_INSTRUCTION),
+                "max_new_tokens": int(short_meta.get("max_new_tokens", max_new_tokens)),
+            }
+        # the sentence detector, on the chat rows outside the test split
+        attach_sentence_detector(
+            fitted["detector"][0],
+            concat(list(chat.values())),
+            short_train=colls["train"],
+            layers=resolve_layers(model, layers),
+            seed=seed,
+            on_too_few="warn",
+        )
     return TrainResult(
         detector=fitted["detector"][0],
         prompt_detector=fitted["prompt_detector"][0],

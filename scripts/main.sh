@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # The main job, end to end, on the embedded default model and the training mixture
 # (the built-in set plus samples of TriviaQA, EntityQuestions, FreebaseQA and Mintaka):
-#   howsure train: collect (cached) -> grouped sweep of layers/positions -> probe C by
-#                  grouped CV -> stacked calibration on grouped out-of-fold scores ->
-#                  familiarity -> save the detector (howsure-out/train/detector) -> test split
+#   howsure train: collect (cached) the short-style questions and HOWSURE_CHAT_PER_SOURCE
+#                  chat-style ones per source and split (default 8; answers of up to 256
+#                  tokens cost about 5 s each here) -> grouped sweep of layers/positions over
+#                  both styles -> probe C by grouped CV -> stacked calibration on grouped
+#                  out-of-fold scores -> familiarity -> sentence detector -> save the
+#                  detector (howsure-out/train/detector) -> test split, both styles
 #   compare:       the new detector against the one shipped in the package (same scores?)
 #   howsure loto:  leave one source out, and leave one EntityQuestions relation out
 #                  (howsure-out/loto-source, howsure-out/loto-relation)
 #   howsure eval:  the evaluation report on the test split, the probe against every
 #                  baseline incl. P(True) (howsure-out/eval/report.html)
-#   howsure freeform: chat-style prompts (HOWSURE_CHAT_PER_SOURCE questions per source,
-#                  default 24: answers of up to 256 tokens cost about 5 s each here),
-#                  judged by the long-answer judge; leave one source out for the answer
-#                  and the sentence confidences; the detector with its sentence detector
-#                  (howsure-out/freeform/detector, freeform.md)
+#   howsure freeform: the same chat-style rows (cached by train), judged by the
+#                  long-answer judge; leave one source out for the answer and the
+#                  sentence confidences (howsure-out/freeform/freeform.md)
+# The shipped detector is this job's with HOWSURE_CHAT_PER_SOURCE=24 (72 chat questions
+# per source: about 30 minutes more); the default 8 keeps the cold job near 40 minutes.
 # Extra arguments go to `howsure train`; --model, --limit, --device, --dtype and
 # --batch-size also go to the other commands (e.g. --limit 200 for a quick run); with
 # --out DIR, the others read DIR/detector and write next to DIR.
@@ -38,7 +41,9 @@ for ((i = 0; i < ${#args[@]}; i++)); do
   esac
 done
 root=$(dirname "$train_out")
-.venv/bin/howsure train --dataset mix --out howsure-out/train "$@"
+chat_per_source=${HOWSURE_CHAT_PER_SOURCE:-8}
+.venv/bin/howsure train --dataset mix --out howsure-out/train \
+  --chat-per-source "$chat_per_source" "$@"
 .venv/bin/python bench/same_scores.py --shipped "$train_out/detector" --dataset mix \
   --out "$root/same_as_shipped.json" "${other_args[@]}" || true
 .venv/bin/howsure loto --detector "$train_out/detector" --dataset mix --by source \
@@ -48,7 +53,7 @@ root=$(dirname "$train_out")
 .venv/bin/howsure eval --detector "$train_out/detector" --dataset mix \
   --out "$root/eval" --samples "${HOWSURE_SAMPLES:-0}" "${other_args[@]}"
 # --limit limits the short-style splits (cached by train); the chat questions are
-# HOWSURE_CHAT_PER_SOURCE per source
+# HOWSURE_CHAT_PER_SOURCE per source and split, the ones train collected
 .venv/bin/howsure freeform --detector "$train_out/detector" --dataset mix \
-  --per-source "${HOWSURE_CHAT_PER_SOURCE:-24}" --with-short --out "$root/freeform" --quiet \
+  --per-source "$chat_per_source" --with-short --out "$root/freeform" --quiet \
   "${other_args[@]}"

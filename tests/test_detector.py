@@ -15,6 +15,7 @@ from howsure.plugin.train import fit_detector, train_detector
 from howsure.probes.activations import generate_and_read
 from howsure.probes.models import load_model
 from howsure.probes.positions import POSITIONS
+from howsure.probes.prompts import DEFAULT_INSTRUCTION
 
 N_QUESTIONS = 160
 
@@ -208,7 +209,9 @@ def test_one_class_labels_are_refused(tiny, tmp_path):
         )
 
 
-def test_training_on_both_styles_fits_and_sends_what_it_saw(tiny, tiny_qa, trained, monkeypatch):
+def test_training_on_both_styles_fits_and_sends_what_it_saw(
+    tiny, tiny_qa, trained, monkeypatch, tmp_path
+):
     from howsure.plugin.wrapper import wrap
     from howsure.probes.styles import STYLES
 
@@ -221,12 +224,12 @@ def test_training_on_both_styles_fits_and_sends_what_it_saw(tiny, tiny_qa, train
         max_new_tokens=4,
         cv=3,
         progress=False,
-        chat_per_source=8,
+        chat_per_source=12,
         chat_max_new_tokens=6,
     )
     det, colls = res.detector, res.collections
     chat = {s: colls[f"chat-{s}"] for s in ("train", "calibration", "test")}
-    assert all(0 < len(c) <= 8 for c in chat.values())
+    assert all(0 < len(c) <= 12 for c in chat.values())
     assert all(set(c.extras["style"]) <= set(STYLES) for c in chat.values())
     assert all(c.meta["max_new_tokens"] == 6 for c in chat.values())
     short = len(colls["train"]) + len(colls["calibration"])
@@ -250,6 +253,22 @@ def test_training_on_both_styles_fits_and_sends_what_it_saw(tiny, tiny_qa, train
     monkeypatch.undo()
     assert [{"role": "user", "content": "What is 2 times 3?"}] in sent
     assert 0.0 <= gen.confidence <= 1.0 and len(gen.token_ids) <= 6
+    # the sentence detector comes from the chat train and calibration rows' sentences
+    sent = det.sentences
+    assert sent is not None and sent.info["training"]["unit"] == "sentence"
+    assert sent.info["training"]["n_answers"] == len(chat["train"]) + len(chat["calibration"])
+    # a QA evaluation (eval, loto, transfer) sends questions as the short rows were sent,
+    # so train's cached collection serves it; a short-only detector's is its reader's
+    short_style = {"instruction": DEFAULT_INSTRUCTION, "max_new_tokens": 4}
+    assert det.info["training"]["short_style"] == short_style == det.qa_style
+    assert res.prompt_detector.qa_style == short_style
+    plain = trained.detector
+    assert plain.qa_style == {
+        "instruction": plain.reader.instruction,
+        "max_new_tokens": plain.reader.max_new_tokens,
+    }
+    saved = Detector.load(det.save(tmp_path / "mixed"))
+    assert saved.qa_style == short_style and saved.sentences is not None
     with pytest.raises(ValueError, match="chat_per_source must be >= 0"):
         train_detector(model, tok, dataset=str(tiny_qa), chat_per_source=-1, progress=False)
 
@@ -300,7 +319,7 @@ def test_cli_train_with_chat_rows_reports_both_styles(tiny_dir, tiny_qa, tmp_pat
     assert main([*base, *quick, "--chat-per-source", "4", "--chat-max-new-tokens", "0"]) == 2
     assert "--chat-max-new-tokens must be >= 1, got 0" in capsys.readouterr().err
     assert not out.exists()  # refused before anything was collected
-    args = [*base, *quick, "--chat-per-source", "8", "--chat-max-new-tokens", "6"]
+    args = [*base, *quick, "--chat-per-source", "12", "--chat-max-new-tokens", "6"]
     assert main(args) == 0
     text = capsys.readouterr().out
     assert "styles: short and chat (short, plain, system, request, chatter, multi_turn)" in text
@@ -311,6 +330,12 @@ def test_cli_train_with_chat_rows_reports_both_styles(tiny_dir, tiny_qa, tmp_pat
         assert "Held-out test split, chat-style rows" in text
         chat = json.loads((out / "chat-metrics.json").read_text())
         assert 0 <= chat["probe"]["auroc"] <= 1
+    # the sentence detector is saved with the detector, and tested on the chat test rows
+    assert det.sentences is not None
+    assert f"Sentence detector: probe from {det.sentences.info['training']['probe_from']}" in text
+    if "labelled sentences are one class" not in text:
+        sent = json.loads((out / "sentence-metrics.json").read_text())
+        assert sent["n"] > 0 and 0 <= sent["auroc"] <= 1 and sent["best_baseline"]
 
 
 def test_stacked_detector_through_the_wrapper_is_exact(trained, tiny):

@@ -13,10 +13,10 @@ from conftest import fit_tiny_detectors
 from howsure.cli import main
 from howsure.plugin.detector import Detector
 from howsure.plugin.grouped import STACKED_INPUTS
-from howsure.probes.collect import collect
+from howsure.plugin.train import collect_chat_splits
+from howsure.probes.collect import concat
 from howsure.probes.styles import STYLES, chat_items
 from howsure.qa.load import load_qa
-from howsure.qa.longform import LongJudge
 
 
 def test_chat_items_are_a_fixed_sample_per_source(qa_jsonl):
@@ -45,21 +45,22 @@ def test_freeform_command(tiny, tiny_dir, tmp_path, capsys):
             "split": ["train", "calibration", "test"][i % 3],
         }
         for s, j in (("a", 1), ("b", 2), ("c", 3))
-        for i in range(12)
+        for i in range(15)
     ]
     path = tmp_path / "qa.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    items = chat_items(load_qa(path), 12)
-    kw = dict(
-        layers="all",
-        positions=["last_prompt", "mean_answer"],
+    # the rows howsure freeform (and howsure train --chat-per-source) collect: 12 per
+    # source and split (5 here), each split's questions in its own chat styles
+    chat = collect_chat_splits(
+        model,
+        tok,
+        dataset=str(path),
+        per_source=12,
         max_new_tokens=16,
-        judge=LongJudge(),
-        styles=STYLES,
-        sentences=True,
         progress=False,
+        drop_refusals=False,
     )
-    coll = collect(model, tok, items, dataset="x", **kw)
+    coll = concat(list(chat.values()))
     golds = {}
     for k, (it, ans) in enumerate(zip(coll.items, coll.answers, strict=True)):
         words = re.findall(r"[A-Za-z]{3,}", ans)
@@ -78,13 +79,13 @@ def test_freeform_command(tiny, tiny_dir, tmp_path, capsys):
     report = json.loads((out / "freeform.json").read_text())
     assert [r["group"] for r in report["answers"]] == ["a", "b", "c"]
     assert [r["group"] for r in report["sentences"]] == ["a", "b", "c"]
-    assert set(report["styles"]) <= set(STYLES) and report["n"] == 36
+    assert set(report["styles"]) <= set(STYLES) and report["n"] == 45
     # no row of a held-out source was fitted on: each fold fitted on the other two
-    assert all(r["n_fit"] < 36 + 24 for r in report["answers"])
+    assert all(r["n_fit"] < 45 + 30 for r in report["answers"])
     # --with-short: each fold also fitted on the other sources' short-style rows, and the
     # held-out source's short rows scored
     assert [r["short"]["group"] for r in report["answers"]] == ["a", "b", "c"]
-    assert all(r["short"]["n"] == 12 for r in report["answers"])
+    assert all(r["short"]["n"] == 15 for r in report["answers"])
     saved = Detector.load(out / "detector", model=model, tokenizer=tok)
     assert saved.sentences is not None and saved.sentences.reader.position == "mean_answer"
     assert saved.sentences.info["training"]["unit"] == "sentence"

@@ -4,6 +4,7 @@ detector, the server (plain and streamed) and ``chat --json`` agree."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 
@@ -426,3 +427,25 @@ def test_the_answer_probe_is_a_candidate_of_the_sentence_detector():
     det2, _ = fit_sentence_detector(coll, answers=one_class, answer_layer=3)
     assert det2.info["training"]["probe_from"] == "sentences"
     assert "answers L3" not in det2.info["training"]["candidates_auroc"]
+
+
+def test_attach_sentence_detector_fits_outside_the_test_split_or_warns():
+    from howsure.plugin.sentences import attach_sentence_detector
+
+    coll = synthetic_collection()
+    coll.items = [
+        dataclasses.replace(it, split=("train", "calibration", "test")[k % 3])
+        for k, it in enumerate(coll.items)
+    ]
+    det, _ = fit_sentence_detector(coll)  # any detector will do as the answer detector
+    attach_sentence_detector(det, coll)
+    assert det.sentences.info["training"]["n_answers"] == sum(k % 3 != 2 for k in range(len(coll)))
+    few = coll.subset(np.arange(len(coll)) < 9)
+    det.sentences = None
+    with pytest.warns(UserWarning, match=r"no sentence detector: the 6 chat-style fitting rows"):
+        attach_sentence_detector(det, few, on_too_few="warn")
+    assert det.sentences is None
+    with pytest.raises(ValueError, match="no sentence detector: the 6 chat-style fitting rows"):
+        attach_sentence_detector(det, few)
+    with pytest.raises(ValueError, match="on_too_few must be one of 'error', 'warn'; got 'skip'"):
+        attach_sentence_detector(det, coll, on_too_few="skip")

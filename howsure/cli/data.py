@@ -165,7 +165,11 @@ def _chat_lines(res: Any, detectors: dict[str, Any], args: argparse.Namespace) -
     if chat is None:
         return []
     if len(chat) == 0 or chat.labels.all() or not chat.labels.any():
-        return [f"Chat-style test rows: {len(chat)}, one class only: no metrics", ""]
+        return [
+            f"Chat-style test rows: {len(chat)}, one class only: no metrics",
+            "",
+            *_sentence_lines(res.detector, chat, args),
+        ]
     report = evaluate_detectors(detectors, chat, n_boot=args.n_boot, seed=args.seed)
     report.pop("scores")
     (Path(args.out) / "chat-metrics.json").write_text(
@@ -176,6 +180,38 @@ def _chat_lines(res: Any, detectors: dict[str, Any], args: argparse.Namespace) -
         f"{args.chat_max_new_tokens} tokens, {chat.meta.get('abstained', 0)} refusals left "
         f"out; accuracy {chat.labels.mean():.1%}), bootstrap 95% intervals:",
         methods_markdown(report["methods"]),
+        "",
+        *_sentence_lines(res.detector, chat, args),
+    ]
+
+
+def _sentence_lines(det: Any, chat: Any, args: argparse.Namespace) -> list[str]:
+    """The sentence detector and its test on the chat test rows' answer-stating sentences."""
+    from howsure.eval.heldout import heldout_metrics
+    from howsure.plugin.sentences import POSITION, sentence_collection
+
+    sent = det.sentences
+    if sent is None:
+        return []
+    training = sent.info["training"]
+    line = (
+        f"Sentence detector: probe from {training['probe_from']}, layer {sent.reader.layer}, "
+        f"fitted on {training['n_train']} answer-stating sentences of the chat train and "
+        "calibration rows"
+    )
+    labelled = sentence_collection(chat)
+    y = labelled.labels
+    if len(y) == 0 or y.all() or not y.any():
+        return [f"{line}; the chat test rows' {len(y)} labelled sentences are one class.", ""]
+    found = sent.assess_features(labelled.features(sent.reader.layer, POSITION), labelled.extras)
+    m = heldout_metrics(found, labelled, n_boot=args.n_boot, seed=args.seed)
+    (Path(args.out) / "sentence-metrics.json").write_text(json.dumps(m, indent=2), encoding="utf-8")
+    lo, hi = m["auroc_ci95"]
+    return [
+        f"{line}. On the chat test rows' {m['n']} answer-stating sentences: AUROC "
+        f"{m['auroc']:.3f} [{lo:.3f}, {hi:.3f}], best token-statistics baseline "
+        f"{m['best_baseline']} {m['best_baseline_auroc']:.3f}, ECE {m['ece']:.3f} (noise floor "
+        f"{m['ece_noise_floor']:.3f}), Brier skill {m['brier_skill']:+.3f}",
         "",
     ]
 

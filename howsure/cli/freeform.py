@@ -28,7 +28,8 @@ def add_parsers(sub: Any) -> None:
     ff = sub.add_parser(
         "freeform",
         help="chat-style answers: fit the sentence detector and report held-out sources",
-        description="Send --per-source questions of each source of --dataset as people send "
+        description="Send --per-source questions of each source and split of --dataset as "
+        "people send "
         "them (the chat styles of howsure.probes.styles: the question as given, with a "
         "system prompt, as a request, with chatter, after an earlier exchange, and the "
         "short instruction), answers to EOS or --max-new-tokens, judged by the long-answer "
@@ -40,7 +41,13 @@ def add_parsers(sub: Any) -> None:
     )
     add_model_args(ff)
     add_dataset_args(ff, limit_help="with --with-short: at most N short-style questions per split")
-    ff.add_argument("--per-source", type=int, default=72, help="questions per source (default 72)")
+    ff.add_argument(
+        "--per-source",
+        type=int,
+        default=24,
+        help="questions per source and split (default 24: 72 per source; the same rows as "
+        "howsure train --chat-per-source, one cache entry)",
+    )
     ff.add_argument(
         "--max-new-tokens", type=int, default=256, help="answer length limit (default 256)"
     )
@@ -76,15 +83,16 @@ def cmd_freeform(args: argparse.Namespace) -> int:
     from howsure.eval.freeform import chat_loso, sentence_loso
     from howsure.eval.heldout import heldout_markdown
     from howsure.plugin.detector import Detector
-    from howsure.plugin.sentences import fit_sentence_detector
-    from howsure.probes.collect import collect
-    from howsure.probes.positions import base_positions, resolve_layers
-    from howsure.probes.styles import STYLES, chat_items
+    from howsure.plugin.sentences import attach_sentence_detector
+    from howsure.plugin.train import collect_chat_splits, collect_splits
+    from howsure.probes.collect import concat
+    from howsure.probes.positions import resolve_layers
+    from howsure.probes.styles import STYLES
     from howsure.qa.load import load_qa
-    from howsure.qa.longform import LongJudge
 
-    items = chat_items(load_qa(args.dataset, on_no_gold=no_gold(args)), args.per_source)
-    sources = sorted({it.source or "" for it in items})
+    if args.per_source < 1:
+        raise ValueError(f"--per-source must be >= 1, got {args.per_source}")
+    sources = sorted({it.source or "" for it in load_qa(args.dataset, on_no_gold=no_gold(args))})
     if len(sources) < 2 or "" in sources:
         raise ValueError(
             f"--dataset {args.dataset} needs a 'source' on every row and at least 2 sources "
@@ -95,23 +103,21 @@ def cmd_freeform(args: argparse.Namespace) -> int:
     det = Detector.load(
         folder, model=model, tokenizer=tokenizer, on_dtype_mismatch=dtype_policy(args)
     )
-    positions = list(
-        dict.fromkeys(["last_prompt", "mean_answer", *base_positions([det.reader.position])])
-    )
-    coll = collect(
+    # howsure train --chat-per-source collects the same rows (one cache entry serves both)
+    chat = collect_chat_splits(
         model,
         tokenizer,
-        items,
-        layers=args.layers,
-        positions=positions,
+        dataset=args.dataset,
+        per_source=args.per_source,
         max_new_tokens=args.max_new_tokens,
         batch_size=args.batch_size,
-        judge=LongJudge(),
-        dataset=f"{args.dataset}-chat",
-        styles=STYLES,
-        sentences=True,
         progress=not args.quiet,
+        on_no_gold=no_gold(args),
+        drop_refusals=False,
     )
+    if chat is None:
+        return 0  # another process of a torchrun / accelerate launch reports
+    coll = concat(list(chat.values()))
     training = det.info.get("training", {})
     recipe = {
         "layer": det.reader.layer,
@@ -122,9 +128,6 @@ def cmd_freeform(args: argparse.Namespace) -> int:
     kw = {"n_boot": args.n_boot, "seed": args.seed, "progress": not args.quiet}
     short = None
     if args.with_short:
-        from howsure.plugin.train import collect_splits
-        from howsure.probes.collect import concat
-
         splits = collect_splits(
             model,
             tokenizer,
@@ -133,8 +136,7 @@ def cmd_freeform(args: argparse.Namespace) -> int:
             limit=args.limit,
             layers=[det.reader.layer],
             positions=[det.reader.position],
-            max_new_tokens=det.reader.max_new_tokens,
-            instruction=det.reader.instruction,
+            **det.qa_style,
             batch_size=args.batch_size,
             progress=not args.quiet,
             on_no_gold=no_gold(args),
@@ -142,23 +144,19 @@ def cmd_freeform(args: argparse.Namespace) -> int:
         short = concat([c for c in splits.values() if len(c)])
     answers = chat_loso(coll, short=short, **recipe, **kw)
     probe_rows = {}
+    short_train = None
     if short is not None and recipe["position"] == "mean_answer":
-        train_rows = short.subset(np.asarray([it.split == "train" for it in short.items]))
+        short_train = short.subset(np.asarray([it.split == "train" for it in short.items]))
         probe_rows = {
-            "answers": train_rows,
+            "answers": short_train,
             "answer_layer": recipe["layer"],
             "answer_C": recipe["C"],
         }
     layers = resolve_layers(model, args.layers)
     sentences = sentence_loso(coll, layers=layers, **probe_rows, **kw)
-    fitting = np.asarray([it.split != "test" for it in coll.items])
-    sent_det, _ = fit_sentence_detector(
-        coll.subset(fitting),
-        layers=layers,
-        seed=args.seed,
-        **probe_rows,
-    )
-    det.sentences = sent_det
+    sent_det = attach_sentence_detector(
+        det, coll, short_train=short_train, layers=layers, seed=args.seed
+    ).sentences
     dest = Path(args.out)
     det.save(dest / "detector")
     style = np.asarray(coll.extras["style"])
@@ -194,8 +192,8 @@ def cmd_freeform(args: argparse.Namespace) -> int:
     text = "\n".join(
         [
             f"Free-form answers: {len(coll)} questions of {args.dataset} ({args.per_source} per "
-            f"source), answers to EOS or {args.max_new_tokens} tokens, judged by the long-answer "
-            "judge.",
+            f"source and split), answers to EOS or {args.max_new_tokens} tokens, judged by the "
+            "long-answer judge.",
             "",
             "| style | n | accuracy | mean answer tokens | cut by the limit |",
             "|---|---:|---:|---:|---:|",
