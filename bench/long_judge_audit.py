@@ -72,7 +72,7 @@ def collect_more(args: argparse.Namespace) -> None:
 
     skip = _read_ids(args.skip)
     items = [it for it in load_qa(args.dataset) if it.id not in skip]
-    chosen = [it for it in chat_items(items, args.per_source)]
+    chosen = chat_items(items, args.per_source)
     model, tokenizer = load_model(args.model)
     coll = collect(
         model,
