@@ -254,6 +254,19 @@ def fit_sentence_detector(
     return detector, fit
 
 
+def answer_probe_rows(detector: Detector, short_train: Collection | None) -> dict[str, Any]:
+    """The answer detector's probe recipe as :func:`fit_sentence_detector`'s ``answers``,
+    ``answer_layer`` and ``answer_C`` (empty without ``short_train`` or when the answer
+    detector does not read ``"mean_answer"``)."""
+    if short_train is None or detector.reader.position != POSITION:
+        return {}
+    return {
+        "answers": short_train,
+        "answer_layer": detector.reader.layer,
+        "answer_C": float(detector.info.get("training", {}).get("C", 0.003)),
+    }
+
+
 def attach_sentence_detector(
     detector: Detector,
     chat: Collection,
@@ -301,13 +314,7 @@ def attach_sentence_detector(
         raise ValueError(
             "the chat rows were collected without sentences; collect with sentences=True"
         )
-    probe_rows: dict[str, Any] = {}
-    if short_train is not None and detector.reader.position == POSITION:
-        probe_rows = {
-            "answers": short_train,
-            "answer_layer": detector.reader.layer,
-            "answer_C": float(detector.info.get("training", {}).get("C", 0.003)),
-        }
+    probe_rows = answer_probe_rows(detector, short_train)
     fitting = chat.subset(np.asarray([it.split != "test" for it in chat.items]))
     y = sentence_collection(fitting).labels
     least = StackedCalibrator().min_samples

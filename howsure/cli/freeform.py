@@ -83,7 +83,7 @@ def cmd_freeform(args: argparse.Namespace) -> int:
     from howsure.eval.freeform import chat_loso, sentence_loso
     from howsure.eval.heldout import heldout_markdown
     from howsure.plugin.detector import Detector
-    from howsure.plugin.sentences import attach_sentence_detector
+    from howsure.plugin.sentences import answer_probe_rows, attach_sentence_detector
     from howsure.plugin.train import collect_chat_splits, collect_splits
     from howsure.probes.collect import concat
     from howsure.probes.positions import resolve_layers
@@ -143,15 +143,10 @@ def cmd_freeform(args: argparse.Namespace) -> int:
         )
         short = concat([c for c in splits.values() if len(c)])
     answers = chat_loso(coll, short=short, **recipe, **kw)
-    probe_rows = {}
     short_train = None
-    if short is not None and recipe["position"] == "mean_answer":
+    if short is not None:
         short_train = short.subset(np.asarray([it.split == "train" for it in short.items]))
-        probe_rows = {
-            "answers": short_train,
-            "answer_layer": recipe["layer"],
-            "answer_C": recipe["C"],
-        }
+    probe_rows = answer_probe_rows(det, short_train)
     layers = resolve_layers(model, args.layers)
     sentences = sentence_loso(coll, layers=layers, **probe_rows, **kw)
     sent_det = attach_sentence_detector(
