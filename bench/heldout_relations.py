@@ -40,7 +40,7 @@ def main() -> int:
     from howsure.eval.heldout import heldout_markdown, leave_one_group_out
     from howsure.plugin.defaults import shipped_detector_for
     from howsure.plugin.detector import Detector
-    from howsure.plugin.train import collect_splits
+    from howsure.plugin.rows import collect_splits
     from howsure.probes.collect import collect, concat
     from howsure.probes.models import load_model
     from howsure.qa.items import QAItem

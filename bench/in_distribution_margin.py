@@ -26,7 +26,7 @@ def main() -> None:
     from howsure.eval.compare import baseline_scores
     from howsure.plugin.defaults import shipped_detector_for
     from howsure.plugin.detector import Detector
-    from howsure.plugin.train import collect_splits
+    from howsure.plugin.rows import collect_splits
     from howsure.probes.models import load_model
 
     model, tok = load_model()

@@ -46,7 +46,7 @@ def main() -> int:
     from howsure.plugin.defaults import shipped_detector_for
     from howsure.plugin.detector import Detector
     from howsure.plugin.grouped import STACKED_INPUTS, collection_folds, fit_grouped_detector
-    from howsure.plugin.train import collect_splits
+    from howsure.plugin.rows import collect_splits
     from howsure.probes.activations import ANSWER_STATS
     from howsure.probes.collect import concat
     from howsure.probes.familiarity import Familiarity

@@ -33,7 +33,8 @@ def main() -> int:
         collection_folds,
         fit_grouped_detector,
     )
-    from howsure.plugin.train import SWEEP_C, collect_splits
+    from howsure.plugin.rows import collect_splits
+    from howsure.plugin.train import SWEEP_C
     from howsure.probes.collect import concat
     from howsure.probes.models import load_model
     from howsure.probes.positions import POSITIONS, resolve_positions

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from howsure.plugin.train import collect_splits
+from howsure.plugin.rows import collect_splits
 from howsure.probes.models import load_model
 
 RESULTS = Path(__file__).parent / "results"

@@ -24,7 +24,7 @@ from howsure.calibration.ranking import paired_auroc_difference
 from howsure.eval.heldout import heldout_markdown, heldout_metrics
 from howsure.plugin.defaults import shipped_detector_for
 from howsure.plugin.detector import Detector
-from howsure.plugin.train import collect_chat_splits, collect_splits
+from howsure.plugin.rows import collect_chat_splits, collect_splits
 from howsure.probes.models import load_model
 
 

@@ -29,7 +29,7 @@ from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 
 from howsure.calibration.ranking import auroc, paired_auroc_difference
-from howsure.plugin.train import collect_splits
+from howsure.plugin.rows import collect_splits
 from howsure.probes.linear import LogisticProbe
 from howsure.probes.models import load_model
 from howsure.probes.prompts import DEFAULT_INSTRUCTION

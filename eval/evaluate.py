@@ -35,9 +35,10 @@ from howsure.eval.compare import evaluate_detectors
 from howsure.eval.report import write_report
 from howsure.eval.transfer import heldout_row, heldout_table
 from howsure.plugin.detector import Detector
+from howsure.plugin.rows import style_for
 from howsure.probes.collect import Collection, collect
 from howsure.qa.files import NoGold
-from howsure.qa.items import QAItem, dataset_fingerprint
+from howsure.qa.items import QAItem, code_tests, dataset_fingerprint
 from howsure.qa.load import load_qa
 
 __all__ = [
@@ -82,14 +83,15 @@ def collect_for(
     det: Detector, model: Any, tokenizer: Any, items: Sequence[QAItem], **kw: Any
 ) -> Collection:
     """The answers and the detector's activations (one generation pass, disk-cached),
-    the questions sent as the detector's QA rows were (:attr:`Detector.qa_style`)."""
+    the questions sent as the detector's QA rows were (:attr:`Detector.qa_style`), code
+    tasks as its code rows were (:func:`~howsure.plugin.rows.code_style`)."""
     return collect(
         model,
         tokenizer,
         items,
         layers=[det.reader.layer],
         positions=[det.reader.position],
-        **det.qa_style,
+        **style_for(det, items),
         **kw,
     )
 
@@ -104,14 +106,16 @@ def plan_eval(
 ) -> tuple[str, list[QAItem]]:
     """The split to score and its questions, every row validated (no model needed).
 
-    ``split="auto"`` is the test split of the dataset the detector was trained on, and
-    every row of any other dataset.
+    ``split="auto"`` is the test split of a dataset the detector was trained on (its QA
+    set or one of its code-task sets), and every row of any other dataset.
     """
     if split not in EVAL_SPLITS:
         raise ValueError(f"split must be one of {EVAL_SPLITS}; got {split!r}")
     if split == "auto":
-        trained_on = det.info.get("training", {}).get("dataset")
-        split = "test" if same_dataset(dataset, trained_on) else "all"
+        training = det.info.get("training", {})
+        code = (training.get("code") or {}).get("datasets", [])
+        seen = [training.get("dataset"), *code]
+        split = "test" if any(same_dataset(dataset, d) for d in seen) else "all"
     return split, load_qa(dataset, split=split, limit=limit, on_no_gold=on_no_gold)
 
 
@@ -235,6 +239,12 @@ def run_eval(
         except baselines.NoSingleTokenError as err:  # a tokenizer without one-token "yes"
             notes.append(f"P(True) left out: {err}.")
             warnings.warn(notes[-1], RuntimeWarning, stacklevel=2)
+    if samples and code_tests(coll.items[0]) is not None:
+        notes.append(
+            "Sampling consistency left out: code answers agree or not by what their code "
+            "does, not by their words (it would need every sample run in the sandbox)."
+        )
+        samples = 0
     if samples:
         expensive(
             "consistency",

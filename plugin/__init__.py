@@ -15,6 +15,9 @@
     The detector's stored parts: :class:`ReaderSettings` and its estimators' states.
 ``checks``
     What a detector checks and returns: prompts, fingerprints, inputs, :class:`Assessment`.
+``rows``
+    :func:`collect_splits`, :func:`collect_chat_splits`, :func:`collect_code_splits`:
+    the short-style, chat-style and code-task rows of each split (disk-cached).
 ``train``
     :func:`train_detector`: collect, grouped sweep, fit, calibrate.
 ``grouped``
@@ -59,8 +62,10 @@ _EXPORTS = {
     "shipped_detector_for": "howsure.plugin.defaults",
     "shipped_detectors": "howsure.plugin.defaults",
     "TrainResult": "howsure.plugin.train",
-    "collect_chat_splits": "howsure.plugin.train",
-    "collect_splits": "howsure.plugin.train",
+    "collect_chat_splits": "howsure.plugin.rows",
+    "collect_code_splits": "howsure.plugin.rows",
+    "collect_splits": "howsure.plugin.rows",
+    "mixed_rows": "howsure.plugin.rows",
     "fit_detector": "howsure.plugin.train",
     "train_detector": "howsure.plugin.train",
     "DEFAULT_TEMPLATE": "howsure.plugin.generation",

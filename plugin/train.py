@@ -7,9 +7,11 @@ The three splits of a QA dataset each have one job:
 * **test**: nothing here; it is held out for evaluation (:mod:`howsure.eval`).
 
 With ``chat_per_source``, each split also gets chat-style rows
-(:func:`collect_chat_splits`: questions as people send them, answers to EOS), and the
-detector is chosen and fitted on both styles together: what the server, the wrapper and
-the CLI send for a bare question (the message as given) is then what it was trained on.
+(:func:`~howsure.plugin.rows.collect_chat_splits`: questions as people send them,
+answers to EOS), and the detector is chosen and fitted on both styles together: what
+the server, the wrapper and the CLI send for a bare question (the message as given) is
+then what it was trained on. With ``code``, code tasks labelled by their tests
+(:func:`~howsure.plugin.rows.collect_code_splits`) join them as their own source.
 """
 
 from __future__ import annotations
@@ -34,12 +36,17 @@ from howsure.plugin.grouped import (
     collection_folds,
     fit_grouped_detector,
 )
+from howsure.plugin.rows import (
+    collect_chat_splits,
+    collect_code_splits,
+    collect_splits,
+    load_code_tasks,
+    mixed_rows,
+)
 from howsure.plugin.sentences import attach_sentence_detector
 from howsure.probes.collect import (
     Collection,
     StoreDtype,
-    check_questions_fit,
-    collect,
     concat,
 )
 from howsure.probes.folds import FoldScheme
@@ -51,12 +58,10 @@ from howsure.probes.positions import (
     resolve_positions,
 )
 from howsure.probes.prompts import DEFAULT_INSTRUCTION
-from howsure.probes.styles import STYLES, chat_items
+from howsure.probes.styles import CODE_STYLES
 from howsure.probes.sweep import SweepResult, layer_sweep
-from howsure.qa.files import NoGold
-from howsure.qa.items import SPLITS
+from howsure.qa.files import NoGold, check_sources
 from howsure.qa.load import load_qa
-from howsure.qa.longform import LongJudge, abstained
 
 __all__ = [
     "SWEEP_C",
@@ -64,8 +69,6 @@ __all__ = [
     "InputsKind",
     "ProbeKind",
     "TrainResult",
-    "collect_chat_splits",
-    "collect_splits",
     "fit_detector",
     "train_detector",
 ]
@@ -105,147 +108,6 @@ class TrainResult:
     sweep: SweepResult
     collections: dict[str, Collection]
     calibration_table: dict = field(default_factory=dict)
-
-
-def collect_splits(
-    model: Any,
-    tokenizer: Any,
-    *,
-    dataset: str = "builtin",
-    splits: Sequence[str] = SPLITS,
-    limit: int | None = None,
-    layers: int | Sequence[int] | Literal["all"] = "all",
-    positions: Sequence[str] = POSITIONS,
-    max_new_tokens: int = 32,
-    batch_size: int = 16,
-    instruction: str = DEFAULT_INSTRUCTION,
-    progress: bool = True,
-    on_no_gold: NoGold = "error",
-    store: StoreDtype = "float32",
-) -> dict[str, Collection] | None:
-    """Collect each split of ``dataset`` (disk-cached; ``limit`` applies per split).
-
-    Every split's rows are loaded and validated, and every question's length checked
-    against the context window, before the first answer is generated. ``store`` is the
-    activations' precision (see :func:`howsure.probes.collect.collect`). Under a
-    multi-process launch, ``None`` on every process but the main one (which gathered
-    the shards).
-    """
-    items = {s: load_qa(dataset, split=s, limit=limit, on_no_gold=on_no_gold) for s in splits}
-    check_questions_fit(
-        model,
-        tokenizer,
-        [it for split_items in items.values() for it in split_items],
-        instruction=instruction,
-        max_new_tokens=max_new_tokens,
-    )
-    out = {}
-    for split in splits:
-        out[split] = collect(
-            model,
-            tokenizer,
-            items[split],
-            layers=layers,
-            positions=positions,
-            max_new_tokens=max_new_tokens,
-            batch_size=batch_size,
-            instruction=instruction,
-            dataset=str(dataset),
-            split=split,
-            progress=progress,
-            store=store,
-        )
-    if any(coll is None for coll in out.values()):
-        return None  # another process of the launch has the collections
-    return out
-
-
-def collect_chat_splits(
-    model: Any,
-    tokenizer: Any,
-    *,
-    dataset: str = "builtin",
-    per_source: int,
-    splits: Sequence[str] = SPLITS,
-    layers: int | Sequence[int] | Literal["all"] = "all",
-    positions: Sequence[str] = POSITIONS,
-    max_new_tokens: int = 256,
-    batch_size: int = 16,
-    progress: bool = True,
-    on_no_gold: NoGold = "error",
-    store: StoreDtype = "float32",
-    drop_refusals: bool = True,
-) -> dict[str, Collection] | None:
-    """Chat-style rows of each split of ``dataset`` (disk-cached), with their sentences.
-
-    ``per_source`` questions of each source of the split
-    (:func:`~howsure.probes.styles.chat_items`), each sent in one of
-    :data:`~howsure.probes.styles.STYLES` (the question as given, with a system prompt,
-    inside a request, with chatter, after an earlier exchange, or with the short-answer
-    instruction), answered greedily up to ``max_new_tokens`` and labelled by
-    :class:`~howsure.qa.longform.LongJudge`, each answer's sentences kept
-    (``sentences=True``, for the sentence detector). Refusals are neither right nor
-    wrong: they are left out, their count kept in ``meta["abstained"]`` (with
-    ``drop_refusals=False`` they stay, for a report that counts them itself). ``howsure
-    train --chat-per-source`` and ``howsure freeform`` collect through here, so one
-    cached collection serves both.
-
-    Returns
-    -------
-    dict of str to Collection or None
-        Per split; ``meta["styles"]`` lists the styles. ``None`` on every process but
-        the main one of a multi-process launch.
-
-    Raises
-    ------
-    ValueError
-        ``per_source`` below 1; the dataset's rows fail validation (every split is
-        loaded before the first answer is generated).
-    """
-    items = {
-        s: chat_items(load_qa(dataset, split=s, on_no_gold=on_no_gold), per_source) for s in splits
-    }
-    colls = {}
-    for split in splits:  # every process of a launch takes part in every split
-        colls[split] = collect(
-            model,
-            tokenizer,
-            items[split],
-            layers=layers,
-            positions=positions,
-            max_new_tokens=max_new_tokens,
-            batch_size=batch_size,
-            judge=LongJudge(),
-            dataset=f"{dataset}-chat",
-            split=split,
-            progress=progress,
-            store=store,
-            styles=STYLES,
-            sentences=True,
-        )
-    if any(coll is None for coll in colls.values()):
-        return None  # another process of the launch has the collections
-    if not drop_refusals:
-        return colls
-    out = {}
-    for split, coll in colls.items():
-        refused = abstained(coll.answers, coll.items)
-        out[split] = coll.subset(~refused)
-        out[split].meta["abstained"] = int(refused.sum())
-    return out
-
-
-def mixed_rows(short: Sequence[Collection], chat: Sequence[Collection]) -> Collection:
-    """Short-style and chat-style rows as one collection that records both styles.
-
-    The rows of ``short`` then ``chat`` (:func:`~howsure.probes.collect.concat`); its
-    ``meta`` is the chat rows' (``styles``, their answer length), so a detector fitted on
-    it sends a bare question as given (:class:`~howsure.plugin.parts.ReaderSettings`).
-    """
-    rows = concat([*short, *chat])
-    rows.meta = dict(rows.meta, styles=list(chat[0].meta["styles"]))
-    rows.meta["max_new_tokens"] = int(chat[0].meta["max_new_tokens"])
-    return rows
 
 
 def fit_detector(
@@ -338,6 +200,7 @@ def train_detector(
     store: StoreDtype = "float32",
     chat_per_source: int = 0,
     chat_max_new_tokens: int = 256,
+    code: Sequence[str] = (),
 ) -> TrainResult | None:
     """Collect, sweep, fit and calibrate a detector for ``model``, choosing for transfer.
 
@@ -386,6 +249,12 @@ def train_detector(
         train and calibration rows). The chat test rows are only collected.
     chat_max_new_tokens : int, default 256
         Answer length limit of the chat-style rows (answers end at EOS before it).
+    code : sequence of str, default ()
+        Code-task datasets to mix in (``("code",)``: the shipped code tasks; needs
+        ``chat_per_source``): each split's tasks (:func:`collect_code_splits`, answers up
+        to ``chat_max_new_tokens``, labelled by running their tests) join the chat rows as
+        their own source(s), with their families as topics. The code test rows are only
+        collected (``collections["code-test"]``).
 
     Returns
     -------
@@ -407,9 +276,40 @@ def train_detector(
         raise TypeError(f"chat_per_source must be an int, got {chat_per_source!r}")
     if chat_per_source < 0:
         raise ValueError(f"chat_per_source must be >= 0 (0: no chat rows), got {chat_per_source}")
+    if isinstance(code, str):
+        raise TypeError(f"code must be a sequence of dataset names, got the str {code!r}; wrap it")
+    if code and not chat_per_source:
+        raise ValueError(
+            f"code={tuple(code)!r} needs chat_per_source >= 1: code answers are chat-style "
+            "(sent as written, answered at length); give --chat-per-source too"
+        )
+    for name in code:  # a bad code dataset fails before any answer is generated
+        load_code_tasks(name)
+    if code:  # code tasks are a source of their own: the QA rows need theirs
+        check_sources(
+            load_qa(dataset, on_no_gold=on_no_gold),
+            what=f"dataset {dataset!r} (code tasks join it as their own source)",
+        )
     positions = resolve_positions(positions)
     if "last_prompt" not in positions:
         positions = ["last_prompt", *positions]
+    # code first: the shortest collection, its accuracy known early
+    coded = (
+        collect_code_splits(
+            model,
+            tokenizer,
+            datasets=code,
+            limit=limit,
+            layers=layers,
+            positions=positions,
+            max_new_tokens=chat_max_new_tokens,
+            batch_size=batch_size,
+            progress=progress,
+            store=store,
+        )
+        if code
+        else {}
+    )
     colls = collect_splits(
         model,
         tokenizer,
@@ -440,13 +340,16 @@ def train_detector(
         if chat_per_source
         else {}
     )
-    if colls is None or chat is None:
+    if colls is None or chat is None or coded is None:
         return None  # another process of a torchrun / accelerate launch trains
     train, fitting = colls["train"], [colls["train"], colls["calibration"]]
     if chat:
         colls |= {f"chat-{split}": coll for split, coll in chat.items()}
-        train = mixed_rows([train], [chat["train"]])
+        colls |= {f"code-{split}": coll for split, coll in coded.items()}
+        long_train = [chat["train"], *([coded["train"]] if coded else [])]
+        train = mixed_rows([train], long_train)
         fitting += [chat["train"], chat["calibration"]]
+        fitting += [coded[s] for s in ("train", "calibration") if coded]
     fold_list, scheme = collection_folds(train, scheme=folds, cv=cv, seed=seed)
     topics = np.array([it.topic for it in train.items])
     features = train.feature_matrices(positions)
@@ -489,6 +392,14 @@ def train_detector(
                 "instruction": short_meta.get("instruction", DEFAULT_INSTRUCTION),
                 "max_new_tokens": int(short_meta.get("max_new_tokens", max_new_tokens)),
             }
+            if coded:
+                det.info["training"]["code"] = {
+                    "datasets": list(code),
+                    "styles": list(CODE_STYLES),
+                    "max_new_tokens": int(chat_max_new_tokens),
+                    "n_train": len(coded["train"]),
+                    "n_calibration": len(coded["calibration"]),
+                }
         # the sentence detector, on the chat rows outside the test split
         attach_sentence_detector(
             fitted["detector"][0],

@@ -38,6 +38,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from howsure.coding.judge import label_items
 from howsure.core.checks import check_choice
 from howsure.core.files import cache_dir, staged_files
 from howsure.core.version import __version__
@@ -59,7 +60,7 @@ from howsure.probes.prompts import DEFAULT_INSTRUCTION, question_prompt, render_
 from howsure.probes.spans import SentenceTable
 from howsure.probes.styles import check_styles, styled_conversations
 from howsure.qa.items import QAItem, dataset_fingerprint
-from howsure.qa.judge import Judge, label_all
+from howsure.qa.judge import Judge
 
 __all__ = [
     "FORMAT_VERSION",
@@ -82,6 +83,7 @@ RECORD_FIELDS = (
     "logprob_min",
     "entropy_mean",
     "style",
+    "code_outcome",
 )
 
 
@@ -462,12 +464,9 @@ def collect(
         # labels are a function of the answers and golds: recomputed, so a fixed judge or
         # a corrected gold answer needs no re-run
         cached.items = list(items)
-        cached.labels = label_all(
-            cached.answers,
-            [it.answers for it in items],
-            judge=judge,
-            questions=[it.question for it in items],
-        )
+        cached.labels, outcomes = label_items(cached.answers, items, judge=judge, progress=progress)
+        if outcomes is not None:
+            cached.extras["code_outcome"] = np.asarray(outcomes, dtype=str)
         # the entry may have been written for the same questions under another name
         cached.meta.update(
             dataset=dataset, split=split, dataset_fingerprint=dataset_fingerprint(items)
@@ -493,12 +492,7 @@ def collect(
     )
     if result is None:
         return None  # not the main process: it has gathered the shards and goes on alone
-    labels = label_all(
-        result.answers,
-        [it.answers for it in items],
-        judge=judge,
-        questions=[it.question for it in items],
-    )
+    labels, outcomes = label_items(result.answers, items, judge=judge, progress=progress)
     out = Collection(
         items=list(items),
         answers=result.answers,
@@ -511,6 +505,7 @@ def collect(
             "logprob_min": result.logprob_min,
             "entropy_mean": result.entropy_mean,
             **({"style": np.asarray(style_names, dtype=str)} if style_names else {}),
+            **({"code_outcome": np.asarray(outcomes, dtype=str)} if outcomes else {}),
         },
         meta={
             "howsure_version": __version__,

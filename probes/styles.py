@@ -26,6 +26,7 @@ from howsure.qa.items import QAItem
 __all__ = [
     "CHATTER_TEMPLATES",
     "CHAT_STYLES",
+    "CODE_STYLES",
     "REQUEST_TEMPLATES",
     "STYLES",
     "SYSTEM_PROMPTS",
@@ -42,6 +43,10 @@ STYLES: tuple[str, ...] = ("short", "plain", "system", "request", "chatter", "mu
 """Every style, in a fixed order."""
 CHAT_STYLES: tuple[str, ...] = STYLES[1:]
 """The styles without the answer-format instruction (all but ``"short"``)."""
+CODE_STYLES: tuple[str, ...] = ("plain", "system")
+"""The styles code tasks are sent in: the request as written, alone or after a system
+prompt (a task's phrasings already vary how it is asked; an earlier exchange would show
+another task's tests as its answer)."""
 
 SYSTEM_PROMPTS: tuple[str, ...] = (
     "You are a helpful assistant.",

@@ -19,14 +19,18 @@ from howsure.qa.items import NoGoldError, QAItem, item_from_row
 __all__ = [
     "BUILTIN_FILE",
     "BUILTIN_NAME",
+    "CODE_NAME",
     "EXPECTED_SCHEMA",
     "FILE_SUFFIXES",
+    "HUMANEVAL_NAME",
     "MIX_FILE",
     "MIX_NAME",
     "NoGold",
     "builtin_path",
     "check_columns",
     "check_sources",
+    "code_path",
+    "humaneval_path",
     "load_items",
     "mix_path",
 ]
@@ -34,12 +38,17 @@ __all__ = [
 BUILTIN_NAME = "builtin"
 BUILTIN_FILE = "builtin_qa.jsonl"
 MIX_NAME = "mix"
+CODE_NAME = "code"
+HUMANEVAL_NAME = "humaneval"
+CODE_FILE = "code_tasks.jsonl"
+HUMANEVAL_FILE = "humaneval.jsonl"
 MIX_FILE = "mix.jsonl"
 FILE_SUFFIXES: tuple[str, ...] = TABLE_SUFFIXES
 EXPECTED_SCHEMA = (
     "expected columns 'question' (str) and 'answers' (list of gold answers; "
     "'|'-separated in CSV; 'answer' also accepted), optional 'id', 'topic', "
-    "'difficulty', 'split'"
+    "'difficulty', 'split'; a code task has 'tests' (and optional 'entry_point') instead of "
+    "'answers'"
 )
 NoGold = Literal["error", "skip"]
 """What to do with rows that have no usable gold answer: refuse the file, or leave them
@@ -48,9 +57,10 @@ out (with a warning naming them)."""
 
 def check_columns(columns: Iterable[str], *, source: str) -> None:
     """Raise ``ValueError`` up front when a table lacks the ``question`` column or an
-    ``answers``/``answer`` column, naming the columns found and the expected schema."""
+    ``answers``/``answer`` (or a code task's ``tests``) column, naming the columns found
+    and the expected schema."""
     found = list(columns)
-    if "question" in found and ("answers" in found or "answer" in found):
+    if "question" in found and ("answers" in found or "answer" in found or "tests" in found):
         return
     raise ValueError(f"{source}: wrong columns {found!r}; {EXPECTED_SCHEMA} (see howsure.qa.items)")
 
@@ -122,6 +132,18 @@ def load_items(path: str | Path, *, on_no_gold: NoGold = "error") -> list[QAItem
 def builtin_path() -> Path:
     """Path of the shipped built-in QA file."""
     return Path(str(resources.files("howsure.qa").joinpath("data", BUILTIN_FILE)))
+
+
+def code_path() -> Path:
+    """Path of the shipped code tasks (``--dataset code``; built by
+    :mod:`howsure.coding.builder`: written functions and debugging tasks)."""
+    return Path(str(resources.files("howsure.coding").joinpath("data", CODE_FILE)))
+
+
+def humaneval_path() -> Path:
+    """Path of the shipped HumanEval tasks (``--dataset humaneval``; MIT, see
+    ``coding/data/README.md``)."""
+    return Path(str(resources.files("howsure.coding").joinpath("data", HUMANEVAL_FILE)))
 
 
 def mix_path() -> Path:

@@ -14,10 +14,17 @@ Schema of one row (JSON Lines, JSON list, CSV or Parquet; see :mod:`howsure.qa.f
     the question text, so the same question always lands in the same split).
 ``source`` : str, optional: the QA set the row comes from; required by the grouped
     (leave-one-source-out) commands and in a mixture (see :mod:`howsure.qa.mix`).
+
+A **code task** has ``tests`` instead of ``answers``: Python source (plain ``assert``
+lines, or HumanEval's ``def check(candidate)`` with ``entry_point``) that must parse;
+``entry_point`` : str, optional, the function the tests call. The answer is right when
+the code it gives passes the tests, run in a sandbox (:mod:`howsure.coding`); the item
+keeps them as its one gold, marked (:func:`code_gold`, :func:`code_tests`).
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 from collections.abc import Sequence
@@ -28,12 +35,15 @@ from typing import Literal
 from howsure.qa.judge import normalize_answer
 
 __all__ = [
+    "CODE_MARK",
     "SPLITS",
     "SPLIT_FRACTIONS",
     "NoGoldError",
     "QAItem",
     "Split",
     "assign_split",
+    "code_gold",
+    "code_tests",
     "dataset_fingerprint",
     "interleave_topics",
     "item_from_row",
@@ -110,6 +120,52 @@ class NoGoldError(ValueError):
         self.row_id = row_id
 
 
+CODE_MARK = "# howsure code tests"
+"""The first line of a code task's gold: ``# howsure code tests`` (and ``entry_point=``)."""
+
+
+def code_gold(tests: str, *, entry_point: str | None = None, where: str = "code task") -> str:
+    """A code task's tests as the item's one gold answer (marked, see :func:`code_tests`).
+
+    Raises
+    ------
+    ValueError
+        Empty tests, tests that do not parse, or an entry point that is not a name; the
+        message names ``where`` (the task).
+    """
+    if not isinstance(tests, str) or not tests.strip():
+        raise ValueError(
+            f"{where}: no tests ({tests!r}); a code task needs 'tests', Python source "
+            "with assert lines that call its function"
+        )
+    try:
+        ast.parse(tests)
+    except SyntaxError as err:
+        raise ValueError(
+            f"{where}: its tests do not parse: SyntaxError: {err.msg} (line {err.lineno} of "
+            "the tests); fix the tests"
+        ) from None
+    if entry_point is not None and not str(entry_point).isidentifier():
+        raise ValueError(
+            f"{where}: entry_point {entry_point!r} is not a Python name; give the name of "
+            "the function the tests call"
+        )
+    head = CODE_MARK + (f" entry_point={entry_point}" if entry_point else "")
+    return f"{head}\n{tests}"
+
+
+def code_tests(item: QAItem | Sequence[str]) -> tuple[str, str | None] | None:
+    """``(tests, entry_point)`` of a code task (an item, or its golds), or ``None`` for a
+    question with gold answers."""
+    golds = item.answers if isinstance(item, QAItem) else item
+    gold = golds[0] if golds else ""
+    if not gold.startswith(CODE_MARK):
+        return None
+    head, _, tests = gold.partition("\n")
+    entry = head[len(CODE_MARK) :].strip().removeprefix("entry_point=") or None
+    return tests, entry
+
+
 def question_hash(question: str) -> float:
     """A number in ``[0, 1)`` from a sha256 of the normalised (lowercased,
     whitespace-collapsed) question text; the same on every machine and run."""
@@ -171,12 +227,15 @@ def item_from_row(row: dict, *, index: int, source: str) -> QAItem:
             f"{where}: empty or missing 'question' ({question!r}); every row needs question text"
         )
     answers = row.get("answers", row.get("answer"))
-    if isinstance(answers, str):
+    if answers is None and row.get("tests") is not None:
+        entry = row.get("entry_point")
+        answers = [code_gold(row["tests"], entry_point=entry or None, where=where)]
+    elif isinstance(answers, str):
         answers = [a for a in answers.split("|")]
     if answers is None:
         raise ValueError(
             f"{where} ({question!r}): missing 'answers' (got None); "
-            "give a list of at least one gold answer"
+            "give a list of at least one gold answer (or 'tests' for a code task)"
         )
     if not isinstance(answers, (list, tuple)):
         raise ValueError(

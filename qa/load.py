@@ -7,11 +7,15 @@ from pathlib import Path
 from howsure.core.checks import check_int
 from howsure.qa.files import (
     BUILTIN_NAME,
+    CODE_NAME,
     FILE_SUFFIXES,
+    HUMANEVAL_NAME,
     MIX_NAME,
     NoGold,
     builtin_path,
     check_sources,
+    code_path,
+    humaneval_path,
     load_items,
     mix_path,
 )
@@ -35,7 +39,10 @@ def load_qa(
     dataset : str or Path, default ``"builtin"``
         ``"builtin"`` for the shipped templated set; ``"mix"`` for the shipped training
         mixture (the built-in set and samples of TriviaQA, EntityQuestions, FreebaseQA
-        and Mintaka, every row with a ``source``; see ``qa/data/README.md``); a named
+        and Mintaka, every row with a ``source``; see ``qa/data/README.md``);
+        ``"code"`` for the shipped code tasks (small Python functions in 8 families and
+        debugging tasks, judged by running their tests in a sandbox; see
+        :mod:`howsure.coding`) or ``"humaneval"`` (OpenAI's HumanEval, MIT); a named
         Hugging Face Hub set (``"triviaqa"``, ``"nq_open"``, ``"sciq"``, ``"popqa"``,
         ``"truthfulqa"``; see :data:`howsure.qa.hub.HUB_DATASETS`; needs ``datasets``
         and network access or a cached copy); or a local
@@ -66,6 +73,9 @@ def load_qa(
         mixture = load_items(mix_path())
         check_sources(mixture, what=f"the {MIX_NAME!r} mixture")
         items = select_split(mixture, split)
+    elif name in (CODE_NAME, HUMANEVAL_NAME):
+        path = code_path() if name == CODE_NAME else humaneval_path()
+        items = select_split(load_items(path), split)
     elif Path(dataset).is_dir():
         raise ValueError(
             f"dataset {name!r} is a folder; give a {'/'.join(FILE_SUFFIXES)} file in it"
@@ -75,7 +85,9 @@ def load_qa(
     elif name in HUB_DATASETS:
         items = load_hub(name, split=split)
     else:
-        known = ", ".join(repr(n) for n in (BUILTIN_NAME, MIX_NAME, *HUB_DATASETS))
+        known = ", ".join(
+            repr(n) for n in (BUILTIN_NAME, MIX_NAME, CODE_NAME, HUMANEVAL_NAME, *HUB_DATASETS)
+        )
         raise ValueError(
             f"unknown dataset {name!r}: not a known name and no such file; "
             f"use one of {known}, or the path of a local "

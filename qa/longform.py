@@ -58,7 +58,7 @@ from typing import Literal
 
 import numpy as np
 
-from howsure.qa.items import QAItem
+from howsure.qa.items import QAItem, code_tests
 from howsure.qa.judge import label, normalize_answer
 from howsure.qa.sentences import Span, split_sentences
 
@@ -441,9 +441,17 @@ def abstained(answers: Sequence[str], items: Sequence[QAItem]) -> np.ndarray:
     Returns
     -------
     numpy.ndarray of bool, shape (n,)
-        True for ``"abstain"`` (:func:`judge_long`).
+        True for ``"abstain"`` (:func:`judge_long`); False for every code task.
     """
+    if len(answers) != len(items):
+        raise ValueError(f"{len(answers)} answers for {len(items)} items; give one answer each")
+    # a code task is never a refusal: its tests decide (an answer with no code fails them)
+    out = np.zeros(len(items), dtype=bool)
+    asked = [i for i, it in enumerate(items) if code_tests(it) is None]
     verdicts = judge_long_all(
-        answers, [it.answers for it in items], questions=[it.question for it in items]
+        [answers[i] for i in asked],
+        [items[i].answers for i in asked],
+        questions=[items[i].question for i in asked],
     )
-    return np.asarray([v.label == "abstain" for v in verdicts], dtype=bool)
+    out[asked] = [v.label == "abstain" for v in verdicts]
+    return out

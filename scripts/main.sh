@@ -6,7 +6,11 @@
 #                  tokens cost about 5 s each here) -> grouped sweep of layers/positions over
 #                  both styles -> probe C by grouped CV -> stacked calibration on grouped
 #                  out-of-fold scores -> familiarity -> sentence detector -> save the
-#                  detector (howsure-out/train/detector) -> test split, both styles
+#                  detector (howsure-out/train/detector) -> test split, both styles;
+#                  HOWSURE_CODE=1 adds the 320 shipped code tasks to training (--code code)
+#   code tasks:    answered (about 20 minutes the first time), run against their tests in
+#                  the sandbox; leave one source out with code as a sixth source, leave
+#                  one code family out, and the code test split (howsure-out/eval-code)
 #   compare:       the new detector against the one shipped in the package (same scores?)
 #   howsure loto:  leave one source out, and leave one EntityQuestions relation out
 #                  (howsure-out/loto-source, howsure-out/loto-relation)
@@ -42,14 +46,22 @@ for ((i = 0; i < ${#args[@]}; i++)); do
 done
 root=$(dirname "$train_out")
 chat_per_source=${HOWSURE_CHAT_PER_SOURCE:-8}
+code_args=()  # HOWSURE_CODE=1: the code tasks join training (not the shipped recipe yet)
+[ -n "${HOWSURE_CODE:-}" ] && code_args=(--code code)
 .venv/bin/howsure train --dataset mix --out howsure-out/train \
-  --chat-per-source "$chat_per_source" "$@"
+  --chat-per-source "$chat_per_source" ${code_args[@]+"${code_args[@]}"} "$@"
 .venv/bin/python bench/same_scores.py --shipped "$train_out/detector" --dataset mix \
   --out "$root/same_as_shipped.json" "${other_args[@]}" || true
 .venv/bin/howsure loto --detector "$train_out/detector" --dataset mix --by source \
   --out "$root/loto-source" --quiet "${other_args[@]}"
 .venv/bin/howsure loto --detector "$train_out/detector" --dataset mix --by topic \
   --within entityquestions --out "$root/loto-relation" --quiet "${other_args[@]}"
+.venv/bin/howsure loto --detector "$train_out/detector" --dataset mix --by source \
+  --code code --out "$root/loto-source-code" --quiet "${other_args[@]}"
+.venv/bin/howsure loto --detector "$train_out/detector" --dataset mix --by topic \
+  --within code --code code --out "$root/loto-code-family" --quiet "${other_args[@]}"
+.venv/bin/howsure eval --detector "$train_out/detector" --dataset code \
+  --out "$root/eval-code" --samples 0 "${other_args[@]}"
 .venv/bin/howsure eval --detector "$train_out/detector" --dataset mix \
   --out "$root/eval" --samples "${HOWSURE_SAMPLES:-0}" "${other_args[@]}"
 # --limit limits the short-style splits (cached by train); the chat questions are

@@ -189,7 +189,7 @@ def test_a_question_too_long_is_refused_before_anything_is_generated(
     """Named by its id and file row, before the first batch is generated (not after the
     earlier batches, by its place in a batch)."""
     from howsure.cli import main
-    from howsure.plugin.train import collect_splits
+    from howsure.plugin.rows import collect_splits
 
     model, tok = tiny
     path = tmp_path / "long.jsonl"

@@ -13,7 +13,7 @@ from conftest import fit_tiny_detectors
 from howsure.cli import main
 from howsure.plugin.detector import Detector
 from howsure.plugin.grouped import STACKED_INPUTS
-from howsure.plugin.train import collect_chat_splits
+from howsure.plugin.rows import collect_chat_splits
 from howsure.probes.collect import concat
 from howsure.probes.styles import STYLES, chat_items
 from howsure.qa.load import load_qa

@@ -103,5 +103,9 @@ def test_the_example_outputs_are_what_the_code_prints() -> None:
     assert f"# {careful.generate('What is 17 times 23?').text}" in text
     venus = chat.generate("Which planet is closest to the Sun?")
     assert f"{round(venus.confidence * 100)}% sure that" in text and "Venus" in venus.answer
+    code = chat.generate("Why does `for i in range(10) print(i)` fail?")
+    assert f"# {code.prefix}" in text and f'"confidence": {code.confidence:.4f}' in text
+    for s in code.sentences[:4]:
+        assert f"# {s.confidence:.0%}  {s.text[:70].rstrip()}" in text
     odd = chat.generate(UNFAMILIAR)
     assert f"# {odd.prefix} familiarity {odd.familiarity:.3f}, unfamiliar: {odd.unfamiliar}" in text

@@ -183,7 +183,8 @@ def tiny_qa(tiny, tmp_path_factory):
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # random weights: no signal
 def test_cli_loto(tiny, tiny_dir, tiny_qa, tmp_path, capsys):
-    from howsure.plugin.train import collect_splits, fit_detector
+    from howsure.plugin.rows import collect_splits
+    from howsure.plugin.train import fit_detector
 
     model, tok = tiny
     colls = collect_splits(

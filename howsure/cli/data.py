@@ -102,6 +102,17 @@ def add_parsers(sub: Any) -> None:
         metavar="N",
         help="answer length limit of the chat-style rows (default 256)",
     )
+    t.add_argument(
+        "--code",
+        action="append",
+        default=[],
+        metavar="DATASET",
+        help="also the code tasks of DATASET (code: the shipped ones; humaneval; or a "
+        "code-task file; repeatable; needs --chat-per-source), sent as written, answered "
+        "to EOS and labelled by running their tests in the sandbox: they join the chat "
+        "rows as their own source, families as topics; the code test rows are reported "
+        "beside the others",
+    )
     add_report_args(t, n_boot=1000)
     t.set_defaults(func=cmd_train)
 
@@ -157,32 +168,50 @@ def _random_auroc(sweep: Any, det: Any) -> str:
     return "" if plain is None else f"; {plain:.3f} on random folds"
 
 
-def _chat_lines(res: Any, detectors: dict[str, Any], args: argparse.Namespace) -> list[str]:
-    """The chat-style test rows' table (beside the short-style one), if collected."""
+def _split_table(
+    detectors: dict[str, Any], coll: Any, args: argparse.Namespace, *, name: str, heading: str
+) -> list[str]:
+    """One more test table (chat-style rows, code tasks): ``heading``, the methods'
+    metrics with intervals (also ``DIR/{name}-metrics.json``); one class: a line."""
     from howsure.eval.compare import evaluate_detectors, methods_markdown
 
+    if len(coll) == 0 or coll.labels.all() or not coll.labels.any():
+        return [f"{heading.split(' (')[0]}: {len(coll)} rows, one class only: no metrics", ""]
+    report = evaluate_detectors(detectors, coll, n_boot=args.n_boot, seed=args.seed)
+    report.pop("scores")
+    (Path(args.out) / f"{name}-metrics.json").write_text(
+        json.dumps(report["methods"], indent=2), encoding="utf-8"
+    )
+    return [heading, methods_markdown(report["methods"]), ""]
+
+
+def _chat_lines(res: Any, detectors: dict[str, Any], args: argparse.Namespace) -> list[str]:
+    """The chat-style test rows' table (beside the short-style one), if collected."""
     chat = res.collections.get("chat-test")
     if chat is None:
         return []
-    if len(chat) == 0 or chat.labels.all() or not chat.labels.any():
-        return [
-            f"Chat-style test rows: {len(chat)}, one class only: no metrics",
-            "",
-            *_sentence_lines(res.detector, chat, args),
-        ]
-    report = evaluate_detectors(detectors, chat, n_boot=args.n_boot, seed=args.seed)
-    report.pop("scores")
-    (Path(args.out) / "chat-metrics.json").write_text(
-        json.dumps(report["methods"], indent=2), encoding="utf-8"
-    )
-    return [
+    heading = (
         f"Held-out test split, chat-style rows ({len(chat)} answers to EOS or "
         f"{args.chat_max_new_tokens} tokens, {chat.meta.get('abstained', 0)} refusals left "
-        f"out; accuracy {chat.labels.mean():.1%}), bootstrap 95% intervals:",
-        methods_markdown(report["methods"]),
-        "",
+        f"out; accuracy {chat.labels.mean():.1%}), bootstrap 95% intervals:"
+    )
+    return [
+        *_split_table(detectors, chat, args, name="chat", heading=heading),
         *_sentence_lines(res.detector, chat, args),
     ]
+
+
+def _code_lines(res: Any, detectors: dict[str, Any], args: argparse.Namespace) -> list[str]:
+    """The code test rows' table, if code tasks were mixed in."""
+    code = res.collections.get("code-test")
+    if code is None:
+        return []
+    heading = (
+        f"Held-out test split, code tasks ({len(code)} answers of {', '.join(args.code)}, "
+        f"labelled by running their tests; {code.labels.mean():.1%} pass), bootstrap 95% "
+        "intervals:"
+    )
+    return _split_table(detectors, code, args, name="code", heading=heading)
 
 
 def _sentence_lines(det: Any, chat: Any, args: argparse.Namespace) -> list[str]:
@@ -220,6 +249,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     """``howsure train``: see :func:`add_parsers`."""
     from howsure.eval.compare import evaluate_detectors, methods_markdown, topics_markdown
     from howsure.eval.report import write_report
+    from howsure.plugin.rows import load_code_tasks
     from howsure.plugin.train import train_detector
     from howsure.qa.load import load_qa
 
@@ -230,6 +260,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     ):
         if value < least:
             raise ValueError(f"{flag} must be >= {least}, got {value}")
+    if args.code and not args.chat_per_source:
+        raise ValueError(
+            f"--code {' --code '.join(args.code)} needs --chat-per-source N (N >= 1): code "
+            "answers are chat-style rows"
+        )
+    for name in args.code:  # a bad code dataset fails before the model loads
+        load_code_tasks(name)
     folder = Path(args.out)
     model, tokenizer = model_of(args)
     res = train_detector(
@@ -250,6 +287,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         store=args.store,
         chat_per_source=args.chat_per_source,
         chat_max_new_tokens=args.chat_max_new_tokens,
+        code=tuple(args.code),
     )
     if res is None:
         return 0  # another process of a torchrun / accelerate launch trains
@@ -304,6 +342,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         topics_markdown(report["topics"], list(report["methods"])),
         "",
         *_chat_lines(res, detectors, args),
+        *_code_lines(res, detectors, args),
         f"wrote {folder}/detector, {folder}/detector-prompt, " + ", ".join(p.name for p in files),
     ]
     out("\n".join(lines))

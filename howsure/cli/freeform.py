@@ -83,8 +83,8 @@ def cmd_freeform(args: argparse.Namespace) -> int:
     from howsure.eval.freeform import chat_loso, sentence_loso
     from howsure.eval.heldout import heldout_markdown
     from howsure.plugin.detector import Detector
+    from howsure.plugin.rows import collect_chat_splits, collect_splits
     from howsure.plugin.sentences import answer_probe_rows, attach_sentence_detector
-    from howsure.plugin.train import collect_chat_splits, collect_splits
     from howsure.probes.collect import concat
     from howsure.probes.positions import resolve_layers
     from howsure.probes.styles import STYLES

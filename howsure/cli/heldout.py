@@ -54,6 +54,16 @@ def add_parsers(sub: Any) -> None:
         default=None,
         help="with --by topic: hold out only this source's topics, e.g. entityquestions",
     )
+    lo.add_argument(
+        "--code",
+        action="append",
+        default=None,
+        metavar="DATASET",
+        help="also the code tasks of DATASET (code, humaneval or a code-task file; "
+        "repeatable), sent as written and labelled by running their tests, as one more "
+        "source (default: the code datasets the detector was trained with; --code none "
+        "for none)",
+    )
     add_report_args(lo, n_boot=1000)
     lo.set_defaults(func=cmd_loto)
 
@@ -91,12 +101,20 @@ def cmd_loto(args: argparse.Namespace) -> int:
     """``howsure loto``: see :func:`add_parsers`."""
     from howsure.eval.heldout import heldout_markdown, leave_one_group_out
     from howsure.plugin.detector import Detector
-    from howsure.plugin.train import collect_splits
+    from howsure.plugin.rows import (
+        code_style,
+        collect_code_splits,
+        collect_splits,
+        load_code_tasks,
+    )
+    from howsure.probes.collect import concat
     from howsure.qa.load import load_qa
 
     if args.within is not None and args.by != "topic":
         raise ValueError(f"--within {args.within} holds out topics: add --by topic")
     load_qa(args.dataset, limit=1, on_no_gold=no_gold(args))  # a bad dataset fails first
+    for name in [c for c in args.code or () if c != "none"]:
+        load_code_tasks(name)
     folder = detector_folder(args.detector, model=args.model)  # its recipe, refitted per fold
     model, tokenizer = model_of(args)
     det = Detector.load(
@@ -104,6 +122,8 @@ def cmd_loto(args: argparse.Namespace) -> int:
     )
     layer, position = det.reader.layer, det.reader.position
     training = det.info.get("training", {})
+    code = (training.get("code") or {}).get("datasets", []) if args.code is None else args.code
+    code = [c for c in code if c != "none"]
     colls = collect_splits(
         model,
         tokenizer,
@@ -117,6 +137,19 @@ def cmd_loto(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         on_no_gold=no_gold(args),
     )
+    if code:  # one more source: the code tasks, sent as the detector's code rows were
+        style = code_style(det)
+        coded = collect_code_splits(
+            model,
+            tokenizer,
+            datasets=code,
+            layers=[layer],
+            positions=[position],
+            max_new_tokens=style["max_new_tokens"],
+            batch_size=args.batch_size,
+            progress=not args.quiet,
+        )
+        colls = {s: concat([colls[s], coded[s]]) for s in colls}
     recipe = {
         "layer": layer,
         "position": position,
@@ -138,6 +171,7 @@ def cmd_loto(args: argparse.Namespace) -> int:
     what = f"{args.by}" + (f" of {args.within}" if args.within else "")
     report = {
         "dataset": str(args.dataset),
+        "code": code,
         "detector": str(folder),
         "by": args.by,
         "within": args.within,
@@ -147,7 +181,9 @@ def cmd_loto(args: argparse.Namespace) -> int:
     (dest / "loto.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
     text = "\n".join(
         [
-            f"Leave one {what} out: dataset {args.dataset}, recipe of {folder} (layer {layer}, "
+            f"Leave one {what} out: dataset {args.dataset}"
+            f"{' and code tasks of ' + ', '.join(code) if code else ''}, recipe of {folder} "
+            f"(layer {layer}, "
             f"{position}, C {recipe['C']:g}, inputs {', '.join(recipe['inputs'])}); each "
             "group scored by a detector fitted without any of its rows",
             "",
