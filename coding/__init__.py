@@ -14,8 +14,8 @@
 ``judge``
     :class:`CodeJudge`, :func:`run_answers`, :func:`label_items`: code answers right
     when their tests pass; a mixture of questions and code tasks labelled in one call.
-``spec`` / ``specs_a`` / ``specs_b`` / ``builder``
-    The code-task templates (8 families) and the generator of the shipped tasks
+``spec`` / ``specs`` / ``builder``
+    The code-task templates (8 families, one module each) and the generator of the shipped tasks
     (``coding/data/code_tasks.jsonl``: written functions and debugging tasks; and
     ``humaneval.jsonl``), every reference solution checked in the sandbox.
 

@@ -5,8 +5,8 @@
     python -m howsure.coding.builder            # writes coding/data/code_tasks.jsonl
                                                 # and coding/data/humaneval.jsonl
 
-Every :class:`~howsure.coding.spec.Spec` of :mod:`howsure.coding.specs_a` and
-:mod:`howsure.coding.specs_b` becomes
+Every :class:`~howsure.coding.spec.Spec` of :mod:`howsure.coding.specs` (one module per
+family) becomes
 
 * **write tasks**: the request in :data:`WRITE_PHRASINGS` (two per function, chosen by a
   seeded hash), with hidden tests: one ``assert`` per case, the expected value computed
@@ -285,8 +285,7 @@ def _write(rows: Sequence[dict], path: Path) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Build ``code_tasks.jsonl`` and ``humaneval.jsonl`` into ``--out``."""
-    from howsure.coding.specs_a import SPECS as SPECS_A
-    from howsure.coding.specs_b import SPECS as SPECS_B
+    from howsure.coding.specs import SPECS
 
     here = Path(__file__).resolve().parent
     parser = argparse.ArgumentParser(prog="python -m howsure.coding.builder")
@@ -297,7 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    rows = build_tasks([*SPECS_A, *SPECS_B], seed=args.seed)
+    rows = build_tasks(SPECS, seed=args.seed)
     _write(rows, args.out / "code_tasks.jsonl")
     human = humaneval_rows(args.humaneval)
     check_references(human)

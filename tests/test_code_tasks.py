@@ -374,10 +374,9 @@ def test_cli_train_eval_and_loto_with_code_tasks(tiny_dir, tiny_qa, tmp_path, ca
 def test_the_shipped_code_tasks_are_the_builders_output():
     """Rebuilding from the specs gives the shipped file, every reference checked in the
     sandbox and every bug failing its tests on the way (the builder refuses otherwise)."""
-    from howsure.coding.specs_a import SPECS as SPECS_A
-    from howsure.coding.specs_b import SPECS as SPECS_B
+    from howsure.coding.specs import SPECS
     from howsure.qa.files import code_path
 
-    rows = build_tasks([*SPECS_A, *SPECS_B], progress=False)
+    rows = build_tasks(SPECS, progress=False)
     shipped = [json.loads(line) for line in code_path().read_text().splitlines()]
     assert rows == shipped
