@@ -29,6 +29,13 @@ def cache_dir(*parts: str) -> Path:
     return path
 
 
+def _umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
 @contextlib.contextmanager
 def staged_files(folder: str | Path) -> Iterator[Path]:
     """Write files into a temporary folder; on success each replaces its namesake in ``folder``.
@@ -45,15 +52,20 @@ def staged_files(folder: str | Path) -> Iterator[Path]:
 
     Notes
     -----
-    Each file moves with :meth:`pathlib.Path.replace` (atomic on one file system). On an
-    exception nothing in ``folder`` changes and the temporary folder is removed.
+    Each file moves with :meth:`pathlib.Path.replace` (atomic on one file system), with the
+    permissions the umask gives a new file (``safetensors`` writes its files 0600, which
+    would hide a shared artefact's tensors from the group that can read its config). On
+    an exception nothing in ``folder`` changes and the temporary folder is removed.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder))
     try:
         yield tmp
+        mode = 0o666 & ~_umask()
         for path in sorted(tmp.iterdir()):
+            if path.is_file():
+                path.chmod(mode)
             path.replace(folder / path.name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -69,6 +69,23 @@ def test_staged_files_replace_all_or_nothing(tmp_path) -> None:
     assert sorted(p.name for p in folder.iterdir()) == ["a.txt", "b.txt"]  # no temp left
 
 
+def test_staged_files_follow_the_umask(tmp_path) -> None:
+    """safetensors writes 0600; a saved artefact's files all get the umask's mode."""
+    import os
+
+    from safetensors.numpy import save_file
+
+    old = os.umask(0o022)
+    try:
+        with staged_files(tmp_path / "out") as tmp:
+            save_file({"a": np.zeros(2)}, str(tmp / "tensors.safetensors"))
+            (tmp / "config.json").write_text("{}")
+    finally:
+        os.umask(old)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "out").iterdir()}
+    assert modes == {"tensors.safetensors": 0o644, "config.json": 0o644}
+
+
 def test_staged_folder_appears_whole_or_not_at_all(tmp_path) -> None:
     target = tmp_path / "model"
     with pytest.raises(KeyboardInterrupt), staged_folder(target) as tmp:

@@ -334,6 +334,10 @@ def test_key_and_body_limit(served):
     health = httpx.get(url + "/health").json()  # no key needed
     assert health["model"] == MODEL and health["detector"]["layer"] == 2
     assert health["model_fingerprint"]["model_type"] == "llama"
+    # the weights' hash, not their sample values: a few hundred bytes, not kilobytes
+    assert set(health["model_fingerprint"]["weights"]) == {"sha256"}
+    assert set(health["detector"]["fingerprint"]["weights"]) == {"sha256"}
+    assert len(httpx.get(url + "/health").content) < 3000
     assert error_of(httpx.get(url + "/v1/nothing"), 404)["code"] == "not_found"
 
 

@@ -71,6 +71,15 @@ def served_name(model: Any) -> str:
     return name.removesuffix(".gguf")
 
 
+def _hash_only(fingerprint: dict) -> dict:
+    """A model fingerprint with its weights' hash but not their sample values (the check
+    values that detectors keep; in ``/health`` they would be kilobytes of numbers)."""
+    weights = fingerprint.get("weights")
+    if not isinstance(weights, dict):
+        return dict(fingerprint)
+    return {**fingerprint, "weights": {"sha256": weights.get("sha256")}}
+
+
 class _Server:
     """The state of one app: the wrapped model, its batcher, names and settings."""
 
@@ -175,14 +184,14 @@ class _Server:
             "status": "ok",
             "version": __version__,
             "model": self.names[0],
-            "model_fingerprint": self.model_fingerprint,
+            "model_fingerprint": _hash_only(self.model_fingerprint),
             "system_fingerprint": self.fingerprint,
             "detector": {
                 "path": self.detector_path,
                 "layer": det.reader.layer,
                 "position": det.reader.position,
                 "inputs": det.inputs,
-                "fingerprint": det.fingerprint,
+                "fingerprint": _hash_only(det.fingerprint),
             },
             "hooks": howsure_hooks(self.chat.model),
             "queue_depth": b.depth,
