@@ -626,8 +626,12 @@ def test_cli_chat_json(tiny, tiny_dir, make_det, det_folder, monkeypatch, capsys
         "abstained",
         "flagged",
         "sentences",
+        "truncated",
+        "finish_reason",
     }
     want = wrap(model, tok, make_det()).generate("What is 3 plus 4?")
+    assert got["truncated"] == want.truncated  # an answer cut at the limit says so
+    assert got["finish_reason"] == ("length" if want.truncated else "stop")
     assert got["text"] == want.text and got["answer"] == want.answer
     assert got["confidence"] == pytest.approx(want.confidence, abs=1e-6)
     assert (got["layer"], got["position"], got["abstained"]) == (LAYER, "last_prompt", False)
@@ -637,6 +641,20 @@ def test_cli_chat_json(tiny, tiny_dir, make_det, det_folder, monkeypatch, capsys
     assert main([*args, "--abstain-below", "1.0"]) == 0
     got = json.loads(capsys.readouterr().out)
     assert got["abstained"] and got["text"] == f"{want.prefix} I'm not sure."
+
+
+def test_cli_chat_shows_an_input_marker_on_a_terminal(tiny_dir, det_folder, monkeypatch, capsys):
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr("sys.stdin", Terminal("What is 3 plus 4?\n/quit\n"))
+    assert main(["chat", "--model", str(tiny_dir), "--detector", str(det_folder)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("> ") >= 2 and "\n> " in out  # asked for each line, the answer between
+    monkeypatch.setattr("sys.stdin", io.StringIO("/quit\n"))  # a pipe: no marker
+    assert main(["chat", "--model", str(tiny_dir), "--detector", str(det_folder)]) == 0
+    assert "> " not in capsys.readouterr().out
 
 
 def test_cli_chat_loop(tiny, tiny_dir, make_det, det_folder, monkeypatch, capsys):

@@ -33,7 +33,9 @@ def add_parsers(sub: Any) -> None:
         "the same forward pass (a score-before-answering detector's answer streams in as it "
         "is generated). /reset clears the conversation; /quit or end of input (Ctrl-D) "
         "ends. With --json: read one prompt from stdin, print one JSON object (text, "
-        "answer, confidence, layer, position, abstained, flagged) and exit.",
+        "answer, confidence, familiarity, layer, position, abstained, flagged, sentences, "
+        "truncated and finish_reason: 'length' when the answer was cut at "
+        "--max-new-tokens, else 'stop') and exit.",
     )
     add_model_args(ch)
     add_detector_arg(ch)
@@ -61,8 +63,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
     chat = wrap(model, tokenizer, folder, on_dtype_mismatch=dtype_policy(args), **abstain)
     if prompt is not None:
         gen = chat.generate(prompt, max_new_tokens=args.max_new_tokens)
-        internal = ("prefix", "token_ids", "truncated")
+        internal = ("prefix", "token_ids")
         shown = {k: v for k, v in gen.to_dict().items() if k not in internal}
+        # OpenAI's word for why the answer ended: at --max-new-tokens ("length") or not
+        shown["finish_reason"] = "length" if gen.truncated else "stop"
         out(json.dumps(shown, ensure_ascii=False))
         return 0
     return chat_loop(chat, max_new_tokens=args.max_new_tokens)
@@ -109,8 +113,22 @@ def print_reply(chat: Any, messages: list[dict], *, max_new_tokens: int | None) 
     raise RuntimeError("the stream ended without a result")  # pragma: no cover
 
 
+def _lines(stream: Any) -> Any:
+    """The lines of ``stream``; on a terminal, each asked for with a ``> `` marker."""
+    tty = stream.isatty()
+    while True:
+        if tty:
+            sys.stdout.write("> ")
+            sys.stdout.flush()
+        line = stream.readline()
+        if not line:
+            return
+        yield line
+
+
 def chat_loop(chat: Any, *, max_new_tokens: int | None) -> int:
-    """Read lines from stdin until /quit or end of input; answer each in context."""
+    """Read lines from stdin until /quit or end of input (with a ``> `` marker on a
+    terminal); answer each in context."""
     from howsure.probes.prompts import question_messages
 
     reader = chat.detector.reader
@@ -120,7 +138,7 @@ def chat_loop(chat: Any, *, max_new_tokens: int | None) -> int:
     )
     conversation: list[dict] = []
     try:
-        for line in sys.stdin:
+        for line in _lines(sys.stdin):
             text = line.strip()
             if not text:
                 continue
