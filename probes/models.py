@@ -29,6 +29,7 @@ __all__ = [
     "DeviceMap",
     "Quantization",
     "check_decoder_only",
+    "check_model_name",
     "context_length",
     "embedded_gguf_path",
     "find_layers",
@@ -225,6 +226,53 @@ def _model_class(source: str, label: str) -> Any:
     return AutoModelForCausalLM
 
 
+def check_model_name(name: str | Path | None) -> None:
+    """Refuse a model name that cannot be a model, before anything loads (no network).
+
+    ``None`` and :data:`DEFAULT_MODEL` are the embedded model; an existing path must be a
+    model folder (with ``config.json``) or a ``.gguf`` file; a name that reads as a path
+    (``./x``, ``/x``, ``~/x``, ``a/b/c``, or ending in a file suffix) must exist; anything
+    else is a Hugging Face model id, checked when it loads.
+
+    Raises
+    ------
+    ValueError
+        Naming the value: "no such file or folder" (".gguf file"), or "not a model folder
+        or .gguf file".
+    """
+    if name is None or str(name) == DEFAULT_MODEL:
+        return
+    text = str(name)
+    path = Path(text).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ValueError(
+                f"model {text!r} is a folder without config.json: not a model folder; pass a "
+                "folder saved by save_pretrained, a .gguf file or a Hugging Face model id"
+            )
+        return
+    if path.exists():
+        if path.suffix != ".gguf":
+            raise ValueError(
+                f"model {text!r} is a file but not a .gguf file: not a model folder or .gguf "
+                "file; pass a model folder, a .gguf file or a Hugging Face model id"
+            )
+        return
+    looks_local = (
+        text.startswith((".", "/", "~"))
+        or text.count("/") > 1
+        or path.suffix
+        in {".gguf", ".json", ".jsonl", ".csv", ".parquet", ".safetensors", ".bin", ".pt"}
+    )
+    if looks_local:
+        what = ".gguf file" if path.suffix == ".gguf" else "file or folder"
+        raise ValueError(
+            f"unknown model {text!r}: no such {what}; pass an existing model folder or .gguf "
+            "file, a Hugging Face model id (org/name), or nothing for the embedded "
+            f"{DEFAULT_MODEL!r}"
+        )
+
+
 def load_model(
     name: str | os.PathLike | None = None,
     *,
@@ -275,6 +323,7 @@ def load_model(
     placement = _placement(str(device), torch_dtype, device_map, quantization, offload_folder)
     torch_device = _resolve_device(str(device))
     label = DEFAULT_MODEL if name is None else str(name)
+    check_model_name(name)
     if name is None or str(name) == DEFAULT_MODEL:
         source: str | Path = _gguf_to_folder(embedded_gguf_path())
     elif str(name).endswith(".gguf"):

@@ -55,6 +55,18 @@ def test_collect_bad_dataset_row(tiny_dir, tmp_path, capsys):
     assert "bad.jsonl row 2 ('Who?'): missing 'answers'" in err
 
 
+def test_a_model_is_named_before_any_detector(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # no howsure-out/train/detector here
+    assert main(["chat", "--model", "nonsense/x", "--json"]) == 2
+    err = capsys.readouterr().err
+    assert "no detector for model 'nonsense/x'" in err
+    assert "`howsure train --model nonsense/x`" in err and "--detector DIR" in err
+    assert main(["chat", "--model", "./doesnotexist", "--json"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown model './doesnotexist': no such file or folder" in err
+    assert "detector" not in err.split("no such file or folder")[0]
+
+
 def test_collect_unknown_dataset_and_model(tiny_dir, capsys):
     assert main(["collect", "--dataset", "trivia-everything"]) == 2
     assert "unknown dataset 'trivia-everything'" in capsys.readouterr().err

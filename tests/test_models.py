@@ -57,3 +57,35 @@ def test_find_layers_rejects_non_transformers():
 
     with pytest.raises(TypeError, match="cannot find the transformer blocks of Linear"):
         find_layers(torch.nn.Linear(2, 2))
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda tmp: "./doesnotexist", r"unknown model './doesnotexist': no such file or folder"),
+        (lambda tmp: str(tmp / "a" / "b"), r"no such file or folder"),
+        (lambda tmp: "models/a/b", r"no such file or folder"),
+        (lambda tmp: _touch(tmp / "data.jsonl"), r"is a file but not a \.gguf file: not a model"),
+        (lambda tmp: _mkdir(tmp / "empty"), r"is a folder without config\.json"),
+    ],
+)
+def test_impossible_model_names_are_refused_before_loading(tmp_path, make, match):
+    from howsure.probes.models import check_model_name
+
+    name = make(tmp_path)
+    with pytest.raises(ValueError, match=match):
+        check_model_name(name)
+    with pytest.raises(ValueError, match=match):  # load_model says the same, at once
+        load_model(name)
+    check_model_name(None)  # the embedded model, a hub id: nothing to say yet
+    check_model_name("org/name")
+
+
+def _touch(path):
+    path.write_text("{}")
+    return str(path)
+
+
+def _mkdir(path):
+    path.mkdir()
+    return str(path)

@@ -682,8 +682,9 @@ def test_cli_chat_errors(tiny_dir, det_folder, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # no howsure-out here, and no detector ships for the tiny model
     assert main(["chat", "--model", str(tiny_dir), "--json"]) == 2
     err = capsys.readouterr().err
-    assert "no detector at howsure-out/train/detector" in err
-    assert "run `howsure train`" in err and "--detector" in err
+    # the model named first, and how to get a detector for it
+    assert f"no detector for model {str(tiny_dir)!r}" in err
+    assert f"`howsure train --model {tiny_dir}`" in err and "--detector DIR" in err
     monkeypatch.setattr("sys.stdin", io.StringIO("  \n"))
     args = ["chat", "--model", str(tiny_dir), "--detector", str(det_folder), "--json"]
     assert main(args) == 2

@@ -55,6 +55,10 @@ def detector_folder(arg: str | None, *, required: bool = True, model: str | None
     ValueError
         ``required`` and the folder does not exist, naming it and the fix.
     """
+    if model is not None:  # an impossible model name is said first, before any detector
+        from howsure.probes.models import check_model_name
+
+        check_model_name(model)
     if arg is None and model is None and not Path(DEFAULT_DETECTOR).exists():
         from howsure.plugin.defaults import DEFAULT_DETECTOR_NAME, shipped_detectors
 
@@ -62,6 +66,11 @@ def detector_folder(arg: str | None, *, required: bool = True, model: str | None
         if shipped is not None:
             return shipped
     folder = Path(arg if arg is not None else DEFAULT_DETECTOR)
+    if required and not folder.exists() and arg is None and model is not None:
+        raise ValueError(
+            f"no detector for model {model!r}: train one with `howsure train --model "
+            f"{model}` (it writes {DEFAULT_DETECTOR}), or pass --detector DIR"
+        )
     if required and not folder.exists():
         raise ValueError(
             f"no detector at {folder}: run `howsure train` first to make one, or pass "
