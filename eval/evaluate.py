@@ -71,11 +71,17 @@ def same_dataset(a: Any, b: Any) -> bool:
 def describe_detector(det: Detector) -> str:
     """One line: where the detector reads and what it was trained on."""
     training = det.info.get("training", {})
+    n_fit, n_cal = training.get("n_train", "?"), training.get("n_calibration")
+    rows = (  # the split recipe's two counts, or the grouped recipe's one
+        f"{n_fit} train / {n_cal} calibration questions"
+        if n_cal is not None
+        else f"{n_fit} rows of its train and calibration splits, calibrated on their "
+        f"{training.get('folds', 'grouped')}-grouped out-of-fold scores"
+    )
     return (
         f"layer {det.reader.layer}, {det.reader.position}, {training.get('probe', '?')} probe, "
         f"{training.get('calibrator', '?')} calibration, trained on "
-        f"{training.get('dataset', '?')} ({training.get('n_train', '?')} train / "
-        f"{training.get('n_calibration', '?')} calibration questions)"
+        f"{training.get('dataset', '?')} ({rows})"
     )
 
 

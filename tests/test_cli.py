@@ -140,3 +140,22 @@ def test_a_device_this_machine_lacks_is_a_clear_error(capsys):
         pytest.skip("this machine has CUDA")
     assert main(["collect", "--device", "cuda", "--limit", "1"]) == 2
     assert "has no CUDA device; use --device cpu (or auto)" in capsys.readouterr().err
+
+
+def test_reports_name_the_detector_and_its_real_counts(tmp_path, monkeypatch):
+    import argparse
+
+    from howsure.cli.common import detector_label
+    from howsure.eval.evaluate import describe_detector
+    from howsure.plugin.defaults import shipped_detectors
+    from howsure.plugin.detector import Detector
+
+    monkeypatch.chdir(tmp_path)  # no howsure-out/train/detector: the shipped one serves
+    args = argparse.Namespace(detector=None, model=None)
+    assert detector_label(args) == "the shipped detector for smollm2-135m-instruct"
+    (tmp_path / "mine").mkdir()
+    args = argparse.Namespace(detector=str(tmp_path / "mine"), model=None)
+    assert detector_label(args) == str(tmp_path / "mine")
+    shipped = Detector.load(shipped_detectors()["smollm2-135m-instruct"])
+    line = describe_detector(shipped)
+    assert "?" not in line and "2523 rows of its train and calibration splits" in line

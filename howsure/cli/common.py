@@ -28,6 +28,7 @@ __all__ = [
     "add_store_arg",
     "check_flags",
     "detector_folder",
+    "detector_label",
     "dtype_policy",
     "flag_names",
     "model_of",
@@ -77,6 +78,18 @@ def detector_folder(arg: str | None, *, required: bool = True, model: str | None
             "--detector DIR"
         )
     return folder
+
+
+def detector_label(args: argparse.Namespace) -> str:
+    """How reports name the ``--detector`` in use: its path, or "the shipped detector for
+    NAME" when none was given and the package's own serves."""
+    from howsure.plugin.defaults import shipped_detectors
+
+    folder = detector_folder(args.detector, model=getattr(args, "model", None))
+    for name, path in shipped_detectors().items():
+        if folder.resolve() == Path(path).resolve():
+            return f"the shipped detector for {name}"
+    return str(folder)
 
 
 def model_of(args: argparse.Namespace) -> tuple[Any, Any]:

@@ -15,6 +15,7 @@ from howsure.cli.common import (
     add_no_gold_arg,
     add_report_args,
     detector_folder,
+    detector_label,
     dtype_policy,
     model_of,
     no_gold,
@@ -128,7 +129,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         progress=not args.quiet,
     )
     summary, files = write_eval_report(
-        run, args.out, det=det, detector_path=args.detector, dataset=args.dataset
+        run, args.out, det=det, detector_path=detector_label(args), dataset=args.dataset
     )
     out("\n".join(summary))
     out()
@@ -155,6 +156,6 @@ def cmd_transfer(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=not args.quiet,
     )
-    text = write_transfer_report(rows, args.out, det=det, detector_path=args.detector)
+    text = write_transfer_report(rows, args.out, det=det, detector_path=detector_label(args))
     out(f"{text}\n\nwrote {args.out}/transfer.json, {args.out}/transfer.md")
     return 0
