@@ -229,10 +229,9 @@ def _model_class(source: str, label: str) -> Any:
 def check_model_name(name: str | Path | None) -> None:
     """Refuse a model name that cannot be a model, before anything loads (no network).
 
-    ``None`` and :data:`DEFAULT_MODEL` are the embedded model; an existing path must be a
-    model folder (with ``config.json``) or a ``.gguf`` file; a name that reads as a path
-    (``./x``, ``/x``, ``~/x``, ``a/b/c``, or ending in a file suffix) must exist; anything
-    else is a Hugging Face model id, checked when it loads.
+    An existing path must be a model folder (with ``config.json``) or a ``.gguf`` file; a
+    name that reads as a path (``./x``, ``/x``, ``~/x``, ``a/b/c``, a file suffix) must
+    exist; anything else is a Hugging Face model id, checked when it loads.
 
     Raises
     ------
@@ -258,13 +257,8 @@ def check_model_name(name: str | Path | None) -> None:
                 "file; pass a model folder, a .gguf file or a Hugging Face model id"
             )
         return
-    looks_local = (
-        text.startswith((".", "/", "~"))
-        or text.count("/") > 1
-        or path.suffix
-        in {".gguf", ".json", ".jsonl", ".csv", ".parquet", ".safetensors", ".bin", ".pt"}
-    )
-    if looks_local:
+    suffixes = {".gguf", ".json", ".jsonl", ".csv", ".parquet", ".safetensors", ".bin", ".pt"}
+    if text.startswith((".", "/", "~")) or text.count("/") > 1 or path.suffix in suffixes:
         what = ".gguf file" if path.suffix == ".gguf" else "file or folder"
         raise ValueError(
             f"unknown model {text!r}: no such {what}; pass an existing model folder or .gguf "

@@ -375,7 +375,7 @@ def test_cli_recalibrate(trained, tiny_dir, tiny_qa, tmp_path, capsys):
     )
     # too few rows: an error before any model is loaded (the model named does not exist)
     args = ["recalibrate", "--detector", str(tmp_path / "det"), "--quiet"]
-    assert main([*args, "--dataset", str(few), "--model", str(tmp_path / "nowhere")]) == 2
+    assert main([*args, "--dataset", str(few), "--model", "nobody/nothing"]) == 2  # not loaded
     assert "has 5 rows; recalibration needs at least 20" in capsys.readouterr().err
     out = tmp_path / "recal"
     code = main([*args, "--dataset", str(tiny_qa), "--model", str(tiny_dir), "--out", str(out)])
