@@ -43,6 +43,7 @@ from howsure.qa.load import load_qa
 
 __all__ = [
     "EVAL_SPLITS",
+    "MIN_EVAL_ROWS",
     "EvalRun",
     "EvalSplit",
     "collect_for",
@@ -58,6 +59,10 @@ __all__ = [
 
 EvalSplit = Literal["auto", "train", "calibration", "test", "all"]
 EVAL_SPLITS: tuple[str, ...] = ("auto", "train", "calibration", "test", "all")
+
+
+MIN_EVAL_ROWS = 10
+"""The fewest rows ``howsure eval`` scores: below it every metric's interval is noise."""
 
 
 def same_dataset(a: Any, b: Any) -> bool:
@@ -113,7 +118,8 @@ def plan_eval(
     """The split to score and its questions, every row validated (no model needed).
 
     ``split="auto"`` is the test split of a dataset the detector was trained on (its QA
-    set or one of its code-task sets), and every row of any other dataset.
+    set or one of its code-task sets), and every row of any other dataset. Fewer than
+    :data:`MIN_EVAL_ROWS` rows are refused (before any answer is generated).
     """
     if split not in EVAL_SPLITS:
         raise ValueError(f"split must be one of {EVAL_SPLITS}; got {split!r}")
@@ -122,7 +128,14 @@ def plan_eval(
         code = (training.get("code") or {}).get("datasets", [])
         seen = [training.get("dataset"), *code]
         split = "test" if any(same_dataset(dataset, d) for d in seen) else "all"
-    return split, load_qa(dataset, split=split, limit=limit, on_no_gold=on_no_gold)
+    items = load_qa(dataset, split=split, limit=limit, on_no_gold=on_no_gold)
+    if len(items) < MIN_EVAL_ROWS:
+        raise ValueError(
+            f"--dataset {dataset} has {len(items)} rows in split {split!r}; an evaluation "
+            f"needs at least {MIN_EVAL_ROWS} (AUROC, calibration and their intervals mean "
+            "nothing on fewer): add rows, raise --limit, or use --split all"
+        )
+    return split, items
 
 
 @dataclass

@@ -298,3 +298,13 @@ def test_a_corrected_gold_keeps_every_cache(full_eval, tiny_dir, tiny_qa, det_di
     first = json.loads((full_eval / "metrics.json").read_text())
     again = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert again["n"] == first["n"] and again["accuracy"] == first["accuracy"]
+
+
+def test_eval_refuses_too_few_rows_before_answering(tiny_dir, det_dir, tmp_path, capsys):
+    one = tmp_path / "one.jsonl"
+    one.write_text('{"question": "What is 2 plus 2?", "answers": ["4"]}\n')
+    argv = ["eval", "--model", str(tiny_dir), "--detector", str(det_dir), "--dataset", str(one)]
+    assert main([*argv, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "has 1 rows in split 'all'; an evaluation needs at least 10" in err
+    assert not (tmp_path / "out").exists()  # no report of nan
