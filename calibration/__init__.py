@@ -4,19 +4,21 @@ Knows nothing of language models. Sign convention everywhere: a score is
 P(answer correct) in [0, 1], higher = surer; a label ``y`` is 1 = correct,
 0 = wrong.
 
-Calibrators (scikit-learn estimators on one score column; state exported as
-numpy arrays + JSON-able params, never pickled)::
+Calibrators (scikit-learn classifiers on one score column; state exported as
+numpy arrays + JSON-able params, never pickled). Every calibrator, one-input, stacked
+or recalibrated, gives ``confidence(X)``: the calibrated P(correct), shape (n,);
+``predict`` gives labels and ``predict_proba`` both classes, as in scikit-learn::
 
     from howsure.calibration import PlattCalibrator, calibrator_from_state
     cal = PlattCalibrator().fit(scores_cal, y_cal)
-    p = cal.predict(scores_test)                      # (n,) calibrated P(correct)
+    p = cal.confidence(scores_test)                   # (n,) calibrated P(correct)
     arrays, params = cal.get_state()                  # safetensors / np.savez + json.dump
     same = calibrator_from_state(params["kind"], arrays, params)
 
 Choosing one, and judging it on held-out data::
 
     sel = select_calibrator(scores_cal, y_cal, metric="nll")
-    report = calibration_report(sel.calibrator.predict(scores_test), y_test)
+    report = calibration_report(sel.calibrator.confidence(scores_test), y_test)
     reliability_diagram({"raw": scores_test, sel.name: p}, y_test, path="rel.png")
 
 Modules: ``base`` (:class:`BaseCalibrator`), ``calibrators`` (:data:`CALIBRATORS`:
@@ -27,7 +29,10 @@ Modules: ``base`` (:class:`BaseCalibrator`), ``calibrators`` (:data:`CALIBRATORS
 :func:`within_group_auroc`), ``selective`` (:func:`risk_coverage_curve`, :func:`aurc`,
 :func:`prr`, :func:`accuracy_at_coverage`, :func:`threshold_for_error_rate`),
 ``bootstrap`` (:func:`bootstrap_ci`, :func:`calibration_report`), ``stacked``
-(:class:`StackedCalibrator`: several scores per answer in, one P(correct) out) and ``plots``
+(:class:`StackedCalibrator`: several scores per answer in, one P(correct) out),
+``recalibrated`` (:class:`RecalibratedCalibrator`: a fitted calibrator followed by a
+logistic map on its log-odds, fitted on a few new labelled rows;
+:func:`any_calibrator_from_state` rebuilds any calibrator from its state) and ``plots``
 (:func:`reliability_diagram`; needs matplotlib, ``pip install 'howsure[eval]'``).
 """
 
@@ -39,6 +44,10 @@ _EXPORTS = {
     "BaseCalibrator": "howsure.calibration.base",
     "CALIBRATORS": "howsure.calibration.calibrators",
     "StackedCalibrator": "howsure.calibration.stacked",
+    "RecalibratedCalibrator": "howsure.calibration.recalibrated",
+    "ALL_CALIBRATORS": "howsure.calibration.recalibrated",
+    "any_calibrator_from_state": "howsure.calibration.recalibrated",
+    "calibrator_kind": "howsure.calibration.recalibrated",
     "BetaCalibrator": "howsure.calibration.calibrators",
     "HistogramCalibrator": "howsure.calibration.calibrators",
     "IdentityCalibrator": "howsure.calibration.calibrators",

@@ -5,7 +5,12 @@ correct), higher = surer, in [0, 1]; a label ``y`` is 1 = correct, 0 = wrong.
 
 All calibrators follow the scikit-learn estimator contract: ``__init__`` only stores
 hyperparameters, ``fit(X, y)`` returns ``self``, learned state ends in ``_``. ``X`` is
-array-like of shape (n,) or (n, 1). Fitted state never goes through pickle:
+array-like of shape (n,) or (n, 1). Every calibrator of the package (these, the stacked
+one and the recalibrated chain) answers the same three questions:
+``confidence(X)`` is the calibrated P(correct), shape (n,); ``predict(X)`` the more
+likely label (1 = correct when P(correct) > 0.5), as a scikit-learn classifier's;
+``predict_proba(X)`` both classes' probabilities, shape (n, 2). Fitted state never goes
+through pickle:
 :meth:`BaseCalibrator.get_state` returns ``(arrays, params)`` in the format of
 :mod:`howsure.core.state`, and :meth:`BaseCalibrator.from_state` rebuilds an equivalent
 calibrator whose predictions are bit-identical.
@@ -19,7 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit, logit
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import Tags, TransformerTags
 from sklearn.utils.validation import check_is_fitted
 
@@ -84,12 +89,12 @@ def fit_logistic(
     return theta[:k].copy(), float(theta[k])
 
 
-class BaseCalibrator(BaseEstimator):
+class BaseCalibrator(ClassifierMixin, BaseEstimator):
     """Shared machinery of the calibrators; not meant to be used directly.
 
-    Subclasses implement ``_fit(s, y)``, ``_predict(s)``, ``_get_arrays()`` and
-    ``_set_arrays(arrays)`` on 1-D float64 scores ``s`` in [0, 1] and labels ``y``
-    in {0, 1} (1 = correct).
+    Subclasses implement ``_fit(s, y)``, ``_predict(s)`` (the calibrated P(correct)),
+    ``_get_arrays()`` and ``_set_arrays(arrays)`` on 1-D float64 scores ``s`` in [0, 1]
+    and labels ``y`` in {0, 1} (1 = correct).
     """
 
     kind: ClassVar[str] = ""
@@ -164,11 +169,12 @@ class BaseCalibrator(BaseEstimator):
                 "class, or use IdentityCalibrator / the base rate if you cannot."
             )
         self._fit(s, lab)
+        self.classes_ = np.array([0, 1])
         self.n_features_in_ = 1
         self.n_samples_fit_ = n
         return self
 
-    def predict(self, X: Any) -> np.ndarray:
+    def confidence(self, X: Any) -> np.ndarray:
         """Calibrated P(correct) for each score.
 
         Parameters
@@ -185,6 +191,23 @@ class BaseCalibrator(BaseEstimator):
         s = check_scores(X, allow_empty=True)
         return np.asarray(self._predict(s), dtype=np.float64)
 
+    def predict(self, X: Any) -> np.ndarray:
+        """The more likely label of each answer: 1 = correct (P(correct) > 0.5), 0 = wrong.
+
+        Parameters
+        ----------
+        X : array-like of shape (n,) or (n, 1)
+            Uncalibrated scores in [0, 1] (higher = surer).
+
+        Returns
+        -------
+        ndarray of int of shape (n,)
+            Labels from ``classes_`` (``[0, 1]``); :meth:`confidence` gives the
+            probability.
+        """
+        p = self.confidence(X)  # first: NotFittedError before any attribute is read
+        return self.classes_[(p > 0.5).astype(int)]
+
     def predict_proba(self, X: Any) -> np.ndarray:
         """Calibrated class probabilities.
 
@@ -198,7 +221,7 @@ class BaseCalibrator(BaseEstimator):
         ndarray of shape (n, 2)
             Column 0 is P(wrong), column 1 is P(correct).
         """
-        p = self.predict(X)
+        p = self.confidence(X)
         return np.column_stack([1.0 - p, p])
 
     def transform(self, X: Any) -> np.ndarray:
@@ -212,9 +235,9 @@ class BaseCalibrator(BaseEstimator):
         Returns
         -------
         ndarray of shape (n, 1)
-            Same values as :meth:`predict`.
+            Same values as :meth:`confidence`.
         """
-        return self.predict(X)[:, None]
+        return self.confidence(X)[:, None]
 
     def fit_transform(self, X: Any, y: Any) -> np.ndarray:
         """Fit on ``(X, y)`` and return :meth:`transform` of ``X``, shape (n, 1)."""
@@ -263,6 +286,7 @@ class BaseCalibrator(BaseEstimator):
         est = cls(**hyper)
         est._check_params()
         est._set_arrays({k: np.asarray(arrays[k], dtype=np.float64) for k in cls._array_names})
+        est.classes_ = np.array([0, 1])
         est.n_features_in_ = 1
         est.n_samples_fit_ = int(learned.get("n_samples_fit_", 0))
         return est

@@ -42,7 +42,7 @@ __all__ = [
 class IdentityCalibrator(BaseCalibrator):
     """Leave scores as they are: the uncalibrated baseline.
 
-    A score is P(correct), higher = surer; ``predict`` returns it unchanged.
+    A score is P(correct), higher = surer; ``confidence`` returns it unchanged.
     ``fit`` only validates its input.
 
     Parameters

@@ -20,6 +20,7 @@ from howsure.calibration.base import BaseCalibrator
 from howsure.calibration.calibrators import CALIBRATORS, make_calibrator
 from howsure.calibration.metrics import brier, ece, nll
 from howsure.core.checks import check_int
+from howsure.core.errors import SettingError
 
 __all__ = ["CalibratorSelection", "select_calibrator"]
 
@@ -143,19 +144,28 @@ def select_calibrator(
     smallest = min(n_pos, lab.size - n_pos)
     if smallest < cv:
         which = "correct (1)" if n_pos <= lab.size - n_pos else "wrong (0)"
-        raise ValueError(
-            f"y has only {smallest} {which} label(s), fewer than cv={cv} folds; each class "
-            "needs at least one row per fold. Lower cv or collect more examples of that class."
+        raise SettingError(
+            "cv",
+            "y has only {k} {which} label(s), fewer than {param}={n} folds; each class needs "
+            "at least one row per fold. Lower {param} or collect more examples of that class.",
+            k=smallest,
+            which=which,
+            n=cv,
         )
 
     smallest_train = lab.size - -(-lab.size // cv)
     for name, proto in cands.items():
         need = int(getattr(proto, "min_samples", 1))
         if smallest_train < need:
-            raise ValueError(
-                f"with cv={cv} the smallest training fold has {smallest_train} rows, fewer than "
-                f"candidate {name!r} accepts (min_samples={need}); collect more examples, "
-                "lower cv, or pass candidates with a lower min_samples."
+            raise SettingError(
+                "cv",
+                "with {param}={n} the smallest training fold has {rows} rows, fewer than "
+                "candidate {name!r} accepts (min_samples={need}); collect more examples, "
+                "lower {param}, or pass candidates with a lower min_samples.",
+                n=cv,
+                rows=smallest_train,
+                name=name,
+                need=need,
             )
 
     folds = list(
@@ -171,7 +181,7 @@ def select_calibrator(
                 warnings.simplefilter("ignore", RuntimeWarning)
                 for train, test in folds:
                     est = clone(proto).fit(s[train], lab[train])
-                    p = est.predict(s[test])
+                    p = est.confidence(s[test])
                     per_metric["nll"].append(nll(p, lab[test]))
                     per_metric["ece"].append(ece(p, lab[test]))
                     per_metric["brier"].append(brier(p, lab[test]))

@@ -23,6 +23,7 @@ from howsure.calibration._validation import (
     warn_single_class,
 )
 from howsure.core.checks import check_real
+from howsure.core.errors import SettingError
 
 __all__ = [
     "accuracy_at_50",
@@ -280,9 +281,12 @@ def threshold_for_error_rate(scores: Any, labels: Any, target_error: float) -> f
     ok = last_of_tie & (error_rate <= target + 1e-12)
     if not ok.any():
         best = float(error_rate[last_of_tie].min())
-        raise ValueError(
-            f"no threshold reaches target_error={target_error!r} on these {s.size} answers: "
-            f"the lowest error rate at any threshold is {best:.3g}. Raise target_error or "
-            "calibrate on more data"
+        raise SettingError(
+            "target_error",
+            "no threshold reaches {param}={target!r} on these {n} answers: the lowest error "
+            "rate at any threshold is {best:.3g}. Raise {param} or calibrate on more data",
+            target=target_error,
+            n=s.size,
+            best=best,
         )
     return float(s_sorted[np.flatnonzero(ok)[-1]])

@@ -6,6 +6,9 @@
     The cache folder and atomic writes (:func:`staged_files`, :func:`staged_folder`).
 ``checks``
     Scalar argument checks on scikit-learn's :func:`~sklearn.utils.check_scalar`.
+``errors``
+    Typed errors of bad settings (:class:`SettingError` with the parameter's name,
+    :class:`ContextLengthError`), which each front end words with its own names.
 ``state``
     The ``(arrays, params)`` state format of every fitted object (no pickle).
 ``rows``
@@ -24,6 +27,9 @@ from howsure.core.lazy import lazy_exports
 from howsure.core.version import __version__
 
 _EXPORTS = {
+    "ContextLengthError": "howsure.core.errors",
+    "SettingError": "howsure.core.errors",
+    "SettingTypeError": "howsure.core.errors",
     "STATE_FORMAT_VERSION": "howsure.core.state",
     "TABLE_SUFFIXES": "howsure.core.rows",
     "cache_dir": "howsure.core.files",

@@ -3,7 +3,10 @@
 The type and range tests are scikit-learn's (:func:`sklearn.utils.check_scalar`); these
 wrappers add what it leaves out (a ``bool`` is not a number here, a real must be
 finite) and word every error the same way, naming the argument, the value and what is
-accepted: ``"batch_size must be an int >= 1; got 0"``.
+accepted: ``"batch_size must be an int >= 1; got 0"``. The errors are
+:class:`~howsure.core.errors.SettingError` (a ``ValueError``) and
+:class:`~howsure.core.errors.SettingTypeError` (also a ``TypeError``) whose ``param`` is
+the name given, so a front end can word them with its own names for the parameter.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from collections.abc import Iterable
 from typing import Any, Literal
 
 from sklearn.utils import check_scalar
+
+from howsure.core.errors import SettingError, SettingTypeError
 
 __all__ = ["check_choice", "check_int", "check_probability", "check_real"]
 
@@ -34,9 +39,16 @@ def _range(kind: str, min_val: float | None, max_val: float | None, boundaries: 
     return kind
 
 
-def _fail(name: str, what: str, value: Any, hint: str, err: type[Exception]) -> Exception:
-    extra = f" of type {type(value).__name__}" if err is TypeError else ""
-    return err(f"{name} must be {what}; got {value!r}{extra}" + (f" ({hint})" if hint else ""))
+def _fail(name: str, what: str, value: Any, hint: str, err: type[Exception]) -> SettingError:
+    kind = SettingTypeError if err is TypeError else SettingError
+    return kind(
+        name,
+        "{param} must be {what}; got {value!r}{extra}{hint}",
+        what=what,
+        value=value,
+        extra=f" of type {type(value).__name__}" if err is TypeError else "",
+        hint=f" ({hint})" if hint else "",
+    )
 
 
 def check_int(
@@ -135,5 +147,7 @@ def check_choice(value: Any, name: str, choices: Iterable[Any]) -> Any:
     options = list(choices)
     if value not in options:
         shown = ", ".join(repr(c) for c in options)
-        raise ValueError(f"{name} must be one of {shown}; got {value!r}")
+        raise SettingError(
+            name, "{param} must be one of {shown}; got {value!r}", shown=shown, value=value
+        )
     return value

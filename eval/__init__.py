@@ -14,6 +14,9 @@
     Chat-style answers held out: answer and sentence confidences, leave one source out.
 ``evaluate``
     What ``howsure eval`` and ``howsure transfer`` do: plan, run, write the report.
+``notes``
+    Report notes: the warnings of metrics on a small or one-class set, and detectors
+    below chance or a free baseline.
 ``report`` / ``plots`` / ``tables`` / ``schema``
     ``report.html`` (self-contained), ``report.md``, ``metrics.json`` (its schema) and
     the plots (need matplotlib, ``pip install 'howsure[eval]'``).
@@ -46,6 +49,8 @@ _EXPORTS = {
     "run_transfer": "howsure.eval.evaluate",
     "write_eval_report": "howsure.eval.evaluate",
     "write_transfer_report": "howsure.eval.evaluate",
+    "small_set_notes": "howsure.eval.notes",
+    "weak_detector_notes": "howsure.eval.notes",
     "write_report": "howsure.eval.report",
     "validate_metrics": "howsure.eval.schema",
     "Table": "howsure.eval.tables",

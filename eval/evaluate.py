@@ -32,6 +32,7 @@ import numpy as np
 from howsure.core.checks import check_int
 from howsure.eval import baselines
 from howsure.eval.compare import evaluate_detectors
+from howsure.eval.notes import small_set_notes
 from howsure.eval.report import write_report
 from howsure.eval.transfer import heldout_row, heldout_table
 from howsure.plugin.detector import Detector
@@ -287,9 +288,10 @@ def run_eval(
             ),
         )
     costs = baselines.costs_for(max(samples, 1), methods=["probe", *extra])
-    report = evaluate_detectors(
-        {"probe": det}, coll, n_boot=n_boot, seed=seed, costs=costs, extra_scores=extra
-    )
+    with small_set_notes(notes):  # a small set's expected warnings: one report note each
+        report = evaluate_detectors(
+            {"probe": det}, coll, n_boot=n_boot, seed=seed, costs=costs, extra_scores=extra
+        )
     scores = report.pop("scores")
     report["samples"] = samples
     report["seconds"] = seconds

@@ -1,8 +1,10 @@
 """Transfer: does a detector work on datasets it was not trained on?
 
 :func:`transfer`
-    Fit on one dataset's train / calibration splits, evaluate on another dataset, at a
-    fixed layer and position (normally the source detector's).
+    Fit the grouped recipe (:func:`howsure.plugin.grouped.fit_grouped_detector`, as
+    ``howsure train`` and :mod:`howsure.eval.heldout` do) on one dataset's train and
+    calibration splits, evaluate on another dataset, at a fixed layer and position
+    (normally the source detector's).
 :func:`heldout_row` / :func:`heldout_table`
     The probe against the baselines on one held-out part, and their table (what
     ``howsure transfer`` prints). Leaving whole sources or topics out, with the whole
@@ -22,8 +24,9 @@ from howsure.calibration.metrics import ece
 from howsure.calibration.ranking import auroc_or_nan
 from howsure.eval.compare import BASELINES, baseline_scores, evaluate_detectors
 from howsure.eval.tables import Table
-from howsure.plugin.train import CalibratorKind, ProbeKind, fit_detector
-from howsure.probes.collect import Collection
+from howsure.plugin.grouped import STACKED_INPUTS, choose_C, collection_folds, fit_grouped_detector
+from howsure.probes.collect import Collection, concat
+from howsure.probes.folds import FoldScheme
 
 __all__ = ["heldout_row", "heldout_table", "transfer"]
 
@@ -149,14 +152,17 @@ def transfer(
     *,
     layer: int,
     position: str,
-    probe: ProbeKind = "logistic",
-    calibrator: CalibratorKind = "auto",
+    C: float | None = None,
+    inputs: Sequence[str] = STACKED_INPUTS,
+    calibrator: str = "auto",
+    folds: FoldScheme = "auto",
     cv: int = 5,
     seed: int = 0,
     n_boot: int = 1000,
     n_bins: int = 15,
 ) -> dict:
-    """Fit on one dataset's train / calibration splits and evaluate on another dataset.
+    """Fit the grouped recipe on one dataset's train and calibration splits together, and
+    evaluate on another dataset.
 
     Parameters
     ----------
@@ -164,21 +170,27 @@ def transfer(
         With ``"train"`` and ``"calibration"`` (the source dataset).
     eval_collection : Collection
         ``n`` rows of the target dataset (any split: none of it was used for fitting),
-        with activations at ``(layer, position)``.
+        with activations at ``(layer, position)`` (and the answer statistics of
+        ``inputs``).
     layer, position : int, str
         Fixed, normally the source detector's.
-    probe, calibrator, cv, seed
-        Passed to :func:`fit_detector`.
+    C : float, optional
+        The probe's inverse L2 strength; default: chosen by grouped cross-validation on
+        the source rows (:func:`howsure.plugin.grouped.choose_C`), as ``howsure train``
+        does.
+    inputs, calibrator, folds, cv, seed
+        Passed to :func:`howsure.plugin.grouped.fit_grouped_detector`.
     n_boot, n_bins
-        Passed to :func:`howsure.eval.compare.compare_methods`.
+        Passed to :func:`howsure.eval.compare.evaluate_detectors`.
 
     Returns
     -------
     dict
         ``train_dataset``, ``eval_dataset``, ``layer``, ``position``, ``calibrator``,
-        ``n_train``, ``n_calibration``, ``n``, ``accuracy``, ``mean_confidence``,
-        ``confidence_gap``, ``methods`` (probe and baselines, see
-        :func:`compare_methods`) and ``topics`` (per-topic AUROCs).
+        ``C``, ``folds`` (the fold scheme used), ``inputs``, ``n_train``,
+        ``n_calibration``, ``n``, ``accuracy``, ``mean_confidence``, ``confidence_gap``,
+        ``methods`` (probe and baselines, see :func:`evaluate_detectors`) and ``topics``
+        (per-topic AUROCs).
 
     Raises
     ------
@@ -191,15 +203,22 @@ def transfer(
             f"transfer needs the source's 'train' and 'calibration' splits; missing {missing}"
         )
     train, cal = train_collections["train"], train_collections["calibration"]
-    det, table = fit_detector(
-        train,
-        cal,
+    rows = concat([train, cal])
+    if C is None:
+        fold_list, _ = collection_folds(rows, scheme=folds, cv=cv, seed=seed)
+        X = rows.features(layer, position).astype(np.float64)
+        C, _ = choose_C(X, np.asarray(rows.labels, dtype=int), fold_list, seed=seed)
+    det, fit = fit_grouped_detector(
+        rows,
         layer=layer,
         position=position,
-        probe=probe,
+        C=C,
+        inputs=inputs,
         calibrator=calibrator,
+        folds=folds,
         cv=cv,
         seed=seed,
+        familiarity=False,
     )
     report = evaluate_detectors(
         {"probe": det}, eval_collection, n_bins=n_bins, n_boot=n_boot, seed=seed
@@ -211,7 +230,10 @@ def transfer(
         "eval_dataset": eval_collection.meta.get("dataset"),
         "layer": layer,
         "position": position,
-        "calibrator": table["chosen"],
+        "calibrator": det.info["training"]["calibrator"],
+        "C": float(C),
+        "folds": fit.scheme,
+        "inputs": list(det.inputs),
         "n_train": len(train),
         "n_calibration": len(cal),
         "n": report["n"],

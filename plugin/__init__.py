@@ -66,7 +66,6 @@ _EXPORTS = {
     "collect_code_splits": "howsure.plugin.rows",
     "collect_splits": "howsure.plugin.rows",
     "mixed_rows": "howsure.plugin.rows",
-    "fit_detector": "howsure.plugin.train",
     "train_detector": "howsure.plugin.train",
     "DEFAULT_TEMPLATE": "howsure.plugin.generation",
     "ConfidentGeneration": "howsure.plugin.generation",

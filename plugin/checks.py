@@ -20,10 +20,12 @@ __all__ = [
     "Assessment",
     "DtypeMismatch",
     "Prompt",
+    "check_calibrator_inputs",
     "check_familiarity",
     "check_fingerprint",
     "check_inputs",
     "check_prompts",
+    "input_columns",
     "probe_id",
 ]
 
@@ -168,6 +170,45 @@ def check_inputs(inputs: Sequence[str], position: str) -> tuple[str, ...]:
             f"answer's statistics {list(inputs[1:])}; use inputs=('probe',)"
         )
     return inputs
+
+
+def check_calibrator_inputs(calibrator: Any, inputs: Sequence[str]) -> None:
+    """``ValueError`` unless ``calibrator`` reads one column per name of ``inputs``."""
+    n_in = getattr(calibrator, "n_features_in_", len(inputs))
+    if n_in != len(inputs):
+        raise ValueError(
+            f"inputs {tuple(inputs)!r} are {len(inputs)} column(s), but the calibrator "
+            f"({type(calibrator).__name__}) reads {n_in}; several inputs need a "
+            "StackedCalibrator, the probe alone a one-input calibrator"
+        )
+
+
+def input_columns(
+    probe: Any, inputs: Sequence[str], features: np.ndarray, stats: dict | None
+) -> np.ndarray:
+    """What a detector's calibrator reads, shape (n, len(inputs)): one column per input.
+
+    The inputs decide the columns: ``"probe"`` is the probe's P(correct) when it is the
+    only input (a one-input calibrator's score), its log-odds when answer statistics are
+    stacked with it; each statistic (``stats[name]``, shape (n,)) is its own column.
+
+    Raises
+    ------
+    ValueError
+        A statistic of ``inputs`` is missing from ``stats``.
+    """
+    X = np.asarray(features, dtype=np.float64)
+    missing = [k for k in inputs[1:] if stats is None or k not in stats]
+    if missing:
+        raise ValueError(
+            f"this detector also reads the answer's token statistics {list(inputs[1:])}; "
+            f"missing {missing}. Score through Detector.score or the wrapper, which read "
+            "them from the same generation"
+        )
+    read = probe.confidence if len(inputs) == 1 else probe.decision_function
+    columns = [np.asarray(read(X), dtype=np.float64).ravel()]
+    columns += [np.asarray(stats[k], dtype=np.float64).ravel() for k in inputs[1:]]
+    return np.column_stack(columns)
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from howsure.calibration.calibrators import CALIBRATORS, calibrator_from_state
-from howsure.calibration.stacked import StackedCalibrator
+from howsure.calibration.recalibrated import (
+    RecalibratedCalibrator,
+    any_calibrator_from_state,
+    calibrator_kind,
+)
 from howsure.probes.linear import PROBES, probe_from_state
 from howsure.probes.positions import POSITIONS
 from howsure.probes.prompts import DEFAULT_INSTRUCTION
@@ -26,7 +29,7 @@ __all__ = [
     "parts_from",
     "parts_state",
     "prefixed",
-    "recalibration_of",
+    "with_recalibration",
 ]
 
 
@@ -97,10 +100,7 @@ def parts_state(
         tensors["calib.labels"] = np.ascontiguousarray(labels, np.uint8)
     parts = {
         "probe": {"kind": _kind_of(probe, PROBES, "probe"), "params": probe_params},
-        "calibrator": {
-            "kind": _kind_of(calibrator, _CALIBRATOR_KINDS, "calibrator"),
-            "params": cal_params,
-        },
+        "calibrator": {"kind": calibrator_kind(calibrator), "params": cal_params},
     }
     return tensors, parts
 
@@ -114,12 +114,10 @@ def parts_from(config: dict, tensors: dict[str, np.ndarray]) -> tuple[Any, Any, 
     probe = probe_from_state(
         config["probe"]["kind"], prefixed(tensors, "probe."), config["probe"]["params"]
     )
-    cal_kind = config["calibrator"]["kind"]
-    cal_state = (prefixed(tensors, "calibrator."), config["calibrator"]["params"])
-    calibrator = (
-        StackedCalibrator.from_state(*cal_state)
-        if cal_kind == "stacked"
-        else calibrator_from_state(cal_kind, *cal_state)
+    calibrator = any_calibrator_from_state(
+        config["calibrator"]["kind"],
+        prefixed(tensors, "calibrator."),
+        config["calibrator"]["params"],
     )
     scores, labels = tensors.get("calib.scores"), tensors.get("calib.labels")
     if (scores is None) != (labels is None) or (
@@ -129,16 +127,22 @@ def parts_from(config: dict, tensors: dict[str, np.ndarray]) -> tuple[Any, Any, 
     return probe, calibrator, scores, None if labels is None else labels.astype(bool)
 
 
-def recalibration_of(entry: Any, folder: Path) -> tuple[float, float] | None:
+def with_recalibration(calibrator: Any, entry: Any, folder: Path) -> Any:
+    """``calibrator``, chained with the recalibration map of an older detector folder.
+
+    Folders saved before the recalibrated chain kept a recalibration as a separate
+    ``recalibration_map`` entry of ``config.json`` (``{"slope", "intercept"}``); it
+    becomes a :class:`~howsure.calibration.recalibrated.RecalibratedCalibrator` around
+    the folder's calibrator, with the same scores. Without the entry (``None``),
+    ``calibrator`` is returned as it is.
+    """
     if entry is None:
-        return None
+        return calibrator
     try:
-        return float(entry["slope"]), float(entry["intercept"])
+        slope, intercept = float(entry["slope"]), float(entry["intercept"])
     except (KeyError, TypeError, ValueError) as err:
         raise ValueError(f"corrupted recalibration in {folder}: {entry!r}; retrain it") from err
-
-
-_CALIBRATOR_KINDS: dict[str, type] = {**CALIBRATORS, "stacked": StackedCalibrator}
+    return RecalibratedCalibrator.from_map(calibrator, slope=slope, intercept=intercept)
 
 
 def prefixed(tensors: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:

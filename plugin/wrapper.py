@@ -74,6 +74,7 @@ import torch
 
 from howsure.calibration.selective import threshold_for_error_rate
 from howsure.core.checks import check_choice, check_probability
+from howsure.core.errors import SettingError
 from howsure.plugin.checks import DtypeMismatch
 from howsure.plugin.confident_model import ConfidentModel, Prompt
 from howsure.plugin.defaults import shipped_detector_for
@@ -207,8 +208,11 @@ def wrap(
     if not isinstance(abstain_message, str) or not abstain_message.strip():
         raise ValueError(f"abstain_message must be a non-empty str, got {abstain_message!r}")
     if abstain_below is not None and target_error is not None:
-        raise ValueError(
-            f"give abstain_below ({abstain_below!r}) or target_error ({target_error!r}), not both"
+        raise SettingError(
+            "abstain_below",
+            "give {param} ({below!r}) or {target_error} ({target!r}), not both",
+            below=abstain_below,
+            target=target_error,
         )
     threshold = None
     if abstain_below is not None:

@@ -22,6 +22,7 @@ import numpy as np
 from sklearn.model_selection import GroupKFold, StratifiedKFold
 
 from howsure.core.checks import check_choice, check_int
+from howsure.core.errors import SettingError
 
 __all__ = ["FOLD_SCHEMES", "FoldScheme", "Folds", "group_folds", "resolve_scheme"]
 
@@ -112,9 +113,12 @@ def group_folds(
             raise ValueError("folds='topic' needs a topic per row; use folds='random'")
         groups = np.char.add(np.char.add(src, ":"), top) if src is not None else top
         if len(np.unique(groups)) < cv:
-            raise ValueError(
-                f"folds='topic' with cv={cv} needs at least {cv} topics; found "
-                f"{len(np.unique(groups))}. Lower cv or use folds='random'"
+            raise SettingError(
+                "cv",
+                "{folds}='topic' with {param}={n} needs at least {n} topics; found {found}. "
+                "Lower {param} or use {folds}='random'",
+                n=cv,
+                found=len(np.unique(groups)),
             )
         splitter = GroupKFold(n_splits=cv, shuffle=True, random_state=random_state)
         return [(tr, te) for tr, te in splitter.split(index, y, groups)]

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from howsure.core.checks import check_int, check_real
+from howsure.core.errors import SettingError, SettingTypeError
 from howsure.core.padding import pad_rows
 from howsure.probes.hooks import AnswerStats, LayerCapture
 from howsure.probes.inputs import model_device
@@ -185,22 +186,27 @@ def generation_config(
 
     Raises
     ------
-    TypeError
-        ``base`` is not a GenerationConfig, ``do_sample`` not a bool.
-    ValueError
+    SettingTypeError
+        ``base`` is not a GenerationConfig, ``do_sample`` not a bool (a ``TypeError``).
+    SettingError
         A bad number; beam search, several return sequences or prompt lookup (the
-        confidence is read from the one sequence the model generates).
+        confidence is read from the one sequence the model generates); a ``ValueError``
+        whose ``param`` names the setting.
     """
     from transformers import GenerationConfig
 
     if base is not None and not isinstance(base, GenerationConfig):
-        raise TypeError(
-            f"generation_config must be a transformers.GenerationConfig, got {type(base).__name__}"
+        raise SettingTypeError(
+            "generation_config",
+            "{param} must be a transformers.GenerationConfig, got {kind}",
+            kind=type(base).__name__,
         )
     if max_new_tokens is not None:
         max_new_tokens = check_int(max_new_tokens, "max_new_tokens", min_val=1)
     if do_sample is not None and not isinstance(do_sample, bool):
-        raise TypeError(f"do_sample must be True, False or None, got {do_sample!r}")
+        raise SettingTypeError(
+            "do_sample", "{param} must be True, False or None, got {value!r}", value=do_sample
+        )
     if temperature is not None:
         temperature = check_real(
             temperature, "temperature", min_val=0.0, include_boundaries="neither"
@@ -225,14 +231,16 @@ def generation_config(
     for name in ("num_beams", "num_return_sequences"):
         value = getattr(cfg, name, None) or getattr(model_cfg, name, None) or 1
         if value != 1:
-            raise ValueError(
-                f"{name}={value} is not supported: the confidence is read from the one "
-                f"sequence the model generates; set {name}=1"
+            raise SettingError(
+                name,
+                "{param}={value} is not supported: the confidence is read from the one "
+                "sequence the model generates; set {param}=1",
+                value=value,
             )
     if getattr(cfg, "prompt_lookup_num_tokens", None):
-        raise ValueError(
-            "prompt_lookup_num_tokens is not supported: it feeds several tokens per "
-            "forward pass; leave it unset"
+        raise SettingError(
+            "prompt_lookup_num_tokens",
+            "{param} is not supported: it feeds several tokens per forward pass; leave it unset",
         )
     return cfg, int(max_new_tokens)
 

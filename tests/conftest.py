@@ -196,7 +196,7 @@ def fit_tiny_detectors(
             calibrator=cal,
             reader=ReaderSettings(layer=layer, position=pos, max_new_tokens=max_new_tokens),
             fingerprint=model_fingerprint(model),
-            calibration_scores=cal.predict(raw),
+            calibration_scores=cal.confidence(raw),
             calibration_labels=y,
         )
     return out

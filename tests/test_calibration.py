@@ -48,8 +48,8 @@ def make_data(
 # --------------------------------------------------------------------------------------
 # scikit-learn's own estimator checks
 # --------------------------------------------------------------------------------------
-# The calibrators take ONE column of scores in [0, 1] and binary labels 1 = correct /
-# 0 = wrong. sklearn's generic checks feed random multi-feature X (often with values
+# The calibrators are binary classifiers of ONE column of scores in [0, 1], with labels
+# 1 = correct / 0 = wrong. sklearn's generic checks feed random multi-feature X (often with values
 # outside [0, 1]) and multi-class or continuous y, and, for estimators tagged
 # one_d_array, reshape X to 1-D and then index it as 2-D. The calibrators reject such
 # input by design (with a ValueError naming the problem), so those checks cannot pass.
@@ -62,6 +62,8 @@ _REASONS = {
     "one_d": "reshapes X to 1-D for one_d_array estimators, then indexes it as 2-D",
     "multi_feature": "feeds several features; a calibrator maps one score column",
     "transformer": "expects transform to keep the multi-feature layout of its input",
+    "classifier": "a classifier check on random multi-feature X outside [0, 1], multi-class, "
+    "continuous or 2-D y, or fewer rows than min_samples",
 }
 _EXPECTED_FAILED = {
     "check_fit_score_takes_y": "y_not_binary",
@@ -90,6 +92,12 @@ _EXPECTED_FAILED = {
     "check_transformer_data_not_an_array": "transformer",
     "check_transformer_general": "transformer",
     "check_transformer_preserve_dtypes": "transformer",
+    "check_classifier_data_not_an_array": "classifier",
+    "check_classifiers_classes": "classifier",
+    "check_classifiers_one_label": "classifier",
+    "check_classifiers_regression_target": "classifier",
+    "check_classifiers_train": "classifier",
+    "check_supervised_y_2d": "classifier",
 }
 
 
@@ -123,34 +131,41 @@ def test_contract(kind):
     assert type(cal) is CALIBRATORS[kind]
     assert cal.kind == kind
     with pytest.raises(NotFittedError):
+        cal.confidence(s)
+    with pytest.raises(NotFittedError):
         cal.predict(s)
     with pytest.raises(NotFittedError):
         cal.get_state()
     params = cal.get_params()
     assert vars(cal) == params  # __init__ only stores hyperparameters
     assert cal.fit(s, y) is cal
-    p = cal.predict(s)
+    p = cal.confidence(s)
     assert p.shape == (400,) and p.dtype == np.float64
     assert np.all((p >= 0) & (p <= 1))
     proba = cal.predict_proba(s[:, None])
     assert proba.shape == (400, 2)
     np.testing.assert_allclose(proba[:, 1], p)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    # predict gives labels, as a scikit-learn classifier's: 1 = correct where P > 0.5
+    np.testing.assert_array_equal(cal.classes_, [0, 1])
+    np.testing.assert_array_equal(cal.predict(s), (p > 0.5).astype(int))
+    np.testing.assert_array_equal(cal.predict(s[:, None]), cal.predict(s))
+    assert cal.score(s, y) == pytest.approx(np.mean(cal.predict(s) == y))
     np.testing.assert_array_equal(cal.transform(s), p[:, None])
     np.testing.assert_array_equal(clone(cal).fit_transform(s, y), p[:, None])
-    assert cal.predict(np.empty(0)).shape == (0,)
+    assert cal.confidence(np.empty(0)).shape == (0,)
     # (n, 1) input is the same as (n,); lists and bool labels are fine
-    np.testing.assert_array_equal(clone(cal).fit(s[:, None], y.astype(bool)).predict(s), p)
-    np.testing.assert_array_equal(clone(cal).fit(s.tolist(), y.tolist()).predict(s), p)
+    np.testing.assert_array_equal(clone(cal).fit(s[:, None], y.astype(bool)).confidence(s), p)
+    np.testing.assert_array_equal(clone(cal).fit(s.tolist(), y.tolist()).confidence(s), p)
     # deterministic
-    np.testing.assert_array_equal(clone(cal).fit(s, y).predict(s), p)
+    np.testing.assert_array_equal(clone(cal).fit(s, y).confidence(s), p)
 
 
 @pytest.mark.parametrize("kind", list(CALIBRATORS))
 def test_monotone_non_decreasing(kind):
     s, y, _ = make_data(2000, seed=2)
     grid = np.linspace(0.0, 1.0, 1001)
-    p = make_calibrator(kind).fit(s, y).predict(grid)
+    p = make_calibrator(kind).fit(s, y).confidence(grid)
     assert np.all(np.diff(p) >= -1e-12)
 
 
@@ -163,7 +178,7 @@ def test_reduces_ece_on_known_truth(kind):
     s, y, _ = make_data(10_000, truth=truth, seed=3)
     fit_s, fit_y, test_s, test_y = s[:5000], y[:5000], s[5000:], y[5000:]
     raw = ece(test_s, test_y)
-    cal = ece(make_calibrator(kind).fit(fit_s, fit_y).predict(test_s), test_y)
+    cal = ece(make_calibrator(kind).fit(fit_s, fit_y).confidence(test_s), test_y)
     assert raw > 0.08
     assert cal < 0.05
     assert cal < 0.5 * raw
@@ -172,7 +187,7 @@ def test_reduces_ece_on_known_truth(kind):
 @pytest.mark.parametrize("kind", ["platt", "temperature", "beta"])
 def test_parametric_calibrators_recover_overconfidence(kind):
     s, y, p_true = make_data(20_000, truth="overconfident", seed=4)
-    p = make_calibrator(kind).fit(s, y).predict(s)
+    p = make_calibrator(kind).fit(s, y).confidence(s)
     assert np.max(np.abs(p - p_true)) < 0.05
 
 
@@ -181,7 +196,7 @@ def test_temperature_fits_known_temperature_and_cannot_fix_bias():
     assert TemperatureCalibrator().fit(s, y).temperature_ == pytest.approx(2.0, rel=0.05)
     s, y, _ = make_data(10_000, truth="cube", seed=5)
     raw = ece(s, y)
-    assert ece(TemperatureCalibrator().fit(s, y).predict(s), y) > 0.5 * raw
+    assert ece(TemperatureCalibrator().fit(s, y).confidence(s), y) > 0.5 * raw
 
 
 @pytest.mark.parametrize("kind", ["platt", "isotonic", "beta"])  # histogram: empty bins -> 0.5
@@ -190,13 +205,13 @@ def test_constant_scores_give_base_rate(kind):
     y = np.r_[np.zeros(30), np.ones(10)]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        p = make_calibrator(kind).fit(s, y).predict([0.0, 0.9, 1.0])
+        p = make_calibrator(kind).fit(s, y).confidence([0.0, 0.9, 1.0])
     np.testing.assert_allclose(p, 0.25, atol=0.02)
 
 
 def test_identity_returns_scores():
     s, y, _ = make_data(100, seed=6)
-    np.testing.assert_array_equal(IdentityCalibrator().fit(s, y).predict(s), s)
+    np.testing.assert_array_equal(IdentityCalibrator().fit(s, y).confidence(s), s)
 
 
 def test_platt_and_beta_parameters_on_their_own_families():
@@ -224,7 +239,7 @@ def test_beta_constraint_refits_with_a_zero():
     assert beta.a_ == 0.0
     assert beta.b_ > 0.0
     grid = np.linspace(0, 1, 501)
-    assert np.all(np.diff(beta.predict(grid)) >= -1e-12)
+    assert np.all(np.diff(beta.confidence(grid)) >= -1e-12)
 
 
 def test_inverted_scores_warn():
@@ -235,7 +250,7 @@ def test_inverted_scores_warn():
     with pytest.warns(RuntimeWarning, match="anti-correlated"):
         beta = BetaCalibrator().fit(inverted, y)
     assert beta.a_ == beta.b_ == 0.0
-    np.testing.assert_allclose(beta.predict(inverted), y.mean(), rtol=1e-6)
+    np.testing.assert_allclose(beta.confidence(inverted), y.mean(), rtol=1e-6)
     with pytest.warns(RuntimeWarning, match="largest temperature"):
         TemperatureCalibrator().fit(inverted, y)
 
@@ -245,11 +260,11 @@ def test_histogram_smoothing_never_gives_0_or_1():
     s = np.r_[np.full(50, 0.02), np.full(50, 0.97)]
     y = np.r_[np.zeros(50), np.ones(50)]
     cal = HistogramCalibrator(n_bins=10, strategy="uniform").fit(s, y)
-    p = cal.predict(np.linspace(0, 1, 101))
+    p = cal.confidence(np.linspace(0, 1, 101))
     assert p.min() > 0.0 and p.max() < 1.0
-    assert cal.predict([0.02])[0] == pytest.approx(1 / 52)  # (0 + 1) / (50 + 2)
-    assert cal.predict([0.97])[0] == pytest.approx(51 / 52)
-    assert cal.predict([0.5])[0] == pytest.approx(0.5)  # empty bin -> prior
+    assert cal.confidence([0.02])[0] == pytest.approx(1 / 52)  # (0 + 1) / (50 + 2)
+    assert cal.confidence([0.97])[0] == pytest.approx(51 / 52)
+    assert cal.confidence([0.5])[0] == pytest.approx(0.5)  # empty bin -> prior
 
 
 def test_histogram_equal_mass_bins():
@@ -268,8 +283,8 @@ def test_isotonic_clips_out_of_range():
     s = np.linspace(0.2, 0.8, 200)
     y = (s > 0.5).astype(int)
     cal = IsotonicCalibrator().fit(s, y)
-    assert cal.predict([0.0])[0] == cal.predict([0.2])[0]
-    assert cal.predict([1.0])[0] == cal.predict([0.8])[0]
+    assert cal.confidence([0.0])[0] == cal.confidence([0.2])[0]
+    assert cal.confidence([1.0])[0] == cal.confidence([0.8])[0]
 
 
 # --------------------------------------------------------------------------------------
@@ -292,7 +307,7 @@ def test_state_round_trip_through_npz_and_json(kind):
     assert type(again) is type(cal)
     assert again.get_params() == cal.get_params()
     grid = np.r_[np.linspace(0, 1, 1001), s[:500]]
-    np.testing.assert_allclose(again.predict(grid), cal.predict(grid), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(again.confidence(grid), cal.confidence(grid), rtol=0, atol=1e-12)
     again_arrays, again_params = again.get_state()
     assert again_params == params
     for key, value in arrays.items():
@@ -356,7 +371,7 @@ def test_too_few_rows_error(kind, data):
     with pytest.raises(ValueError, match=r"at least min_samples=20 rows to fit; got 10"):
         make_calibrator(kind).fit(s[:10], y[:10])
     cal = CALIBRATORS[kind](min_samples=5).fit(s[:10], y[:10])
-    assert cal.predict(s).shape == (30,)
+    assert cal.confidence(s).shape == (30,)
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
@@ -368,7 +383,7 @@ def test_non_finite_scores_error(bad, data):
         PlattCalibrator().fit(s, y)
     fitted = PlattCalibrator().fit(*data)
     with pytest.raises(ValueError, match="first at index 3"):
-        fitted.predict(s)
+        fitted.confidence(s)
 
 
 def test_out_of_range_scores_error(data):
@@ -378,7 +393,7 @@ def test_out_of_range_scores_error(data):
     with pytest.raises(ValueError, match=r"outside \[0, 1\].*first at index 5.*sigmoid"):
         BetaCalibrator().fit(s, y)
     with pytest.raises(ValueError, match=r"outside \[0, 1\]"):
-        BetaCalibrator().fit(*data).predict([-0.1])
+        BetaCalibrator().fit(*data).confidence([-0.1])
 
 
 @pytest.mark.parametrize(

@@ -52,7 +52,7 @@ def test_histogram_close_to_netcal(data):
     # off the bin edges: netcal's transform puts an edge value in the lower bin, its fit
     # (and ours, and np.histogram) in the upper one
     grid = np.linspace(0.0005, 0.9995, 1000)
-    ours = HistogramCalibrator(n_bins=10, strategy="uniform").fit(s, y).predict(grid)
+    ours = HistogramCalibrator(n_bins=10, strategy="uniform").fit(s, y).confidence(grid)
     theirs = HistogramBinning(bins=10).fit(s, y).transform(grid)
     # only difference: our Laplace smoothing, (k + 1) / (n + 2) vs k / n, n ~ 2000 per bin
     np.testing.assert_allclose(ours, theirs, atol=1e-3)
@@ -63,7 +63,7 @@ def test_beta_close_to_netcal(data):
 
     s, y = data
     grid = np.linspace(0.001, 0.999, 999)
-    ours = BetaCalibrator().fit(s, y).predict(grid)
+    ours = BetaCalibrator().fit(s, y).confidence(grid)
     theirs = BetaCalibration().fit(s, y).transform(grid)
     np.testing.assert_allclose(ours, theirs, atol=1e-4)
 
@@ -74,7 +74,7 @@ def test_platt_and_temperature_close_to_netcal(data):
     s, y = data
     grid = np.linspace(0.001, 0.999, 999)
     # Platt's smoothed targets move the fit by O(1/n) from netcal's plain MLE
-    platt = PlattCalibrator().fit(s, y).predict(grid)
+    platt = PlattCalibrator().fit(s, y).confidence(grid)
     np.testing.assert_allclose(platt, LogisticCalibration().fit(s, y).transform(grid), atol=2e-3)
-    temp = TemperatureCalibrator().fit(s, y).predict(grid)
+    temp = TemperatureCalibrator().fit(s, y).confidence(grid)
     np.testing.assert_allclose(temp, TemperatureScaling().fit(s, y).transform(grid), atol=1e-5)

@@ -41,7 +41,7 @@ def test_select_picks_a_sensible_calibrator_and_refits_on_all_data():
         assert all(std >= 0 for _, std in row.values())
     assert sel.calibrator.n_samples_fit_ == 3000
     test_s, test_y = make_data(5000, "cube", seed=1)
-    assert ece(sel.calibrator.predict(test_s), test_y) < 0.04
+    assert ece(sel.calibrator.confidence(test_s), test_y) < 0.04
     text = sel.format_table()
     assert f"*{sel.name}" in text
 
@@ -52,7 +52,7 @@ def test_select_is_deterministic():
     b = select_calibrator(s, y, random_state=7)
     assert a.name == b.name
     assert a.table == b.table
-    np.testing.assert_array_equal(a.calibrator.predict(s), b.calibrator.predict(s))
+    np.testing.assert_array_equal(a.calibrator.confidence(s), b.calibrator.confidence(s))
 
 
 @pytest.mark.parametrize("metric", ["ece", "brier"])
@@ -100,7 +100,7 @@ def test_reliability_diagram_writes_png(tmp_path):
     from howsure.calibration import reliability_diagram
 
     s, y = make_data(2000, "cube", seed=6)
-    calibrated = PlattCalibrator().fit(s, y).predict(s)
+    calibrated = PlattCalibrator().fit(s, y).confidence(s)
     path = tmp_path / "sub" / "reliability.png"
     fig = reliability_diagram(
         {"uncalibrated": s, "platt": calibrated}, y, n_bins=10, path=path, title="demo"

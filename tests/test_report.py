@@ -308,3 +308,98 @@ def test_eval_refuses_too_few_rows_before_answering(tiny_dir, det_dir, tmp_path,
     err = capsys.readouterr().err
     assert "has 1 rows in split 'all'; an evaluation needs at least 10" in err
     assert not (tmp_path / "out").exists()  # no report of nan
+
+
+def test_small_set_warnings_become_one_note_each():
+    import warnings
+
+    from howsure.eval.compare import compare_methods
+    from howsure.eval.notes import small_set_notes
+
+    rng = np.random.default_rng(0)
+    s = {"probe": rng.random(12), "logprob_mean": rng.random(12)}
+    notes: list[str] = []
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        with small_set_notes(notes):
+            compare_methods(s, np.zeros(12, int), n_boot=50)  # one class
+            compare_methods(s, np.r_[np.ones(2, int), np.zeros(10, int)], n_boot=50)
+            np.mean(np.array([]))  # numpy: mean of empty slice
+            warnings.warn("something else", UserWarning, stacklevel=1)
+    assert [str(w.message) for w in shown] == ["something else"]  # others pass through
+    assert len(notes) == 3, notes
+    assert notes[0].startswith("Only wrong answers among the 12 scored: AUPRC, AUROC, PRR")
+    assert notes[1].startswith("Small set: up to ") and "of 50 bootstrap resamples" in notes[1]
+    assert "Mean of empty slice" in notes[2]
+
+
+def test_eval_on_a_tiny_set_prints_no_raw_python_warnings(tiny_dir, tiny_qa, det_dir, tmp_path):
+    """A normal CLI run (its own process, Python's warning display): one clean line per
+    warning, the small set's expected warnings as notes of the report."""
+    import subprocess
+    import sys
+
+    rows = [json.loads(line) for line in tiny_qa.read_text().splitlines()][:12]
+    wrong = tmp_path / "all_wrong.jsonl"  # every answer wrong: AUROC & co. are undefined
+    wrong.write_text("".join(json.dumps({**r, "answers": ["zzzz"]}) + "\n" for r in rows))
+    argv = ["eval", "--model", str(tiny_dir), "--detector", str(det_dir), "--dataset"]
+    argv += [str(wrong), "--split", "all", "--out", str(tmp_path / "out"), "--samples", "0"]
+    argv += COMMON
+    run = subprocess.run(
+        [sys.executable, "-m", "howsure", *argv], capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr
+    assert not re.search(r"\.py:\d+: \w*Warning", run.stderr), run.stderr
+    assert "howsure eval: warning: P(True) left out" in run.stderr  # one clean line
+    assert "bootstrap of" not in run.stderr
+    note = "Only wrong answers among the 12 scored: AUPRC, AUROC, PRR (and their intervals)"
+    assert note in run.stdout and note in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_weak_detector_notes_below_chance_and_below_a_free_baseline():
+    from howsure.eval.notes import weak_detector_notes
+
+    def row(auroc, ci=(0.2, 0.6)):
+        return {"auroc": auroc, "ci95": {"auroc": list(ci)}}
+
+    methods = {
+        "probe": row(0.62),
+        "probe_last_prompt": row(0.393),
+        "logprob_mean": row(0.66),
+        "logprob_min": row(0.55),
+        "entropy": row(float("nan")),
+    }
+    names = {"probe": "detector D", "probe_last_prompt": "prompt detector P"}
+    notes = weak_detector_notes(methods, names)
+    assert len(notes) == 2
+    assert notes[0].startswith("detector D has test AUROC 0.620 (95% interval [0.200, 0.600])")
+    assert "below the free baseline logprob_mean (0.660) on the same test rows" in notes[0]
+    assert notes[1].startswith("prompt detector P has test AUROC 0.393")
+    assert "below chance (0.5)" in notes[1]
+    methods |= {"probe": row(0.8), "probe_last_prompt": row(0.7)}
+    assert weak_detector_notes(methods, names) == []
+    methods["probe"] = row(float("nan"))  # one class: no AUROC, nothing to say
+    assert weak_detector_notes(methods, {"probe": "D"}) == []
+
+
+def test_train_warns_when_a_saved_detector_is_weak(tiny_dir, tiny_qa, tmp_path, capsys):
+    """On the tiny random-weight model the detectors mean nothing: ``howsure train`` says
+    so (a warning per weak detector, never silently) exactly when the metrics show it."""
+    import warnings
+
+    from howsure.eval.notes import weak_detector_notes
+
+    argv = ["train", "--model", str(tiny_dir), "--dataset", str(tiny_qa), "--limit", "60"]
+    argv += ["--layers", "1,3", "--max-new-tokens", "4", "--cv", "3", "--n-boot", "20"]
+    argv += ["--quiet", "--out", str(tmp_path)]
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        assert main(argv) == 0
+    said = [str(w.message) for w in shown if "has test AUROC" in str(w.message)]
+    methods = json.loads((tmp_path / "metrics.json").read_text())["methods"]
+    names = {
+        "probe": f"the saved detector {tmp_path}/detector",
+        "probe_last_prompt": f"the saved prompt detector {tmp_path}/detector-prompt",
+    }
+    assert said == weak_detector_notes(methods, names)
+    assert said, "the tiny model's detectors were expected to lose to a baseline here"

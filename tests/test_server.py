@@ -277,6 +277,9 @@ def test_bad_requests(served):
     long = "What is 1 plus 1? " * 60  # over the tiny model's 256-token context
     err = error_of(post(url, path, {**ok, "messages": user(long)}), 400)
     assert err["code"] == "context_length_exceeded" and "256" in err["message"]
+    # the typed error's parameter, said as the request field: no Python names
+    assert err["message"].startswith("the conversation is ") and err["param"] == "messages"
+    assert "lower max_tokens" in err["message"] and "max_new_tokens" not in err["message"]
     err = error_of(post(url, path, {**ok, "max_tokens": 65}), 400)
     assert err["param"] == "max_tokens" and "64" in err["message"]
     err = error_of(post(url, path, {**ok, "model": "gpt-4o"}), 404)
@@ -519,3 +522,26 @@ def test_embedded_model_served_with_its_shipped_detector():
         value = post(server.url, "/v1/score", quito, key=None).json()["confidence"]["value"]
         assert f'"value": {value:.4f}…' in readme
     assert n_hooks(model) == 0
+
+
+def test_a_setting_error_is_said_with_the_request_field():
+    """The server words a SettingError from the wrapper by ``err.param``, mapped to the
+    request field the client sent (``max_new_tokens`` -> ``max_tokens``)."""
+    from types import SimpleNamespace
+
+    from howsure.core.errors import SettingError
+    from howsure.server.app import _Server
+    from howsure.server.errors import APIError
+
+    def refuse(param: str):
+        def prepare(*args, **kwargs):
+            raise SettingError(param, "{param} must be an int >= 1; got {value!r}", value=0)
+
+        return SimpleNamespace(chat=SimpleNamespace(prepare=prepare))
+
+    for param, field in [("max_new_tokens", "max_tokens"), ("top_p", "top_p")]:
+        with pytest.raises(APIError) as caught:
+            _Server.prepare(refuse(param), user("hi"), None, 5)
+        err = caught.value
+        assert err.status == 400 and err.param == field
+        assert err.message == f"{field} must be an int >= 1; got 0"

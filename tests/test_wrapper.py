@@ -16,6 +16,7 @@ from conftest import fit_tiny_detectors
 import howsure
 from howsure.calibration.selective import threshold_for_error_rate
 from howsure.cli import main
+from howsure.core.errors import ContextLengthError, SettingError
 from howsure.plugin.detector import Detector
 from howsure.plugin.events import ConfidenceEvent, EndEvent, TextEvent
 from howsure.plugin.wrapper import ConfidentGeneration, ConfidentModel, wrap
@@ -498,6 +499,25 @@ def test_bad_prompts(tiny, make_det):
         chat.generate("Paris " * 300)
     with pytest.raises(ValueError, match=r"with 300 new tokens it exceeds.*lower max_new_tokens"):
         chat.generate(QUESTIONS[0], max_new_tokens=300)
+    # typed: a ContextLengthError (a ValueError) that knows the setting to lower
+    with pytest.raises(ContextLengthError) as caught:
+        chat.generate_batch(["What?", "Paris " * 300], max_new_tokens=5)
+    err = caught.value
+    assert err.param == "max_new_tokens" and (err.limit, err.new_tokens) == (256, 5)
+    assert [label for label, _ in err.too_long] == ["prompt 1"] and err.n_prompts == 2
+    assert err.render({"max_new_tokens": "max_tokens"}, prompt="the conversation").startswith(
+        "the conversation is "
+    )
+    assert err.render({"max_new_tokens": "max_tokens"}).endswith("or lower max_tokens")
+    for kw, param in [
+        ({"max_new_tokens": 0}, "max_new_tokens"),
+        ({"do_sample": True, "temperature": -1.0}, "temperature"),
+        ({"do_sample": True, "top_p": 2.0}, "top_p"),
+        ({"do_sample": "yes"}, "do_sample"),
+    ]:
+        with pytest.raises(SettingError) as caught:
+            chat.generate(QUESTIONS[0], **kw)
+        assert caught.value.param == param and str(caught.value).startswith(param)
     with pytest.raises(ValueError, match="prompt 1 is"):
         chat.generate_batch(["What?", "Paris " * 300])
     with pytest.raises(ValueError, match="prompt 0 is"):
@@ -696,3 +716,9 @@ def test_cli_chat_errors(tiny_dir, det_folder, tmp_path, monkeypatch, capsys):
     assert main([*args, "--abstain-below", "0.5", "--target-error", "0.2"]) == 2
     err = capsys.readouterr().err  # raised by wrap(), worded with the flags
     assert "give --abstain-below (0.5) or --target-error (0.2), not both" in err
+    # a prompt over the context: the typed error's parameter, said as the flag
+    monkeypatch.setattr("sys.stdin", io.StringIO("Paris " * 300 + "\n"))
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "exceeds the model's context of 256 tokens" in err
+    assert "lower --max-new-tokens" in err and "max_new_tokens" not in err

@@ -22,13 +22,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from howsure.cli import chat, data, demo, evaluate, freeform, heldout, serve
-from howsure.cli.common import check_flags, flag_names
+from howsure.cli.common import check_flags, error_text
 from howsure.core.version import __version__
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "one_line_warning"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,15 +57,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     Bad arguments (argparse's own errors, and the numeric checks of
     :func:`howsure.cli.common.check_flags`) and every ``ValueError`` / ``TypeError`` of a
     command end with one line on stderr naming the flag and the fix, and exit code 2.
+    Warnings show as one line, ``howsure <command>: warning: ...``, without Python's
+    file and source line.
     """
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as stop:  # --help, --version, or an argparse error (already printed)
         return int(stop.code or 0)
+    before = warnings.formatwarning
+    warnings.formatwarning = one_line_warning(args.command)
     try:
         check_flags(args)
         return int(args.func(args))
     except (ValueError, TypeError) as err:
-        sys.stderr.write(f"howsure {args.command}: error: {flag_names(str(err), args)}\n")
+        sys.stderr.write(f"howsure {args.command}: error: {error_text(err, args)}\n")
         return 2
+    finally:
+        warnings.formatwarning = before
+
+
+def one_line_warning(command: str) -> Callable[..., str]:
+    """A ``warnings.formatwarning`` that writes ``howsure <command>: warning: <message>``
+    on one line (no file, line number or source line)."""
+
+    def format_warning(message: Warning | str, *args: Any, **kwargs: Any) -> str:
+        text = " ".join(str(message).split())
+        return f"howsure {command}: warning: {text}\n"
+
+    return format_warning

@@ -14,12 +14,14 @@ from howsure.cli.common import (
     add_detector_arg,
     add_model_args,
     detector_folder,
-    dtype_policy,
     model_of,
     out,
+    read_detector,
 )
 
 __all__ = ["add_parsers", "chat_loop", "print_reply"]
+
+_FLAGS = {"max_new_tokens": "--max-new-tokens"}  # how chat names a setting of an error
 
 
 def add_parsers(sub: Any) -> None:
@@ -50,7 +52,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from howsure.plugin.wrapper import wrap
 
     abstain = abstain_settings(args)
-    folder = detector_folder(args.detector, model=args.model)
+    det = read_detector(detector_folder(args.detector, model=args.model), args)  # before the model
     prompt = None
     if args.json:
         prompt = sys.stdin.read().strip()
@@ -60,7 +62,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 "echo 'What is the capital of Peru?' | howsure chat --json"
             )
     model, tokenizer = model_of(args)
-    chat = wrap(model, tokenizer, folder, on_dtype_mismatch=dtype_policy(args), **abstain)
+    chat = wrap(model, tokenizer, det, **abstain)
     if prompt is not None:
         gen = chat.generate(prompt, max_new_tokens=args.max_new_tokens)
         internal = ("prefix", "token_ids")
@@ -129,6 +131,7 @@ def _lines(stream: Any) -> Any:
 def chat_loop(chat: Any, *, max_new_tokens: int | None) -> int:
     """Read lines from stdin until /quit or end of input (with a ``> `` marker on a
     terminal); answer each in context."""
+    from howsure.core.errors import ContextLengthError
     from howsure.probes.prompts import question_messages
 
     reader = chat.detector.reader
@@ -154,12 +157,11 @@ def chat_loop(chat: Any, *, max_new_tokens: int | None) -> int:
             user = question_messages(text, instruction=chat.instruction)[0]
             try:
                 gen = print_reply(chat, [*conversation, user], max_new_tokens=max_new_tokens)
-            except ValueError as err:  # the conversation outgrew the context
+            except ContextLengthError as err:  # the conversation outgrew the context
                 what, fix = ("the question", "Ask a shorter question.")
                 if conversation:
                     what, fix = ("the conversation", "Type /reset to start a new one.")
-                text = str(err).replace("prompt 0", what)
-                out(f"error: {text.replace('max_new_tokens', '--max-new-tokens')}. {fix}")
+                out(f"error: {err.render(_FLAGS, prompt=what)}. {fix}")
                 continue
             if gen.answer:  # the model's own answer stays in its context
                 conversation += [user, {"role": "assistant", "content": gen.answer}]

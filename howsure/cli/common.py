@@ -1,14 +1,14 @@
 """What every ``howsure`` command shares: flags, their checks, output, the detector folder.
 
 Flags are checked here, by their flag names, before any command starts work
-(:func:`check_flags`); an error from deeper down that names a Python parameter is
-reworded to name the flag (:func:`flag_names`).
+(:func:`check_flags`); a :class:`~howsure.core.errors.SettingError` from deeper down,
+which knows the Python parameter it is about, is worded with the command's flags
+(:func:`error_text`, :func:`flag_names`).
 """
 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,10 +30,12 @@ __all__ = [
     "detector_folder",
     "detector_label",
     "dtype_policy",
+    "error_text",
     "flag_names",
     "model_of",
     "no_gold",
     "out",
+    "read_detector",
 ]
 
 DEFAULT_DETECTOR = "howsure-out/train/detector"
@@ -90,6 +92,15 @@ def detector_label(args: argparse.Namespace) -> str:
         if folder.resolve() == Path(path).resolve():
             return f"the shipped detector for {name}"
     return str(folder)
+
+
+def read_detector(folder: Path, args: argparse.Namespace) -> Any:
+    """The detector in ``folder``, read without a model: its files are checked (format
+    version, checksum, config JSON, tensors) before the model loads, so a broken folder is
+    said at once; ``bind`` it to the model (or pass it to ``wrap``) afterwards."""
+    from howsure.plugin.detector import Detector
+
+    return Detector.load(folder, on_dtype_mismatch=dtype_policy(args))
 
 
 def model_of(args: argparse.Namespace) -> tuple[Any, Any]:
@@ -156,30 +167,21 @@ def check_flags(args: argparse.Namespace) -> None:
             getattr(checks, f"check_{kind}")(value, _flag(dest), **kw)
 
 
-_QUOTED = re.compile(r"""('[^']*'|"[^"]*"|`[^`]*`)""")
+def flag_names(args: argparse.Namespace) -> dict[str, str]:
+    """This command's flags by the Python parameter each sets: ``{"abstain_below":
+    "--abstain-below", ...}``."""
+    return {d: _flag(d) for d in vars(args) if d not in ("func", "command")}
 
 
-def flag_names(message: str, args: argparse.Namespace) -> str:
-    """``message`` with the Python names of this command's flags written as the flags.
+def error_text(err: BaseException, args: argparse.Namespace) -> str:
+    """``err`` as this command says it: a :class:`~howsure.core.errors.SettingError`
+    names its parameters by the command's flags (``--max-new-tokens``, not
+    ``max_new_tokens``); any other error is said as it is."""
+    from howsure.core.errors import SettingError
 
-    ``abstain_below`` becomes ``--abstain-below`` anywhere (a name with an underscore is
-    no ordinary word); a plain name only where it is clearly the parameter: at the start
-    of ``"<name> must be ..."`` or as ``<name>=<value>`` (``cv=5`` -> ``--cv 5``). Quoted
-    text (paths, values, the user's words) is left alone.
-    """
-    dests = [d for d in vars(args) if d not in ("func", "command")]
-    parts = _QUOTED.split(message)
-    for i in range(0, len(parts), 2):  # the even parts are outside quotes
-        text = parts[i]
-        for dest in dests:
-            name = re.escape(dest)
-            edge = r"(?<![\w/.-])"
-            if "_" in dest:
-                text = re.sub(rf"{edge}{name}(?![\w/.-])", _flag(dest), text)
-            text = re.sub(rf"^{name}(?= must be)", _flag(dest), text)
-            text = re.sub(rf"{edge}{name}=(?=\S)", _flag(dest) + " ", text)
-        parts[i] = text
-    return "".join(parts)
+    if isinstance(err, SettingError):
+        return err.render(flag_names(args))
+    return str(err)
 
 
 # -- flag declarations ---------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -248,6 +249,7 @@ def _sentence_lines(det: Any, chat: Any, args: argparse.Namespace) -> list[str]:
 def cmd_train(args: argparse.Namespace) -> int:
     """``howsure train``: see :func:`add_parsers`."""
     from howsure.eval.compare import evaluate_detectors, methods_markdown, topics_markdown
+    from howsure.eval.notes import weak_detector_notes
     from howsure.eval.report import write_report
     from howsure.plugin.rows import load_code_tasks
     from howsure.plugin.train import train_detector
@@ -346,4 +348,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"wrote {folder}/detector, {folder}/detector-prompt, " + ", ".join(p.name for p in files),
     ]
     out("\n".join(lines))
+    saved = {
+        "probe": f"the saved detector {folder}/detector",
+        "probe_last_prompt": f"the saved prompt detector {folder}/detector-prompt",
+    }
+    for note in weak_detector_notes(report["methods"], saved):  # never saved silently
+        warnings.warn(note, UserWarning, stacklevel=1)
     return 0

@@ -13,6 +13,7 @@ from howsure.cli.common import (
     detector_folder,
     model_of,
     out,
+    read_detector,
 )
 
 __all__ = ["add_parsers"]
@@ -67,17 +68,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     folder = detector_folder(args.detector, required=args.detector is not None, model=args.model)
     if importlib.util.find_spec("gradio") is None:
         raise ValueError(f"the demo needs gradio: {demo.INSTALL_HINT}")
-    model, tokenizer = model_of(args)
-    # A default detector that is missing, or one that does not fit the model: the page
-    # says why (and a warning here), and the model chats without a confidence.
+    # A default detector that is missing, broken, or does not fit the model: the page says
+    # why (and a warning here), and the model chats without a confidence. A --detector
+    # given is read (its files checked) before the model loads: a broken one stops here.
     detector: Any = folder if folder.exists() else None
-    if detector is not None and args.strict_dtype:
-        from howsure.plugin.detector import Detector
-
-        try:  # a refused dtype is one more reason the page gives
-            detector = Detector.load(folder, on_dtype_mismatch="error")
+    if detector is not None:
+        try:  # its files are checked now; the page names the folder for its report
+            checked = read_detector(folder, args)
         except ValueError:
-            pass
+            if args.detector is not None:
+                raise
+        else:
+            if args.strict_dtype:  # a refused dtype is one more reason the page gives
+                detector = checked
+    model, tokenizer = model_of(args)
     app = demo.build_app(
         model,
         tokenizer,

@@ -13,11 +13,11 @@ from howsure.cli.common import (
     add_model_args,
     add_report_args,
     detector_folder,
-    dtype_policy,
     layers_arg,
     model_of,
     no_gold,
     out,
+    read_detector,
 )
 
 __all__ = ["add_parsers"]
@@ -82,7 +82,6 @@ def cmd_freeform(args: argparse.Namespace) -> int:
 
     from howsure.eval.freeform import chat_loso, sentence_loso
     from howsure.eval.heldout import heldout_markdown
-    from howsure.plugin.detector import Detector
     from howsure.plugin.rows import collect_chat_splits, collect_splits
     from howsure.plugin.sentences import answer_probe_rows, attach_sentence_detector
     from howsure.probes.collect import concat
@@ -99,10 +98,9 @@ def cmd_freeform(args: argparse.Namespace) -> int:
             f"for leave one source out; found {sources}. Use --dataset mix"
         )
     folder = detector_folder(args.detector, model=args.model)
+    det = read_detector(folder, args)  # a broken detector is said before the model loads
     model, tokenizer = model_of(args)
-    det = Detector.load(
-        folder, model=model, tokenizer=tokenizer, on_dtype_mismatch=dtype_policy(args)
-    )
+    det.bind(model, tokenizer)
     # howsure train --chat-per-source collects the same rows (one cache entry serves both)
     chat = collect_chat_splits(
         model,

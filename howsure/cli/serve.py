@@ -14,9 +14,9 @@ from howsure.cli.common import (
     add_detector_arg,
     add_model_args,
     detector_folder,
-    dtype_policy,
     model_of,
     out,
+    read_detector,
 )
 
 __all__ = ["add_parsers", "server_settings"]
@@ -137,8 +137,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             UserWarning,
             stacklevel=1,
         )
+    det = read_detector(folder, args)  # a broken detector is said before the model loads
     model, tokenizer = model_of(args)
-    chat = wrap(model, tokenizer, folder, on_dtype_mismatch=dtype_policy(args), **abstain)
+    chat = wrap(model, tokenizer, det, **abstain)
     app = create_app(
         chat, settings=settings, model_name=args.served_model_name, detector_path=folder
     )

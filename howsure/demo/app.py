@@ -41,7 +41,9 @@ class Demo:
         :attr:`note` (shown in the page, and warned) says why.
     report : str or Path, optional
         Report folder for the "how good" tab. Default: the parent folder of the detector
-        folder (where ``howsure train --out OUT`` writes it), else none.
+        folder (where ``howsure train --out OUT`` writes it), else (a detector shipped
+        with howsure, or none) the detector's own report: the held-out metrics it saved
+        and plots drawn from its stored calibration scores.
     max_new_tokens : int, optional
         Answer length limit. Default: the detector's (what it was trained with), else 32.
     abstain_below : float in [0, 1], optional
@@ -124,18 +126,21 @@ class Demo:
         self.threshold = float(abstain_below if abstain_below is not None else (base or 0.0))
         self.max_new_tokens = max_new_tokens
         self.instruction = self.generator.instruction
+        self._tmp = Path(tempfile.mkdtemp(prefix="howsure-demo-"))  # batch CSV files, plots
+        weakref.finalize(self, shutil.rmtree, self._tmp, ignore_errors=True)
         if report is not None:
             self.report_folder: Path | None = Path(report)
-        else:
-            self.report_folder = det_folder.parent if det_folder is not None else None
+        elif det_folder is not None and not _is_shipped(det_folder):
+            self.report_folder = det_folder.parent
+        else:  # a shipped detector's parent is the package's data, never a report
+            self.report_folder = None
         self.report = load_report(
             self.report_folder,
             detector=self.chat.detector if self.chat is not None else None,
             detector_folder=det_folder,
+            plot_dir=self._tmp / "report",
         )
         self.lock = threading.Lock()
-        self._tmp = Path(tempfile.mkdtemp(prefix="howsure-demo-"))  # batch CSV files
-        weakref.finalize(self, shutil.rmtree, self._tmp, ignore_errors=True)
 
     # -- chat ------------------------------------------------------------------------------
     @property
@@ -282,3 +287,13 @@ class Demo:
             return answer_batch(
                 self.generator, items, max_new_tokens=self.max_new_tokens, folder=self._tmp
             )
+
+
+def _is_shipped(folder: Path) -> bool:
+    """Whether ``folder`` is a detector shipped inside the package."""
+    from howsure.plugin.defaults import shipped_detectors
+
+    try:
+        return folder.resolve() in {p.resolve() for p in shipped_detectors().values()}
+    except OSError:  # pragma: no cover - unreadable paths
+        return False

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from howsure.demo.render import esc
+from howsure.demo.saved import detector_plots, saved_metrics
 from howsure.eval.report import IMAGE_FILES
 from howsure.eval.tables import Table
 
@@ -93,7 +94,8 @@ def _methods_table(methods: Mapping[str, Mapping], own: str | None) -> str:
 
 def _key_line(m: Mapping, *, n: Any, accuracy: Any) -> str:
     parts = [f"**{label} {_fmt(m.get(key))}**" for key, label in KEY_METRICS]
-    parts.append(f"**accuracy {_fmt(accuracy, pct=True)}**")
+    if _fmt(accuracy) != "n/a":  # a detector's own saved metrics have none
+        parts.append(f"**accuracy {_fmt(accuracy, pct=True)}**")
     parts.append(f"**n {n if isinstance(n, int) else 'n/a'}**")
     return " · ".join(parts)
 
@@ -142,6 +144,7 @@ def load_report(
     *,
     detector: Detector | None = None,
     detector_folder: str | Path | None = None,
+    plot_dir: str | Path | None = None,
 ) -> ReportView:
     """Read a report folder for the "how good is this number" tab.
 
@@ -156,6 +159,10 @@ def load_report(
     detector_folder : str or Path, optional
         The detector's folder: ``detector-prompt`` marks ``probe_last_prompt`` as this
         detector's row, otherwise ``probe``.
+    plot_dir : str or Path, optional
+        Without a saved report, the detector's own report is shown: where its plots
+        (reliability diagram and histogram of its stored calibration scores) are drawn.
+        ``None``: numbers only.
 
     Returns
     -------
@@ -175,28 +182,27 @@ def load_report(
             notes.append(f"could not read {folder / 'metrics.json'} ({err}).")
             metrics = None
     found = metrics is not None
-    if not found:
+    about: list[str] = []  # the detector's own report: said plainly, not as a warning
+    drawn: list[tuple[Path, str]] = []
+    make = "run `howsure eval --out DIR` (or `howsure train`) to make one, and pass `--report DIR`"
+    if not found and (metrics := saved_metrics(detector)) is not None:
+        drawn = detector_plots(detector, plot_dir) if plot_dir is not None else []
+        plots = ", the plots from its stored calibration scores" if drawn else ""
+        about.append(f"Showing the held-out metrics saved with the detector{plots}.")
+        if folder is not None:
+            about.append(f"No saved report found at {folder}; {make} (with baselines, ROC).")
+    elif not found:
         where = "no report folder given" if folder is None else f"at {folder}"
-        notes.append(
-            f"No saved report found {where}; run `howsure eval --out DIR` (or "
-            "`howsure train`) to make one, and pass `--report DIR`."
-        )
-        saved = (detector.info.get("metrics") if detector is not None else None) or {}
-        test = saved.get("test") if isinstance(saved, Mapping) else None
-        if isinstance(test, Mapping):
-            notes.append("Showing the held-out metrics saved with the detector.")
-            metrics = {
-                "n": saved.get("n_test"),
-                "accuracy": test.get("accuracy", float("nan")),
-                "methods": {"probe": dict(test)},
-            }
-        elif detector is None:
+        notes.append(f"No saved report found {where}; {make}.")
+        if detector is None:
             notes.append("No detector is loaded, so there are no metrics to show.")
         else:
             notes.append("The detector has no saved metrics either.")
     lines: list[str] = []
     if notes:
         lines += [f'<div class="howsure-note">{esc(" ".join(notes))}</div>', ""]
+    if about:
+        lines += [esc(" ".join(about)), ""]
     if metrics is not None:
         methods = metrics["methods"]
         own = _own_method(methods, det_folder)
@@ -213,7 +219,7 @@ def load_report(
             lines += [""]
         lines += [_methods_table(methods, own), "", _EXPLAIN]
         lines += _detector_line(metrics.get("detector"), det_folder)
-    images: list[tuple[Path, str]] = []
+    images: list[tuple[Path, str]] = list(drawn)
     missing: list[str] = []
     for name, caption in REPORT_IMAGES:
         path = None if folder is None else folder / name
@@ -221,7 +227,7 @@ def load_report(
             images.append((path, caption))
         else:
             missing.append(name)
-    if folder is not None and missing:
+    if folder is not None and missing and found:
         lines += ["", f"Not found in {folder}: {', '.join(missing)}."]
     report_html = None if folder is None else folder / "report.html"
     return ReportView(

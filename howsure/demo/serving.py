@@ -8,6 +8,8 @@ import socket
 import sys
 from typing import TYPE_CHECKING, Any
 
+from howsure.core.errors import SettingError
+
 if TYPE_CHECKING:
     import gradio as gr
 
@@ -48,7 +50,11 @@ def check_port(port: Any) -> int | None:
     if port is None:
         return None
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-        raise ValueError(f"port must be an integer in 0-65535 (0: any free port), got {port!r}")
+        raise SettingError(
+            "port",
+            "{param} must be an integer in 0-65535 (0: any free port), got {value!r}",
+            value=port,
+        )
     return port
 
 
@@ -87,7 +93,7 @@ def launch(
     """
     port = check_port(port)
     if not isinstance(host, str) or not host:
-        raise ValueError(f"host must be a non-empty str, got {host!r}")
+        raise SettingError("host", "{param} must be a non-empty str, got {value!r}", value=host)
     if port == 0:
         port = _free_port(host)
     gr = gradio()

@@ -31,6 +31,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from howsure.core.errors import ContextLengthError, SettingError
 from howsure.core.version import __version__
 from howsure.plugin.events import (
     ConfidenceEvent,
@@ -45,7 +46,13 @@ from howsure.probes.models import fingerprint_key, model_fingerprint
 from howsure.server import responses as R
 from howsure.server.batcher import Batcher, Job, QueueFull
 from howsure.server.errors import APIError, bad_request
-from howsure.server.requests import ChatRequest, parse_chat, parse_json, parse_score
+from howsure.server.requests import (
+    REQUEST_FIELDS,
+    ChatRequest,
+    parse_chat,
+    parse_json,
+    parse_score,
+)
 from howsure.server.settings import ServerSettings
 
 __all__ = ["INSTALL_HINT", "create_app", "served_name", "web_stack"]
@@ -149,15 +156,18 @@ class _Server:
                 temperature=req.temperature if sampling else None,
                 top_p=req.top_p if sampling else None,
             )
-        except (ValueError, TypeError) as err:
-            text = str(err).replace("prompt 0", "the conversation")
-            if "context" in text:
-                raise bad_request(
-                    text.replace("max_new_tokens", "max_tokens"),
-                    "messages",
-                    "context_length_exceeded",
-                ) from None
-            raise bad_request(text, "messages") from None
+        except ContextLengthError as err:
+            raise bad_request(
+                err.render(REQUEST_FIELDS, prompt="the conversation"),
+                "messages",
+                "context_length_exceeded",
+            ) from None
+        except SettingError as err:
+            raise bad_request(
+                err.render(REQUEST_FIELDS), REQUEST_FIELDS.get(err.param, err.param)
+            ) from None
+        except (ValueError, TypeError) as err:  # the messages themselves
+            raise bad_request(str(err), "messages") from None
 
     def submit(self, job: Job) -> None:
         try:

@@ -16,10 +16,26 @@ from typing import Any
 from howsure.server.errors import APIError, bad_request
 from howsure.server.settings import ServerSettings
 
-__all__ = ["ChatRequest", "ScoreRequest", "parse_chat", "parse_json", "parse_score"]
+__all__ = [
+    "REQUEST_FIELDS",
+    "ChatRequest",
+    "ScoreRequest",
+    "parse_chat",
+    "parse_json",
+    "parse_score",
+]
 
 ROLES = ("system", "developer", "user", "assistant")
 """Message roles served (``developer`` is read as ``system``)."""
+
+REQUEST_FIELDS: dict[str, str] = {
+    "max_new_tokens": "max_tokens",
+    "temperature": "temperature",
+    "top_p": "top_p",
+    "do_sample": "temperature",
+}
+"""The request field of each generation setting (the Python parameter of a
+:class:`~howsure.core.errors.SettingError`), so an error names what the client sent."""
 
 # fields a client may send that change nothing here (bookkeeping on OpenAI's side)
 _IGNORED = {"user", "metadata", "store", "service_tier", "safety_identifier", "prompt_cache_key"}

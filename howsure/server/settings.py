@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from howsure.core.checks import check_int, check_real
+from howsure.core.errors import SettingError, SettingTypeError
 
 __all__ = ["ServerSettings"]
 
@@ -55,9 +56,13 @@ class ServerSettings:
         if self.api_key is not None and (
             not isinstance(self.api_key, str) or not self.api_key.strip()
         ):
-            raise ValueError(
-                f"api_key must be a non-empty str or None, got {self.api_key!r}; leave it "
-                "out to serve without a key"
+            raise SettingError(
+                "api_key",
+                "{param} must be a non-empty str or None, got {value!r}; leave it out to "
+                "serve without a key",
+                value=self.api_key,
             )
         if not isinstance(self.prefix, bool):
-            raise TypeError(f"prefix must be True or False, got {self.prefix!r}")
+            raise SettingTypeError(
+                "prefix", "{param} must be True or False, got {value!r}", value=self.prefix
+            )
