@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 from howsure.calibration.bootstrap import bootstrap_ci
 from howsure.calibration.metrics import brier, ece, ece_noise_floor
 from howsure.calibration.ranking import auroc_or_nan, paired_auroc_difference
+from howsure.core.errors import SettingError
 from howsure.eval.compare import BASELINES, baseline_scores
 from howsure.eval.tables import Table
 from howsure.plugin.detector import Assessment
@@ -123,7 +124,21 @@ def heldout_metrics(
         "confidence_gap": float(conf.mean()) - accuracy,
         "familiarity_mean": None if fam is None else float(np.mean(fam)),
         "unfamiliar_share": None if fam is None else float(np.mean(found.unfamiliar)),
+        "ece_by_flag": None if fam is None else _ece_by_flag(conf, y, found.unfamiliar, n_bins),
     }
+
+
+def _ece_by_flag(conf: np.ndarray, y: np.ndarray, flagged: np.ndarray, n_bins: int) -> dict:
+    """ECE and count of the flagged (unfamiliar) and unflagged answers (``None`` for a
+    part with fewer than 10 answers)."""
+    out = {}
+    for name, mask in (("flagged", flagged), ("unflagged", ~flagged)):
+        n = int(mask.sum())
+        out[name] = {
+            "n": n,
+            "ece": float(ece(conf[mask], y[mask], n_bins=n_bins)) if n >= 10 else None,
+        }
+    return out
 
 
 def recalibration_rows(n: int, size: int, *, seed: int = 0) -> np.ndarray | None:
@@ -146,7 +161,10 @@ def _recalibrated(det: Any, held: Collection, sizes: Sequence[int], seed: int) -
         y_rest = np.asarray(rest.labels).astype(int)
         before = det.assess_collection(rest).confidence
         try:
-            after = recalibrate(det, fit_rows).assess_collection(rest).confidence
+            with warnings.catch_warnings():  # judged here on the other rows, not in sample
+                warnings.simplefilter("ignore", RuntimeWarning)
+                new = recalibrate(det, fit_rows)
+            after = new.assess_collection(rest).confidence
         except ValueError as err:  # one class among the picked rows
             out.append({"n_labelled": size, "n_evaluated": len(rest), "error": str(err)})
             continue
@@ -176,6 +194,7 @@ def leave_one_group_out(
     C: float,
     inputs: Sequence[str] = STACKED_INPUTS,
     folds: FoldScheme = "auto",
+    familiarity_setting: Mapping[str, Any] | None = None,
     recalibration_sizes: Sequence[int] = RECALIBRATION_SIZES,
     n_boot: int = 1000,
     seed: int = 0,
@@ -193,8 +212,9 @@ def leave_one_group_out(
     within : str, optional
         With ``by="topic"``: hold out the topics of this source only (e.g. the
         EntityQuestions relations); the other sources always stay in training.
-    layer, position, C, inputs, folds
-        The recipe (see :func:`fit_grouped_detector`).
+    layer, position, C, inputs, folds, familiarity_setting
+        The recipe (see :func:`fit_grouped_detector`); the familiarity model reads the
+        questions as the collections sent them.
     recalibration_sizes : sequence of int, default (50, 100, 200)
         Labelled rows of G for the recalibration rows of the report.
     n_boot, seed, progress
@@ -222,9 +242,11 @@ def leave_one_group_out(
             f"{int((sources == '').sum())} rows have none"
         )
     if within is not None and within not in set(sources.tolist()):
-        raise ValueError(
-            f"within={within!r} is not a source of this dataset; its sources are "
-            f"{sorted(set(sources.tolist()))}"
+        raise SettingError(
+            "within",
+            "{param}={value!r} is not a source of this dataset; its sources are {sources}",
+            value=within,
+            sources=sorted(set(sources.tolist())),
         )
     keys = (
         sources
@@ -249,8 +271,17 @@ def leave_one_group_out(
         held = everything.subset(keys == group)
         try:
             det, _ = fit_grouped_detector(
-                fit_rows, layer=layer, position=position, C=C, inputs=inputs, folds=folds, seed=seed
+                fit_rows,
+                layer=layer,
+                position=position,
+                C=C,
+                inputs=inputs,
+                folds=folds,
+                seed=seed,
+                familiarity_setting=familiarity_setting,
             )
+        except SettingError as err:
+            raise err.prefixed(f"fold without {by} {group!r}: ") from err
         except ValueError as err:
             raise ValueError(f"fold without {by} {group!r}: {err}") from err
         found = det.assess_collection(held)
@@ -266,6 +297,15 @@ def _fmt(value: Any, spec: str = ".3f") -> str:
         "-"
         if value is None or (isinstance(value, float) and np.isnan(value))
         else format(value, spec)
+    )
+
+
+def _flag_ece(parts: Mapping[str, Any] | None) -> str:
+    """``"0.120 (40) / 0.050 (200)"``: ECE (and n) of the flagged and unflagged answers."""
+    if not parts:
+        return "-"
+    return " / ".join(
+        f"{_fmt(p['ece'])} ({p['n']})" for p in (parts["flagged"], parts["unflagged"])
     )
 
 
@@ -288,6 +328,7 @@ def heldout_markdown(rows: Sequence[Mapping[str, Any]], *, key: str = "source") 
                 f"{r['mean_confidence']:.1%}",
                 _fmt(r["familiarity_mean"], ".2f"),
                 _fmt(r["unfamiliar_share"], ".1%"),
+                _flag_ece(r.get("ece_by_flag")),
             ]
         )
     headers = [
@@ -302,8 +343,9 @@ def heldout_markdown(rows: Sequence[Mapping[str, Any]], *, key: str = "source") 
         "mean confidence",
         "familiarity",
         "unfamiliar",
+        "ECE flagged / not (n)",
     ]
-    text = Table(headers, main, align="lrrrllllrrr").markdown()
+    text = Table(headers, main, align="lrrrllllrrrl").markdown()
     recal = []
     for r in rows:
         for e in r.get("recalibrated", []):

@@ -136,7 +136,8 @@ def run_rows(chat: Generating, rows: Sequence[Row]) -> list[ConfidentGeneration]
     def on_prefill(states: dict) -> None:
         if not chat.scores_before_answer:
             return
-        found = detector.assess_features(states[layers[0]].numpy())
+        prompt = detector.prompt_features({la: states[la].numpy() for la in layers})
+        found = detector.assess_features(states[layers[0]].numpy(), prompt=prompt)
         for i, row in enumerate(rows):
             fam = None if found.familiarity is None else float(found.familiarity[i])
             row.emit("confidence", (float(found.confidence[i]), fam))

@@ -200,7 +200,15 @@ class ConfidentModel:
             reader = self.detector.reader
             feats = reading_features(readings, reader.layer, [reader.position])
             read = reading_stats(readings) if self.detector.stats else None
-            found = self.detector.assess_features(feats[reader.layer, reader.position], read)
+            prompt = self.detector.prompt_features(
+                {
+                    la: reading_features(readings, la, ["last_prompt"])[la, "last_prompt"]
+                    for la in self.detector.layers
+                }
+            )
+            found = self.detector.assess_features(
+                feats[reader.layer, reader.position], read, prompt=prompt
+            )
             scores = [float(c) for c in found.confidence]
             if found.familiarity is not None:
                 familiar = [float(f) for f in found.familiarity]

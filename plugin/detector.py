@@ -22,30 +22,35 @@ fitted on.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Sequence
+import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.special import expit, logit
 
 from howsure.calibration.selective import threshold_for_error_rate
-from howsure.calibration.stacked import StackedCalibrator
-from howsure.core.files import staged_files
-from howsure.core.state import json_default
-from howsure.core.version import __version__
+from howsure.core.errors import SettingError
 from howsure.plugin.checks import (
     Assessment,
     DtypeMismatch,
     Prompt,
+    check_calibrator_inputs,
     check_familiarity,
     check_fingerprint,
     check_inputs,
     check_prompts,
+    input_columns,
     probe_id,
+)
+from howsure.plugin.folder import (
+    CONFIG_FILE,
+    FORMAT,
+    FORMAT_VERSION,
+    TENSORS_FILE,
+    read_folder,
+    write_folder,
 )
 from howsure.plugin.parts import (
     PART_KEYS,
@@ -53,7 +58,7 @@ from howsure.plugin.parts import (
     parts_from,
     parts_state,
     prefixed,
-    recalibration_of,
+    with_recalibration,
 )
 from howsure.probes.activations import generate_and_read, read_activations
 from howsure.probes.familiarity import Familiarity
@@ -76,14 +81,6 @@ __all__ = [
     "probe_id",
 ]
 
-FORMAT = "howsure-detector"
-FORMAT_VERSION = 3
-"""Version 2 added the optional stacked calibrator (``inputs``) and familiarity model;
-version 3 the sentence detector (``sentences``) and the reader's ``styles``. Older
-folders still load."""
-CONFIG_FILE = "config.json"
-TENSORS_FILE = "tensors.safetensors"
-
 
 @dataclass
 class Detector:
@@ -93,6 +90,12 @@ class Detector:
     ----------
     probe : fitted probe from :mod:`howsure.probes.linear`
     calibrator : fitted calibrator from :mod:`howsure.calibration`
+        Anything with ``confidence(X)``, ``X`` of shape (n, len(inputs)) as
+        :meth:`calibrator_input` builds it: a one-input calibrator, a
+        :class:`~howsure.calibration.stacked.StackedCalibrator`, or either followed by a
+        recalibration on the user's own rows
+        (:class:`~howsure.calibration.recalibrated.RecalibratedCalibrator`, see
+        :func:`howsure.plugin.recalibrate.recalibrate`).
     reader : ReaderSettings
     fingerprint : dict
         :func:`howsure.probes.models.model_fingerprint` of the model it was fitted on.
@@ -100,8 +103,8 @@ class Detector:
         Training-data summary, metrics and anything else JSON-able worth keeping.
     calibration_scores : numpy.ndarray of float64, shape (m,), optional
         Calibrated out-of-fold scores of the rows the calibration was fitted on (see
-        :func:`howsure.plugin.train.fit_detector`); ``None`` for detectors saved
-        without them.
+        :func:`howsure.plugin.grouped.fit_grouped_detector`); ``None`` for detectors
+        saved without them.
     calibration_labels : numpy.ndarray of bool, shape (m,), optional
         Their correctness labels.
     inputs : tuple of str, default ("probe",)
@@ -110,12 +113,13 @@ class Detector:
         log-odds and the answer's token statistics named (``"logprob_mean"``,
         ``"logprob_min"``, ``"entropy_mean"``), all read from the same generation.
     familiarity : Familiarity, optional
-        Fitted on the training rows' activations at the detector's layer and position;
-        gives each score a familiarity (:meth:`assess`). No forward pass of its own.
-    recalibration : (float, float), optional
-        ``(slope, intercept)`` of a map ``sigmoid(slope * logit(p) + intercept)`` applied
-        after the calibrator: a refit on a user's own labelled rows
-        (:func:`howsure.plugin.recalibrate.recalibrate`).
+        Fitted on the training questions' ``last_prompt`` states at
+        ``familiarity_layers`` (the question as the reader sends it, before the answer);
+        gives each score a familiarity (:meth:`assess`). No forward pass of its own: the
+        states come from the same prefill.
+    familiarity_layers : tuple of int
+        The layers whose ``last_prompt`` states, side by side, the familiarity model
+        reads (required with one).
     on_dtype_mismatch : {"warn", "error"}, default "warn"
         A model with the same weights in another dtype than the detector was fitted in:
         a warning, or a refusal (see :func:`check_fingerprint`).
@@ -136,7 +140,7 @@ class Detector:
     calibration_labels: np.ndarray | None = field(default=None, repr=False, compare=False)
     inputs: tuple[str, ...] = ("probe",)
     familiarity: Familiarity | None = field(default=None, repr=False, compare=False)
-    recalibration: tuple[float, float] | None = None
+    familiarity_layers: tuple[int, ...] = field(default=(), repr=False, compare=False)
     on_dtype_mismatch: DtypeMismatch = field(default="warn", repr=False, compare=False)
     sentences: Detector | None = field(default=None, repr=False, compare=False)
 
@@ -147,10 +151,14 @@ class Detector:
                 "a sentence detector reads the mean state of each sentence's tokens; its "
                 f"position must be 'mean_answer', got {self.sentences.reader.position!r}"
             )
-        if len(self.inputs) > 1 and not isinstance(self.calibrator, StackedCalibrator):
-            raise TypeError(
-                f"inputs {self.inputs!r} need a StackedCalibrator, got "
-                f"{type(self.calibrator).__name__}"
+        check_calibrator_inputs(self.calibrator, self.inputs)
+        self.familiarity_layers = tuple(int(la) for la in self.familiarity_layers)
+        if self.familiarity is not None and (
+            len(self.familiarity_layers) != self.familiarity.n_blocks
+        ):
+            raise ValueError(
+                f"the familiarity model reads {self.familiarity.n_blocks} layer(s) but "
+                f"familiarity_layers is {self.familiarity_layers!r}; give one layer per block"
             )
         scores, labels = self.calibration_scores, self.calibration_labels
         if (scores is None) != (labels is None):
@@ -176,11 +184,12 @@ class Detector:
 
     @property
     def layers(self) -> list[int]:
-        """The layers a generation must read for this detector: its own, then its
-        sentence detector's (when another)."""
+        """The layers a generation must read for this detector: its own first, then its
+        sentence detector's and its familiarity model's (each once)."""
         out = [self.reader.layer]
-        if self.sentences is not None and self.sentences.reader.layer != self.reader.layer:
-            out.append(self.sentences.reader.layer)
+        more = [] if self.sentences is None else [self.sentences.reader.layer]
+        more += list(self.familiarity_layers) if self.familiarity is not None else []
+        out += [la for la in dict.fromkeys(more) if la != self.reader.layer]
         return out
 
     @property
@@ -224,48 +233,66 @@ class Detector:
         numpy.ndarray, shape (n,)
             Calibrated probability that each answer is correct (higher = surer).
         """
-        X = np.asarray(features, dtype=np.float64)
-        if not self.stats:
-            raw = self.probe.confidence(X)
-            return self._recalibrated(np.asarray(self.calibrator.predict(raw), dtype=np.float64))
-        missing = [k for k in self.stats if stats is None or k not in stats]
-        if missing:
-            raise ValueError(
-                f"this detector also reads the answer's token statistics {list(self.stats)}; "
-                f"missing {missing}. Score through Detector.score or the wrapper, which read "
-                "them from the same generation"
-            )
-        columns = [self.probe.decision_function(X)]
-        columns += [np.asarray(stats[k], dtype=np.float64).ravel() for k in self.stats]
-        return self._recalibrated(
-            np.asarray(self.calibrator.confidence(np.column_stack(columns)), np.float64)
-        )
+        X = self.calibrator_input(features, stats)
+        return np.asarray(self.calibrator.confidence(X), dtype=np.float64)
 
-    def _recalibrated(self, p: np.ndarray) -> np.ndarray:
-        if self.recalibration is None:
-            return p
-        slope, intercept = self.recalibration
-        z = logit(np.clip(p, 1e-6, 1 - 1e-6))
-        return expit(slope * z + intercept)
+    def calibrator_input(
+        self, features: np.ndarray, stats: dict[str, np.ndarray] | None = None
+    ) -> np.ndarray:
+        """What the calibrator reads, shape (n, len(inputs)), from the arguments of
+        :meth:`score_features` (see :func:`~howsure.plugin.checks.input_columns`)."""
+        return input_columns(self.probe, self.inputs, features, stats)
 
-    def familiarity_of(self, features: np.ndarray) -> np.ndarray | None:
-        """Familiarity of each row of ``features`` (shape (n,)), or ``None`` without a
-        familiarity model (see :mod:`howsure.probes.familiarity`)."""
+    def prompt_features(self, states: Mapping[int, Any]) -> np.ndarray | None:
+        """The familiarity model's input from per-layer ``last_prompt`` states.
+
+        Parameters
+        ----------
+        states : dict of int to array of shape (n, hidden_size)
+            ``last_prompt`` states by layer (at least :attr:`familiarity_layers`).
+
+        Returns
+        -------
+        numpy.ndarray of shape (n, len(familiarity_layers) * hidden_size), or None
+            ``None`` without a familiarity model.
+        """
         if self.familiarity is None:
             return None
-        return self.familiarity.score(np.asarray(features, dtype=np.float64))
+        layers = self.familiarity_layers
+        return np.hstack([np.asarray(states[la], dtype=np.float64) for la in layers])
+
+    def familiarity_of(self, prompt: np.ndarray | None) -> np.ndarray | None:
+        """Familiarity of each question (shape (n,)) from :meth:`prompt_features`, or
+        ``None`` without a familiarity model or prompt features (see
+        :mod:`howsure.probes.familiarity`)."""
+        if self.familiarity is None or prompt is None:
+            return None
+        return self.familiarity.score(np.asarray(prompt, dtype=np.float64))
 
     def assess_features(
-        self, features: np.ndarray, stats: dict[str, np.ndarray] | None = None
+        self,
+        features: np.ndarray,
+        stats: dict[str, np.ndarray] | None = None,
+        *,
+        prompt: np.ndarray | None = None,
     ) -> Assessment:
-        """:class:`Assessment` (confidence and familiarity) from activations."""
-        return Assessment(self.score_features(features, stats), self.familiarity_of(features))
+        """:class:`Assessment` from activations: the confidence from ``features`` (and
+        ``stats``, as :meth:`score_features`), the familiarity from ``prompt``
+        (:meth:`prompt_features`; ``None`` gives no familiarity)."""
+        return Assessment(self.score_features(features, stats), self.familiarity_of(prompt))
 
     def assess_collection(self, collection: Any) -> Assessment:
         """:class:`Assessment` of a :class:`~howsure.probes.collect.Collection`'s answers,
-        from its activations and answer statistics."""
+        from its activations and answer statistics; the familiarity of each question as
+        the collection sent it (when it holds the ``last_prompt`` states)."""
         feats = collection.features(self.reader.layer, self.reader.position)
-        return self.assess_features(feats, collection.extras)
+        have = set(collection.activations)
+        prompt = None
+        if all((la, "last_prompt") in have for la in self.familiarity_layers):
+            prompt = self.prompt_features(
+                {la: collection.features(la, "last_prompt") for la in self.familiarity_layers}
+            )
+        return self.assess_features(feats, collection.extras, prompt=prompt)
 
     def threshold_for(self, target_error: float) -> float:
         """Abstention threshold for an error rate of at most ``target_error``.
@@ -281,9 +308,11 @@ class Detector:
             retrain it), or the target is unreachable on those scores.
         """
         if self.calibration_scores is None or self.calibration_labels is None:
-            raise ValueError(
-                "this detector has no calibration scores (it was saved by an older howsure); "
-                "retrain it with `howsure train`, or give the threshold itself (abstain_below=)"
+            raise SettingError(
+                "target_error",
+                "this detector has no calibration scores for {param} (it was saved by an "
+                "older howsure); retrain it with `howsure train`, or give the threshold "
+                "itself ({abstain_below}=...)",
             )
         return threshold_for_error_rate(
             self.calibration_scores, self.calibration_labels, target_error
@@ -388,7 +417,8 @@ class Detector:
             raise ValueError("no model bound: pass model= and tokenizer=, or call bind() first")
         check_fingerprint(self.fingerprint, model, on_dtype_mismatch=self.on_dtype_mismatch)
         texts = self.render(prompts, tokenizer)
-        kw = dict(layers=[self.reader.layer], positions=[self.reader.position])
+        positions = list(dict.fromkeys([self.reader.position, "last_prompt"]))
+        kw = dict(layers=self.layers, positions=positions)
         if self.needs_answer and answers is None:
             result = generate_and_read(
                 model,
@@ -411,7 +441,10 @@ class Detector:
                 with_stats=True,
                 **kw,
             )
-        return self.assess_features(acts[(self.reader.layer, self.reader.position)], stats)
+        prompt = self.prompt_features({la: acts[(la, "last_prompt")] for la in self.layers})
+        return self.assess_features(
+            acts[(self.reader.layer, self.reader.position)], stats, prompt=prompt
+        )
 
     # -- files -------------------------------------------------------------------------
     def save(self, folder: str | Path) -> Path:
@@ -420,8 +453,6 @@ class Detector:
         Both files are written to a temporary folder first and then moved into place,
         so a crash never leaves a half-written detector.
         """
-        from safetensors.numpy import save_file
-
         tensors, parts = self._parts_state()
         extra: dict[str, Any] = {"inputs": list(self.inputs)}
         if self.sentences is not None:
@@ -433,31 +464,16 @@ class Detector:
                 "inputs": list(self.sentences.inputs),
                 **self.sentences.info,
             }
-        if self.recalibration is not None:
-            slope, intercept = self.recalibration
-            extra["recalibration_map"] = {"slope": float(slope), "intercept": float(intercept)}
         if self.familiarity is not None:
             fam_arrays, fam_params = self.familiarity.get_state()
             tensors |= {f"familiarity.{k}": np.ascontiguousarray(v) for k, v in fam_arrays.items()}
-            extra["familiarity"] = {"params": fam_params, "probe_id": probe_id(self.probe)}
-        folder = Path(folder)
-        with staged_files(folder) as tmp:
-            save_file(tensors, str(tmp / TENSORS_FILE), metadata={"format": FORMAT})
-            digest = hashlib.sha256((tmp / TENSORS_FILE).read_bytes()).hexdigest()
-            config = {
-                "format": FORMAT,
-                "format_version": FORMAT_VERSION,
-                "howsure_version": __version__,
-                "model": self.fingerprint,
-                "reader": asdict(self.reader),
-                **parts,
-                **extra,
-                "tensors_sha256": digest,
-                **self.info,
+            extra["familiarity"] = {
+                "params": fam_params,
+                "probe_id": probe_id(self.probe),
+                "layers": list(self.familiarity_layers),
             }
-            text = json.dumps(config, indent=2, default=json_default)
-            (tmp / CONFIG_FILE).write_text(text, encoding="utf-8")
-        return folder
+        config = {"model": self.fingerprint, "reader": asdict(self.reader), **parts, **extra}
+        return write_folder(folder, tensors, config | self.info)
 
     def _parts_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         return parts_state(
@@ -483,45 +499,26 @@ class Detector:
             does not match the fingerprint.
         """
         from safetensors import SafetensorError
-        from safetensors.numpy import load_file
 
         folder = Path(folder)
-        config_path, tensors_path = folder / CONFIG_FILE, folder / TENSORS_FILE
-        if not folder.is_dir():
-            raise ValueError(f"detector folder {str(folder)!r} does not exist")
-        missing = [p.name for p in (config_path, tensors_path) if not p.is_file()]
-        if missing:
-            raise ValueError(
-                f"{str(folder)!r} is not a complete detector: missing {missing}; "
-                "train it again with `howsure train`"
-            )
+        config, tensors = read_folder(folder)  # every file check, before any model
         try:
-            config = json.loads(config_path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ValueError(f"corrupted {config_path}: not valid JSON ({err})") from err
-        if not isinstance(config, dict) or config.get("format") != FORMAT:
-            raise ValueError(f"{config_path} is not a howsure detector config")
-        version = config.get("format_version")
-        if not isinstance(version, int) or version > FORMAT_VERSION:
-            raise ValueError(
-                f"{folder} has detector format version {version!r}, but this howsure "
-                f"({__version__}) reads up to {FORMAT_VERSION}; upgrade howsure"
-            )
-        blob = tensors_path.read_bytes()
-        if hashlib.sha256(blob).hexdigest() != config.get("tensors_sha256"):
-            raise ValueError(
-                f"{tensors_path} is corrupted or truncated (checksum differs from config.json); "
-                "copy the detector folder again or retrain it"
-            )
-        try:
-            tensors = load_file(str(tensors_path))
             probe, calibrator, calib_scores, calib_labels = parts_from(config, tensors)
-            familiarity = None
-            if "familiarity" in config:
+            calibrator = with_recalibration(calibrator, config.get("recalibration_map"), folder)
+            familiarity, familiarity_layers = None, ()
+            if "familiarity" in config and "layers" in config["familiarity"]:
                 familiarity = Familiarity.from_state(
                     prefixed(tensors, "familiarity."), config["familiarity"]["params"]
                 )
+                familiarity_layers = tuple(config["familiarity"]["layers"])
                 check_familiarity(config["familiarity"].get("probe_id"), probe, folder)
+            elif "familiarity" in config:
+                warnings.warn(
+                    f"the detector in {folder} has a familiarity model of an older kind "
+                    "(read from the answer, not the question); it is left out. Retrain the "
+                    "detector for a familiarity flag",
+                    stacklevel=2,
+                )
             reader = ReaderSettings(**config["reader"])
             fingerprint = dict(config["model"])
             sentences = None
@@ -564,7 +561,7 @@ class Detector:
             calibration_labels=calib_labels,
             inputs=tuple(config.get("inputs", ("probe",))),
             familiarity=familiarity,
-            recalibration=recalibration_of(config.get("recalibration_map"), folder),
+            familiarity_layers=familiarity_layers,
             sentences=sentences,
         )
         det.info = info

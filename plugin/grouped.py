@@ -14,8 +14,9 @@ with it. The final probe is refitted on all rows.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.special import expit
@@ -29,7 +30,7 @@ from howsure.core.checks import check_real
 from howsure.plugin.detector import Detector, ReaderSettings, check_inputs
 from howsure.probes.activations import ANSWER_STATS
 from howsure.probes.collect import Collection
-from howsure.probes.familiarity import Familiarity
+from howsure.probes.familiarity import Familiarity, candidate_layers, fit_familiarity
 from howsure.probes.folds import Folds, FoldScheme, group_folds, resolve_scheme
 from howsure.probes.linear import LogisticProbe
 from howsure.qa.files import check_sources
@@ -40,6 +41,7 @@ __all__ = [
     "GroupedFit",
     "choose_C",
     "collection_folds",
+    "familiarity_for",
     "fit_grouped_detector",
     "oof_logits",
 ]
@@ -125,6 +127,7 @@ def fit_grouped_detector(
     cv: int = 5,
     seed: int = 0,
     familiarity: bool = True,
+    familiarity_setting: Mapping[str, Any] | None = None,
 ) -> tuple[Detector, GroupedFit]:
     """Fit a detector whose calibration learned from grouped out-of-fold scores.
 
@@ -148,7 +151,13 @@ def fit_grouped_detector(
     cv : int, default 5
     seed : int, default 0
     familiarity : bool, default True
-        Fit a :class:`Familiarity` model on the rows' activations.
+        Fit a :class:`~howsure.probes.familiarity.Familiarity` model on the rows'
+        questions as they were sent (their ``last_prompt`` states; see
+        :func:`familiarity_for`).
+    familiarity_setting : dict, optional
+        The familiarity model's ``layers``, ``n_neighbors`` and ``metric``
+        (:func:`~howsure.probes.familiarity.familiarity_setting`); by default chosen on
+        topic folds of the rows (:func:`~howsure.probes.familiarity.choose_familiarity`).
 
     Returns
     -------
@@ -185,7 +194,7 @@ def fit_grouped_detector(
                 expit(logits), y, candidates=candidates, cv=cv, random_state=seed
             )
             calibrator, name = chosen.calibrator, chosen.name
-            oof_conf = np.asarray(calibrator.predict(expit(logits)), dtype=np.float64)
+            oof_conf = np.asarray(calibrator.confidence(expit(logits)), dtype=np.float64)
     with threadpool_limits(limits=1, user_api="blas"):
         probe = LogisticProbe(C=C, random_state=seed).fit(X, y)
     meta = rows.meta
@@ -212,9 +221,50 @@ def fit_grouped_detector(
         calibration_scores=oof_conf,
         calibration_labels=y.astype(bool),
         inputs=inputs,
-        familiarity=Familiarity().fit(X) if familiarity else None,
     )
+    if familiarity:
+        fam, fam_layers, table = familiarity_for(rows, setting=familiarity_setting)
+        detector.familiarity, detector.familiarity_layers = fam, fam_layers
+        if table:
+            detector.info["training"]["familiarity_choice"] = table
     return detector, GroupedFit(scheme=scheme, oof_inputs=oof_inputs, oof_confidence=oof_conf)
+
+
+def familiarity_for(
+    rows: Collection,
+    *,
+    setting: Mapping[str, Any] | None = None,
+) -> tuple[Familiarity | None, tuple[int, ...], list[dict]]:
+    """A familiarity model of a collection's questions, as the collection sent them.
+
+    Reads the ``last_prompt`` states the collection holds; the layers, neighbour count
+    and metric are chosen on its topic folds (``source/topic`` groups) unless
+    ``setting`` gives them (see :func:`~howsure.probes.familiarity.fit_familiarity`).
+
+    Returns
+    -------
+    familiarity : Familiarity or None
+        ``None`` (with a warning) when the collection holds no ``last_prompt`` state of
+        a candidate layer.
+    layers : tuple of int
+    table : list of dict
+        The choice's candidates and their mean held-out-topic AUROC.
+    """
+    have = {la for la, pos in rows.activations if pos == "last_prompt"}
+    n_layers = int(rows.meta.get("model", {}).get("num_layers", max(have, default=0) + 1))
+    layers = None if setting is None else list(setting["layers"])
+    wanted = layers if layers is not None else candidate_layers(n_layers)
+    usable = [la for la in wanted if la in have]
+    if not usable or (layers is not None and len(usable) < len(wanted)):
+        warnings.warn(
+            f"no familiarity model: the rows hold no last_prompt state of layers {wanted}; "
+            "collect with last_prompt at those layers for one",
+            stacklevel=2,
+        )
+        return None, (), []
+    states = {la: rows.features(la, "last_prompt") for la in usable}
+    groups = [f"{it.source or 'unknown'}/{it.topic}" for it in rows.items]
+    return fit_familiarity(states, groups, setting=setting)
 
 
 def choose_C(

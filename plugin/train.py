@@ -2,8 +2,10 @@
 
 The three splits of a QA dataset each have one job:
 
-* **train**: the layer/position sweep (cross-validated AUROC) and the probe's fit;
-* **calibration**: choosing the calibrator by cross-validation and fitting it;
+* **train**: the layer/position sweep and the probe's regularisation (both by grouped
+  cross-validation);
+* **train and calibration** together: the probe's fit and its calibration on grouped
+  out-of-fold scores (:func:`~howsure.plugin.grouped.fit_grouped_detector`);
 * **test**: nothing here; it is held out for evaluation (:mod:`howsure.eval`).
 
 With ``chat_per_source``, each split also gets chat-style rows
@@ -16,20 +18,17 @@ then what it was trained on. With ``code``, code tasks labelled by their tests
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from sklearn.base import clone
-from sklearn.model_selection import StratifiedKFold
-from threadpoolctl import threadpool_limits
 
 from howsure.calibration.calibrators import CALIBRATORS
-from howsure.calibration.select import select_calibrator
 from howsure.core.checks import check_choice
-from howsure.plugin.detector import Detector, ReaderSettings
+from howsure.core.errors import SettingError, SettingTypeError
+from howsure.plugin.detector import Detector
+from howsure.plugin.familiar import fit_reader_familiarity
 from howsure.plugin.grouped import (
     STACKED_INPUTS,
     choose_C,
@@ -50,7 +49,6 @@ from howsure.probes.collect import (
     concat,
 )
 from howsure.probes.folds import FoldScheme
-from howsure.probes.linear import PROBES
 from howsure.probes.positions import (
     ANSWER_POSITIONS,
     POSITIONS,
@@ -67,13 +65,10 @@ __all__ = [
     "SWEEP_C",
     "CalibratorKind",
     "InputsKind",
-    "ProbeKind",
     "TrainResult",
-    "fit_detector",
     "train_detector",
 ]
 
-ProbeKind = Literal["logistic", "mass_mean"]
 InputsKind = Literal["stacked", "probe"]
 CalibratorKind = Literal["auto", "platt", "temperature", "isotonic", "histogram", "beta"]
 
@@ -108,76 +103,6 @@ class TrainResult:
     sweep: SweepResult
     collections: dict[str, Collection]
     calibration_table: dict = field(default_factory=dict)
-
-
-def fit_detector(
-    train: Collection,
-    calibration: Collection,
-    *,
-    layer: int,
-    position: str,
-    probe: ProbeKind = "logistic",
-    calibrator: CalibratorKind = "auto",
-    cv: int = 5,
-    seed: int = 0,
-) -> tuple[Detector, dict]:
-    """Fit a probe on ``train`` at (layer, position) and a calibrator on ``calibration``.
-
-    Returns
-    -------
-    detector : Detector
-        With ``calibration_scores`` / ``calibration_labels``: the calibration split's
-        out-of-fold calibrated scores (the chosen calibrator refitted on the other
-        ``cv - 1`` folds, the folds of the calibrator choice) and labels, from which
-        :meth:`Detector.threshold_for` picks an abstention threshold.
-    calibration_table : dict
-        The candidates' cross-validated scores on the calibration split.
-    """
-    if probe not in PROBES:
-        raise ValueError(f"unknown probe {probe!r}; use one of {sorted(PROBES)}")
-    if calibrator != "auto" and calibrator not in CALIBRATORS:
-        raise ValueError(f"unknown calibrator {calibrator!r}; use 'auto' or {sorted(CALIBRATORS)}")
-    # single-threaded BLAS: these fits are small, and BLAS threads fighting torch's idle
-    # OpenMP threads for the same cores made them many times slower
-    with threadpool_limits(limits=1, user_api="blas"):
-        fitted = PROBES[probe](random_state=seed).fit(train.features(layer, position), train.labels)
-    raw = fitted.confidence(calibration.features(layer, position))
-    candidates = (
-        tuple(k for k in CALIBRATORS if k != "identity") if calibrator == "auto" else (calibrator,)
-    )
-    chosen = select_calibrator(
-        raw, calibration.labels, candidates=candidates, cv=cv, random_state=seed
-    )
-    y_cal = np.asarray(calibration.labels, dtype=bool)
-    oof = np.empty(len(raw), dtype=np.float64)
-    folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        for fit_rows, held_out in folds.split(raw[:, None], y_cal):
-            est = clone(chosen.calibrator).fit(raw[fit_rows], y_cal[fit_rows].astype(int))
-            oof[held_out] = est.predict(raw[held_out])
-    meta = train.meta
-    detector = Detector(
-        probe=fitted,
-        calibrator=chosen.calibrator,
-        reader=ReaderSettings.for_collection(meta, layer=layer, position=position),
-        fingerprint=dict(meta["model"]),
-        info={
-            "training": {
-                "dataset": meta.get("dataset"),
-                "probe": probe,
-                "calibrator": chosen.name,
-                "n_train": len(train),
-                "n_calibration": len(calibration),
-                "train_accuracy": train.accuracy,
-                "calibration_accuracy": calibration.accuracy,
-                "topics": sorted({it.topic for it in train.items}),
-            }
-        },
-        calibration_scores=oof,
-        calibration_labels=y_cal,
-    )
-    return detector, {"chosen": chosen.name, "candidates": chosen.table}
 
 
 def train_detector(
@@ -273,9 +198,15 @@ def train_detector(
     if calibrator != "auto" and calibrator not in CALIBRATORS:
         raise ValueError(f"unknown calibrator {calibrator!r}; use 'auto' or {sorted(CALIBRATORS)}")
     if isinstance(chat_per_source, bool) or not isinstance(chat_per_source, int):
-        raise TypeError(f"chat_per_source must be an int, got {chat_per_source!r}")
+        raise SettingTypeError(
+            "chat_per_source", "{param} must be an int, got {value!r}", value=chat_per_source
+        )
     if chat_per_source < 0:
-        raise ValueError(f"chat_per_source must be >= 0 (0: no chat rows), got {chat_per_source}")
+        raise SettingError(
+            "chat_per_source",
+            "{param} must be >= 0 (0: no chat rows), got {value}",
+            value=chat_per_source,
+        )
     if isinstance(code, str):
         raise TypeError(f"code must be a sequence of dataset names, got the str {code!r}; wrap it")
     if code and not chat_per_source:
@@ -381,6 +312,7 @@ def train_detector(
             folds=folds,
             cv=cv,
             seed=seed,
+            familiarity=False,  # fitted below on the questions as the reader sends them
         )
         det.info["training"]["C_table"] = c_table
         det.info["sweep"] = sweep.to_dict()
@@ -409,6 +341,14 @@ def train_detector(
             seed=seed,
             on_too_few="warn",
         )
+    fit_reader_familiarity(
+        [d for d, _ in fitted.values()],
+        model,
+        tokenizer,
+        [it for coll in fitting for it in coll.items],
+        batch_size=batch_size,
+        progress=progress,
+    )
     return TrainResult(
         detector=fitted["detector"][0],
         prompt_detector=fitted["prompt_detector"][0],

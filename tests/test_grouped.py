@@ -11,13 +11,21 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from howsure.calibration.metrics import ece
+from howsure.calibration.recalibrated import RecalibratedCalibrator
 from howsure.calibration.stacked import StackedCalibrator
 from howsure.eval.heldout import heldout_markdown, leave_one_group_out, recalibration_rows
 from howsure.plugin.detector import Detector, check_inputs
 from howsure.plugin.grouped import STACKED_INPUTS, fit_grouped_detector
 from howsure.plugin.recalibrate import recalibrate
 from howsure.probes.collect import Collection, concat
-from howsure.probes.familiarity import Familiarity
+from howsure.probes.familiarity import (
+    METRICS,
+    UNFAMILIAR_BELOW,
+    Familiarity,
+    candidate_layers,
+    choose_familiarity,
+    fit_familiarity,
+)
 from howsure.probes.folds import group_folds, resolve_scheme
 from howsure.qa.items import QAItem
 
@@ -36,12 +44,16 @@ def mixture(split: str, *, n_per_source: int = 120, shift: float = 0.0, seed: in
     """Synthetic mixture: a signal along e0, a source-specific offset along e1, and answer
     statistics that carry a weaker version of the label."""
     rng = np.random.default_rng([zlib.crc32(split.encode()), seed])
-    items, labels, feats, lp = [], [], [], []
+    items, labels, feats, lp, asked = [], [], [], [], []
     for k, (source, rate) in enumerate(SOURCES.items()):
         y = rng.random(n_per_source) < rate
         x = rng.normal(size=(n_per_source, HIDDEN))
         x[:, 0] += 2.0 * (2 * y - 1)
         x[:, 1] += 3.0 * k + shift
+        q = rng.normal(size=(n_per_source, HIDDEN))  # the question's state: by source
+        q[:, 2] += 3.0 * k + shift
+        q[:, 3] += 2.0 * (np.arange(n_per_source) % 3)
+        asked.append(q)
         items += [
             QAItem(
                 id=f"{split}-{source}-{i}",
@@ -64,7 +76,7 @@ def mixture(split: str, *, n_per_source: int = 120, shift: float = 0.0, seed: in
         labels=np.concatenate(labels),
         activations={
             (LAYER, POSITION): np.concatenate(feats).astype(np.float32),
-            (LAYER, "last_prompt"): rng.normal(size=(n, HIDDEN)).astype(np.float32),
+            (LAYER, "last_prompt"): np.concatenate(asked).astype(np.float32),
         },
         extras={
             "logprob_mean": lp_,
@@ -123,18 +135,48 @@ def test_auto_scheme_and_errors():
 # ------------------------------------------------------------------------ familiarity
 def test_familiarity_ranks_far_rows_last_and_round_trips():
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(300, 12))
-    fam = Familiarity(n_components=4).fit(X)
-    inside = fam.score(rng.normal(size=(200, 12)))
-    far = fam.score(rng.normal(size=(50, 12)) + 8.0)
-    assert 0.35 < inside.mean() < 0.65  # a typical row sits mid-rank
-    assert np.all(far == 0.0)  # farther out than every training row
+    centres = rng.normal(scale=5.0, size=(6, 12))  # five kinds of question, and a sixth
+
+    def kind(i, n):
+        return centres[i] + rng.normal(size=(n, 12))
+
+    X = np.vstack([kind(i, 60) for i in range(5)])
+    fam = Familiarity().fit(X)
+    inside = fam.score(np.vstack([kind(i, 80) for i in range(5)]))
+    far = fam.score(kind(5, 50))
+    assert 0.35 < inside.mean() < 0.65  # a row like the training ones sits mid-rank
+    assert (inside < UNFAMILIAR_BELOW).mean() < 0.06  # few of them are flagged
+    assert np.all(far < UNFAMILIAR_BELOW)  # farther out than the training rows
+    assert fam.index_.dtype == np.float16  # kept at half size
     arrays, params = fam.get_state()
     json.dumps(params)
     back = Familiarity.from_state(arrays, params)
     np.testing.assert_array_equal(back.score(X[:20]), fam.score(X[:20]))
     with pytest.raises(ValueError, match="features"):
         fam.score(X[:, :5])
+    with pytest.raises(ValueError, match="not a multiple of n_blocks=5"):
+        Familiarity(n_blocks=5).fit(X)
+
+
+def test_familiarity_choice_finds_the_layer_that_tells_groups_apart():
+    """Held-out topics are far from the rest at layer 7 only; the choice finds it."""
+    rng = np.random.default_rng(2)
+    groups = np.repeat([f"t{i}" for i in range(6)], 40)
+    centres = rng.normal(scale=4.0, size=(6, 16))
+    told = rng.normal(size=(240, 16)) + centres[np.repeat(np.arange(6), 40)]
+    states = {3: rng.normal(size=(240, 16)), 7: told, 11: rng.normal(size=(240, 16))}
+    best, table = choose_familiarity(states, groups)
+    layers = tuple(best["layers"])
+    assert 7 in layers and best["n_neighbors"] in (1, 5) and best["metric"] in METRICS
+    best = max(r["mean_auroc"] for r in table)
+    noise = [r["mean_auroc"] for r in table if r["layers"] in ([3], [11])]
+    assert len(table) == 5 * 2 * 2  # 3 layers + 2 pairs, 2 neighbour counts, 2 metrics
+    assert best > 0.9 and max(noise) < 0.7
+    fam, got, _ = fit_familiarity(states, groups)
+    assert got == layers and fam.n_blocks == len(layers)
+    with pytest.raises(ValueError, match="2 or more groups"):
+        choose_familiarity(states, ["one"] * 240)
+    assert candidate_layers(30) == [6, 9, 12, 14, 17, 20, 23]
 
 
 # --------------------------------------------------------------------------- stacked
@@ -207,7 +249,8 @@ def test_unfamiliar_rows_are_flagged(grouped):
     det, _ = grouped
     far = mixture("test", n_per_source=30, shift=40.0)
     found = det.assess_collection(far)
-    assert found.unfamiliar.all() and np.all(found.familiarity < 0.02)
+    assert found.unfamiliar.all() and np.all(found.familiarity < UNFAMILIAR_BELOW)
+    assert det.familiarity_layers == (LAYER,) and LAYER in det.layers
 
 
 # ----------------------------------------------------------------------- recalibrate
@@ -220,7 +263,10 @@ def test_recalibration_moves_confidence_to_the_new_rate(grouped, tmp_path):
     after = new.assess_collection(shifted).confidence
     acc = shifted.labels.mean()
     assert abs(after.mean() - acc) < abs(before.mean() - acc) / 2
-    assert new.info["recalibration"]["n"] == len(shifted) and det.recalibration is None
+    assert new.info["recalibration"]["n"] == len(shifted)
+    assert isinstance(new.calibrator, RecalibratedCalibrator)
+    assert new.calibrator.base is det.calibrator  # one more link; the detector given unchanged
+    assert not isinstance(det.calibrator, RecalibratedCalibrator)
     new.save(tmp_path / "r")
     back = Detector.load(tmp_path / "r")
     np.testing.assert_allclose(back.assess_collection(shifted).confidence, after, atol=1e-12)
@@ -252,6 +298,9 @@ def test_leave_one_source_out_report(splits):
     for r in rows:
         assert r["n"] == 360  # every split of the held-out source
         assert r["n_fit"] == 3 * 240  # train + calibration of the other sources
+        parts = r["ece_by_flag"]  # calibration of the flagged and unflagged answers
+        assert parts["flagged"]["n"] + parts["unflagged"]["n"] == 360
+        assert parts["flagged"]["n"] == round(r["unfamiliar_share"] * 360)
         assert r["best_baseline"] in ("logprob_mean", "logprob_min", "entropy")
         lo, hi = r["margin_ci95"]
         assert lo <= r["margin"] <= hi

@@ -14,10 +14,10 @@ from howsure.cli.common import (
     add_model_args,
     add_report_args,
     detector_folder,
-    dtype_policy,
     model_of,
     no_gold,
     out,
+    read_detector,
 )
 
 __all__ = ["add_parsers"]
@@ -74,8 +74,10 @@ def add_parsers(sub: Any) -> None:
         "well), judge the answers, and refit only the calibration of --detector on them: "
         "a two-parameter map on top of its confidence, so the probe, its layer and its "
         "familiarity model stay as they are. Writes the new detector to --out (default: "
-        "next to the old one, with '-recalibrated' appended) and prints the ECE before and "
-        "after (in sample; hold rows out to measure it honestly, as `howsure loto` does).",
+        "next to the old one, with '-recalibrated' appended) and prints the ECE before (the "
+        "detector as given, an earlier recalibration included) and after (in sample; hold "
+        "rows out to measure it honestly, as `howsure loto` does); when the refit does not "
+        "lower it, it says so: recalibrate on more rows, or keep the detector you have.",
     )
     add_model_args(re)
     add_dataset_args(re, limit_help="use at most N rows")
@@ -100,7 +102,6 @@ def add_parsers(sub: Any) -> None:
 def cmd_loto(args: argparse.Namespace) -> int:
     """``howsure loto``: see :func:`add_parsers`."""
     from howsure.eval.heldout import heldout_markdown, leave_one_group_out
-    from howsure.plugin.detector import Detector
     from howsure.plugin.rows import (
         code_style,
         collect_code_splits,
@@ -108,6 +109,7 @@ def cmd_loto(args: argparse.Namespace) -> int:
         load_code_tasks,
     )
     from howsure.probes.collect import concat
+    from howsure.probes.familiarity import familiarity_setting
     from howsure.qa.load import load_qa
 
     if args.within is not None and args.by != "topic":
@@ -116,10 +118,9 @@ def cmd_loto(args: argparse.Namespace) -> int:
     for name in [c for c in args.code or () if c != "none"]:
         load_code_tasks(name)
     folder = detector_folder(args.detector, model=args.model)  # its recipe, refitted per fold
+    det = read_detector(folder, args)  # a broken detector is said before the model loads
     model, tokenizer = model_of(args)
-    det = Detector.load(
-        folder, model=model, tokenizer=tokenizer, on_dtype_mismatch=dtype_policy(args)
-    )
+    det.bind(model, tokenizer)
     layer, position = det.reader.layer, det.reader.position
     training = det.info.get("training", {})
     code = (training.get("code") or {}).get("datasets", []) if args.code is None else args.code
@@ -129,8 +130,8 @@ def cmd_loto(args: argparse.Namespace) -> int:
         tokenizer,
         dataset=args.dataset,
         limit=args.limit,
-        layers=[layer],
-        positions=[position],
+        layers=det.layers,  # and the familiarity model's question states
+        positions=[position, "last_prompt"],
         max_new_tokens=args.max_new_tokens or det.qa_style["max_new_tokens"],
         instruction=det.qa_style["instruction"],
         batch_size=args.batch_size,
@@ -143,8 +144,8 @@ def cmd_loto(args: argparse.Namespace) -> int:
             model,
             tokenizer,
             datasets=code,
-            layers=[layer],
-            positions=[position],
+            layers=det.layers,
+            positions=[position, "last_prompt"],
             max_new_tokens=style["max_new_tokens"],
             batch_size=args.batch_size,
             progress=not args.quiet,
@@ -156,6 +157,9 @@ def cmd_loto(args: argparse.Namespace) -> int:
         "C": float(training.get("C", 0.01)),
         "inputs": tuple(training.get("inputs", det.inputs)),
         "folds": training.get("folds", "auto"),
+        "familiarity_setting": None
+        if det.familiarity is None
+        else familiarity_setting(det.familiarity, det.familiarity_layers),
     }
     rows = leave_one_group_out(
         colls,
@@ -198,7 +202,6 @@ def cmd_loto(args: argparse.Namespace) -> int:
 def cmd_recalibrate(args: argparse.Namespace) -> int:
     """``howsure recalibrate``: see :func:`add_parsers`."""
     from howsure.plugin.defaults import shipped_detectors
-    from howsure.plugin.detector import Detector
     from howsure.plugin.recalibrate import check_recalibration_rows, recalibrate
     from howsure.probes.collect import collect
     from howsure.qa.load import load_qa
@@ -209,10 +212,9 @@ def cmd_recalibrate(args: argparse.Namespace) -> int:
     dest = Path(args.out) if args.out else folder.with_name(folder.name + "-recalibrated")
     if args.out is None and folder.resolve() in {p.resolve() for p in shipped_detectors().values()}:
         dest = Path("howsure-out/recalibrated/detector")  # never write into the package
+    det = read_detector(folder, args)  # a broken detector is said before the model loads
     model, tokenizer = model_of(args)
-    det = Detector.load(
-        folder, model=model, tokenizer=tokenizer, on_dtype_mismatch=dtype_policy(args)
-    )
+    det.bind(model, tokenizer)
     rows = collect(
         model,
         tokenizer,
@@ -233,6 +235,9 @@ def cmd_recalibrate(args: argparse.Namespace) -> int:
         f"recalibrated {folder} on {info['n']} rows of {args.dataset} (model right on "
         f"{info['accuracy']:.1%}): mean confidence {info['mean_confidence_before']:.1%} -> "
         f"{info['mean_confidence_after']:.1%}, ECE {info['ece_before']:.3f} -> "
-        f"{info['ece_after_in_sample']:.3f} (in sample)\nwrote {dest}"
+        f"{info['ece_after_in_sample']:.3f} (in sample"
+        + ("" if info["improved"] else ", not lower: too few rows to do better")
+        + f")\nwrote {dest}"
+        + ("" if info["improved"] else f"; {folder} is unchanged, keep it if in doubt")
     )
     return 0
