@@ -341,7 +341,11 @@ def test_key_and_body_limit(served):
     assert set(health["model_fingerprint"]["weights"]) == {"sha256"}
     assert set(health["detector"]["fingerprint"]["weights"]) == {"sha256"}
     assert len(httpx.get(url + "/health").content) < 3000
-    assert error_of(httpx.get(url + "/v1/nothing"), 404)["code"] == "not_found"
+    # the key is checked before routing: an unknown /v1 path without it is a 401
+    assert error_of(httpx.get(url + "/v1/nothing"), 401)["code"] == "invalid_api_key"
+    auth = {"Authorization": f"Bearer {KEY}"}
+    assert error_of(httpx.get(url + "/v1/nothing", headers=auth), 404)["code"] == "not_found"
+    assert error_of(httpx.get(url + "/nothing"), 404)["code"] == "not_found"
 
 
 def test_a_full_queue_answers_at_once_with_a_retryable_error(tiny, dets):
@@ -351,7 +355,7 @@ def test_a_full_queue_answers_at_once_with_a_retryable_error(tiny, dets):
     app = create_app(chat, settings=settings, model_name=MODEL)
     layer0 = howsure.probes.models.find_layers(model)[0]
     gate = threading.Event()
-    handle = layer0.register_forward_pre_hook(lambda m, a: gate.wait(30))  # hold the worker
+    handle = layer0.register_forward_pre_hook(lambda m, a: gate.wait(30) and None)  # hold
     try:
         with RunningServer(app) as server:
             url = server.url
@@ -530,8 +534,8 @@ def test_a_setting_error_is_said_with_the_request_field():
     from types import SimpleNamespace
 
     from howsure.core.errors import SettingError
-    from howsure.server.app import _Server
     from howsure.server.errors import APIError
+    from howsure.server.state import ServerState
 
     def refuse(param: str):
         def prepare(*args, **kwargs):
@@ -541,7 +545,7 @@ def test_a_setting_error_is_said_with_the_request_field():
 
     for param, field in [("max_new_tokens", "max_tokens"), ("top_p", "top_p")]:
         with pytest.raises(APIError) as caught:
-            _Server.prepare(refuse(param), user("hi"), None, 5)
+            ServerState.prepare(refuse(param), user("hi"), None, 5)
         err = caught.value
         assert err.status == 400 and err.param == field
         assert err.message == f"{field} must be an int >= 1; got 0"

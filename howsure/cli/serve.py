@@ -32,8 +32,9 @@ def add_parsers(sub: Any) -> None:
         help="an OpenAI-compatible HTTP server whose answers carry their confidence",
         description="Serve the model over HTTP in the OpenAI chat-completions format "
         "(POST /v1/chat/completions, plain and streamed; POST /v1/score; GET /v1/models; "
-        "GET /health). Every answer carries its calibrated confidence in a 'confidence' "
-        "field of the choice, and its content starts with 'The model is N% sure.' unless "
+        "GET /health; GET /metrics, Prometheus text). Every answer carries its calibrated "
+        "confidence in a 'confidence' field of the choice, and its content starts with "
+        "'The model is N% sure.' unless "
         'the request says "howsure": {"prefix": false}. Requests that arrive together '
         "are generated together (dynamic batching). Needs starlette and uvicorn "
         "(pip install 'howsure[serve]').",

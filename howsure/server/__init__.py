@@ -8,6 +8,12 @@
     The JSON sent: OpenAI's objects with a ``confidence`` field.
 ``batcher``
     Dynamic batching in one worker thread, with a bounded queue.
+``state``
+    What the routes share (``app.state.server``): the model, batcher, metrics, settings.
+``auth``
+    The API key, checked by a middleware on every ``/v1`` path.
+``metrics``
+    ``GET /metrics`` in Prometheus' text format.
 ``settings``, ``errors``
     The server's limits; OpenAI-style errors.
 ``run``
@@ -25,6 +31,7 @@ _EXPORTS = {
     "create_app": "howsure.server.app",
     "served_name": "howsure.server.app",
     "APIError": "howsure.server.errors",
+    "Metrics": "howsure.server.metrics",
     "Batcher": "howsure.server.batcher",
     "ServerSettings": "howsure.server.settings",
     "RunningServer": "howsure.server.run",

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from howsure.core.errors import ContextLengthError, SettingError
 from howsure.server.errors import APIError, bad_request
 from howsure.server.settings import ServerSettings
 
@@ -23,6 +24,7 @@ __all__ = [
     "parse_chat",
     "parse_json",
     "parse_score",
+    "setting_error",
 ]
 
 ROLES = ("system", "developer", "user", "assistant")
@@ -36,6 +38,29 @@ REQUEST_FIELDS: dict[str, str] = {
 }
 """The request field of each generation setting (the Python parameter of a
 :class:`~howsure.core.errors.SettingError`), so an error names what the client sent."""
+
+
+def setting_error(err: SettingError) -> APIError:
+    """The 400 for a typed setting error from the wrapper, worded by ``err.param``.
+
+    The parameter is said as the request field the client sent (:data:`REQUEST_FIELDS`:
+    ``max_new_tokens`` -> ``max_tokens``); a :class:`~howsure.core.errors.ContextLengthError`
+    is the conversation's fault (``param`` ``"messages"``, code
+    ``context_length_exceeded``).
+
+    Parameters
+    ----------
+    err : SettingError
+
+    Returns
+    -------
+    APIError
+    """
+    if isinstance(err, ContextLengthError):
+        message = err.render(REQUEST_FIELDS, prompt="the conversation")
+        return bad_request(message, "messages", "context_length_exceeded")
+    return bad_request(err.render(REQUEST_FIELDS), REQUEST_FIELDS.get(err.param, err.param))
+
 
 # fields a client may send that change nothing here (bookkeeping on OpenAI's side)
 _IGNORED = {"user", "metadata", "store", "service_tier", "safety_identifier", "prompt_cache_key"}

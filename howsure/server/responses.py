@@ -8,7 +8,7 @@ Each choice (and the stream chunk that carries it) has a ``confidence`` object::
         "prefix": "The model is 75% sure.",
         "layer": 22, "position": "mean_answer",
         "familiarity": 0.41,          # null without a familiarity model
-        "unfamiliar": false,          # familiarity under 0.02: less reliable
+        "unfamiliar": false,          # familiarity under 0.03: less reliable
         "abstained": false,           # below the threshold, answer replaced
         "flagged": false,             # below the threshold, answer kept and marked
         "sentences": [                # each sentence with its own confidence
