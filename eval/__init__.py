@@ -10,6 +10,12 @@
     Leave one source (or topic) out with the whole recipe refitted: AUROC against each
     group's best baseline (paired interval), ECE with its noise floor, Brier skill,
     familiarity, and recalibration on a few labelled rows.
+``kinds`` / ``kinds_text``
+    Prompts of kinds a detector was not trained on (code, other languages, arithmetic,
+    instructions, small talk).
+``familiarity``
+    The familiarity flag measured: held-out kinds and sources against in-distribution
+    questions (AUROC and share flagged, with intervals).
 ``freeform``
     Chat-style answers held out: answer and sentence confidences, leave one source out.
 ``evaluate``
@@ -40,6 +46,10 @@ _EXPORTS = {
     "heldout_row": "howsure.eval.transfer",
     "heldout_metrics": "howsure.eval.heldout",
     "leave_one_group_out": "howsure.eval.heldout",
+    "KINDS": "howsure.eval.kinds",
+    "held_out_kinds": "howsure.eval.kinds",
+    "familiarity_markdown": "howsure.eval.familiarity",
+    "familiarity_report": "howsure.eval.familiarity",
     "chat_loso": "howsure.eval.freeform",
     "sentence_loso": "howsure.eval.freeform",
     "EvalRun": "howsure.eval.evaluate",

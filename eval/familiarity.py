@@ -27,6 +27,7 @@ from howsure.eval.tables import Table
 from howsure.plugin.detector import Detector
 from howsure.plugin.familiar import reader_states
 from howsure.probes.familiarity import UNFAMILIAR_BELOW, familiarity_setting, fit_familiarity
+from howsure.probes.models import context_length
 from howsure.qa.load import load_qa
 
 __all__ = ["familiarity_markdown", "familiarity_report", "flag_row", "wilson_ci"]
@@ -105,7 +106,9 @@ def familiarity_report(
     -------
     dict
         ``in_distribution`` (``n``, ``flagged``, ``flagged_ci95``), ``kinds`` and
-        ``sources`` (group name to :func:`flag_row`), ``cut`` (``UNFAMILIAR_BELOW``),
+        ``sources`` (group name to :func:`flag_row`; a kind also has ``too_long``, its
+        prompts left out for not fitting the model's context, and a kind with none
+        left is left out), ``cut`` (``UNFAMILIAR_BELOW``),
         ``setting`` (the familiarity's layers, neighbours and metric).
 
     Raises
@@ -126,6 +129,16 @@ def familiarity_report(
     kinds = held_out_kinds() if kinds is None else {k: list(v) for k, v in kinds.items()}
     setting = familiarity_setting(detector.familiarity, detector.familiarity_layers)
     layers = setting["layers"]
+
+    limit = context_length(model, tokenizer)
+
+    def fitting(prompts: Sequence[str]) -> list[str]:
+        """The prompts that fit the model's context as the reader sends them."""
+        if limit is None:
+            return list(prompts)
+        texts = detector.render(list(prompts), tokenizer)
+        sizes = [len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
+        return [p for p, n in zip(prompts, sizes, strict=True) if n <= limit]
 
     def states(questions: Sequence[str]) -> np.ndarray:
         found = reader_states(
@@ -167,7 +180,10 @@ def familiarity_report(
         "kinds": {},
         "sources": {},
     }
-    for name, prompts in kinds.items():
+    for name, given in kinds.items():
+        prompts = fitting(given)
+        if not prompts:
+            continue
         twins = list(TRAINING_TWINS.get(name, ()))
         fam, base = detector.familiarity, np.ones(len(test_rows), dtype=bool)
         if twins and np.isin(fit_top, twins).any():
@@ -175,7 +191,7 @@ def familiarity_report(
         row = flag_row(
             fam.score(X_test[base]), fam.score(states(prompts)), n_boot=n_boot, seed=seed
         )
-        out["kinds"][name] = row | {"left_out_of_fit": twins}
+        out["kinds"][name] = row | {"left_out_of_fit": twins, "too_long": len(given) - len(prompts)}
     for source in sorted(set(fit_src.tolist())):
         if (test_src == source).sum() < 2 or len(set(fit_src.tolist())) < 2:
             continue

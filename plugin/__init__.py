@@ -23,6 +23,11 @@
 ``grouped``
     :func:`fit_grouped_detector`: the probe, calibrated on grouped out-of-fold scores
     (stacked with the answer's token statistics), and a familiarity model.
+``familiar``
+    :func:`fit_reader_familiarity`: the familiarity model fitted on the training
+    questions as the detector's reader sends them.
+``folder``
+    A detector folder's files: written atomically, read with every check first.
 ``sentences``
     Sentence confidences: the sentence detector's training rows and fit, and each
     sentence of an answer with its calibrated confidence.
@@ -58,6 +63,7 @@ _EXPORTS = {
     "Assessment": "howsure.plugin.detector",
     "STACKED_INPUTS": "howsure.plugin.grouped",
     "fit_grouped_detector": "howsure.plugin.grouped",
+    "fit_reader_familiarity": "howsure.plugin.familiar",
     "recalibrate": "howsure.plugin.recalibrate",
     "shipped_detector_for": "howsure.plugin.defaults",
     "shipped_detectors": "howsure.plugin.defaults",

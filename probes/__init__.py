@@ -43,7 +43,12 @@
 ``folds``
     :func:`group_folds`: folds that hold out whole sources or topics (choose for transfer).
 ``familiarity``
-    :class:`Familiarity`: how far a question's activations lie from the training rows'.
+    :class:`Familiarity`: how far a question, as sent, lies from the training questions
+    (its ``last_prompt`` state), and :func:`choose_familiarity` (layers chosen on topic
+    folds).
+``prompt_states``
+    :func:`~howsure.probes.prompt_states.prompt_states`: cached prompt-only reads of
+    ``last_prompt`` states.
 """
 
 from __future__ import annotations
@@ -97,6 +102,8 @@ _EXPORTS = {
     "pad_token_id": "howsure.probes.inputs",
     "Familiarity": "howsure.probes.familiarity",
     "UNFAMILIAR_BELOW": "howsure.probes.familiarity",
+    "choose_familiarity": "howsure.probes.familiarity",
+    "fit_familiarity": "howsure.probes.familiarity",
     "FOLD_SCHEMES": "howsure.probes.folds",
     "group_folds": "howsure.probes.folds",
     "Collection": "howsure.probes.collect",

@@ -181,3 +181,53 @@ def test_report_measures_kinds_and_sources(detector, tiny, tmp_path):
         assert r["flagged_ci95"][0] <= r["flagged"] <= r["flagged_ci95"][1]
     md = familiarity_markdown(report)
     assert "source `beta`" in md and "small_talk" in md and "flagged below" in md
+
+
+def test_cli_familiarity_reports_and_refuses_a_detector_without_one(
+    detector, tiny, tiny_dir, tmp_path, capsys
+):
+    import json
+
+    from howsure.cli import main
+
+    rows = [
+        {
+            "id": f"{split}-{src}-{i}",
+            "question": f"{src} question {i}?",
+            "answers": ["x"],
+            "topic": f"{src}-t{i % 2}",
+            "source": src,
+            "split": split,
+        }
+        for split in ("train", "test")
+        for src in ("alpha", "beta")
+        for i in range(12)
+    ]
+    data = tmp_path / "mini.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    detector.save(tmp_path / "det")
+    args = [
+        "familiarity",
+        "--model",
+        str(tiny_dir),
+        "--dataset",
+        str(data),
+        "--detector",
+        str(tmp_path / "det"),
+        "--n-boot",
+        "20",
+        "--quiet",
+        "--out",
+        str(tmp_path / "out"),
+    ]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "source `alpha`" in out and "code" in out and "wrote" in out
+    report = json.loads((tmp_path / "out" / "familiarity.json").read_text())
+    assert report["in_distribution"]["n"] == 24 and set(report["sources"]) == {"alpha", "beta"}
+    code = report["kinds"]["code"]  # the prompts longer than the tiny context are left out
+    assert code["n"] + code["too_long"] == 96 and code["too_long"] > 0
+    plain = fit_tiny_detectors(*tiny, positions=("mean_answer",))["mean_answer"]
+    plain.save(tmp_path / "plain")
+    assert main([*args[:5], "--detector", str(tmp_path / "plain")]) == 2
+    assert "has no familiarity model" in capsys.readouterr().err

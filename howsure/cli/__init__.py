@@ -6,6 +6,8 @@
     ``collect`` and ``train``.
 ``heldout``
     ``loto`` (leave one source or topic out) and ``recalibrate``.
+``familiar``
+    ``familiarity``: the familiarity flag on held-out kinds and sources.
 ``chat``
     ``chat``: a terminal chat rendered from the wrapper's stream events.
 ``demo``
@@ -26,7 +28,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from howsure.cli import chat, data, demo, evaluate, freeform, heldout, serve
+from howsure.cli import chat, data, demo, evaluate, familiar, freeform, heldout, serve
 from howsure.cli.common import check_flags, error_text
 from howsure.core.version import __version__
 
@@ -43,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     data.add_parsers(sub)  # collect, train
     heldout.add_parsers(sub)  # loto, recalibrate
+    familiar.add_parsers(sub)  # familiarity
     chat.add_parsers(sub)
     demo.add_parsers(sub)
     evaluate.add_parsers(sub)  # eval, transfer
