@@ -134,8 +134,10 @@ def train_detector(
     and position (sweep on the train split), then the probe's regularisation. The
     detector is then fitted on the train and calibration splits together, its
     calibration on grouped out-of-fold scores
-    (:func:`howsure.plugin.grouped.fit_grouped_detector`), with a familiarity model. The
-    test split is not touched. Random-fold sweep AUROCs are kept beside the grouped ones
+    (:func:`howsure.plugin.grouped.fit_grouped_detector`); its familiarity model is fitted
+    on the train and calibration questions as its reader sends them (one cached prefill
+    each, :func:`howsure.plugin.familiar.fit_reader_familiarity`). The test split is not
+    touched. Random-fold sweep AUROCs are kept beside the grouped ones
     (``sweep.meta["random_folds"]``) to show the difference.
 
     Parameters
