@@ -42,6 +42,35 @@ def trained(tiny, tiny_qa):
     )
 
 
+def test_training_fits_familiarity_on_the_questions_as_the_reader_sends_them(trained, tiny):
+    """One model for both detectors, fitted on the train and calibration questions rendered
+    by the reader (not on the collected rows), its layers among those a generation reads."""
+    from howsure.plugin.familiar import reader_states
+    from howsure.probes.familiarity import Familiarity
+
+    model, tok = tiny
+    det, prompt_det = trained.detector, trained.prompt_detector
+    assert det.familiarity is prompt_det.familiarity is not None
+    info = det.info["training"]["familiarity"]
+    questions = {
+        it.question for split in ("train", "calibration") for it in trained.collections[split].items
+    }
+    assert info["questions"] == len(questions) and info["sent_as"] == "the reader sends them"
+    assert set(det.familiarity_layers) <= set(det.layers)
+    rows = list(
+        dict.fromkeys(
+            it.question for s in ("train", "calibration") for it in trained.collections[s].items
+        )
+    )
+    states = reader_states(det, model, tok, rows, layers=det.familiarity_layers, progress=False)
+    again = Familiarity(
+        n_neighbors=det.familiarity.n_neighbors,
+        metric=det.familiarity.metric,
+        n_blocks=len(det.familiarity_layers),
+    ).fit(det.prompt_features(states))
+    np.testing.assert_allclose(again.reference_, det.familiarity.reference_, atol=1e-5)
+
+
 def test_training_picks_from_the_sweep(trained):
     det = trained.detector
     keys = {(r["layer"], r["position"]) for r in trained.sweep.rows}
