@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from howsure.plugin.generation import ConfidentGeneration
+from howsure.plugin.stops import StopWatch, cut_reading
 from howsure.probes.generate import GenRow, RowReading, generate_rows
 
 __all__ = ["Generating", "Prepared", "Row", "run_rows", "run_rows_reporting"]
@@ -78,11 +79,16 @@ class Row:
         docstring); it must not block.
     stop : threading.Event
         Set it to end this row after the current step (its consumer went away).
+    stop_strings : tuple of str, default ()
+        End the row once its decoded answer contains one of them, and cut the answer
+        right before it (:mod:`howsure.plugin.stops`): the sink never sees text from
+        the stop string on, and the result's confidence is read for the kept tokens.
     """
 
     prepared: Prepared
     emit: Emit
     stop: threading.Event = field(default_factory=threading.Event)
+    stop_strings: tuple[str, ...] = ()
 
 
 class Generating(Protocol):
@@ -90,6 +96,7 @@ class Generating(Protocol):
     :class:`~howsure.plugin.confident_model.ConfidentModel`)."""
 
     model: Any
+    tokenizer: Any
     detector: Any
     eos_ids: set[int]
     pad_id: int
@@ -142,9 +149,24 @@ def run_rows(chat: Generating, rows: Sequence[Row]) -> list[ConfidentGeneration]
             fam = None if found.familiarity is None else float(found.familiarity[i])
             row.emit("confidence", (float(found.confidence[i]), fam))
 
+    sinks: list[Any] = [
+        StopWatch(
+            r.emit,
+            stops=r.stop_strings,
+            tokenizer=chat.tokenizer,
+            stop_flag=r.stop,
+            eos=chat.eos_ids,
+        )
+        if r.stop_strings
+        else r.emit
+        for r in rows
+    ]
     readings = generate_rows(
         chat.model,
-        [GenRow(r.prepared.ids, r.prepared.max_new_tokens, emit=r.emit, stop=r.stop) for r in rows],
+        [
+            GenRow(r.prepared.ids, r.prepared.max_new_tokens, emit=sink, stop=r.stop)
+            for r, sink in zip(rows, sinks, strict=True)
+        ],
         config=first.config,
         eos=chat.eos_ids,
         pad_token_id=chat.pad_id,
@@ -154,9 +176,15 @@ def run_rows(chat: Generating, rows: Sequence[Row]) -> list[ConfidentGeneration]
         on_prefill=on_prefill,
         stream_layer=detector.sentences.reader.layer if sentences else None,
     )
+    readings = [
+        cut_reading(reading, sink.kept)
+        if isinstance(sink, StopWatch) and sink.kept is not None
+        else reading
+        for reading, sink in zip(readings, sinks, strict=True)
+    ]
     results = chat.results(readings)
-    for row, result in zip(rows, results, strict=True):
-        row.emit("done", result)
+    for sink, result in zip(sinks, results, strict=True):
+        sink("done", result)
     return results
 
 

@@ -285,10 +285,8 @@ def test_bad_requests(served):
     err = error_of(post(url, path, {**ok, "model": "gpt-4o"}), 404)
     assert err["code"] == "model_not_found" and MODEL in err["message"]
     for field, value in [
-        ("n", 2),
         ("tools", [{"type": "function", "function": {"name": "f"}}]),
         ("logprobs", True),
-        ("stop", ["\n"]),
         ("frequency_penalty", 0.5),
         ("response_format", {"type": "json_object"}),
         ("best_of", 3),

@@ -100,7 +100,7 @@ def test_metrics_parse_move_and_tell_no_secret(served):
         "POST", url + "/v1/chat/completions", json={**body, "stream": True}, headers=AUTH
     ) as r:
         assert list(r.iter_lines())[-2] == "data: [DONE]"
-    bad = httpx.post(url + "/v1/chat/completions", json={**body, "n": 2}, headers=AUTH)
+    bad = httpx.post(url + "/v1/chat/completions", json={**body, "n": 99}, headers=AUTH)
     assert bad.status_code == 400
     wrong = httpx.post(url + "/v1/score", json=body, headers={"Authorization": "Bearer guess"})
     assert wrong.status_code == 401

@@ -116,13 +116,15 @@ def _sink(
     return emit
 
 
-async def _listen(receive: Any, job: Job, q: asyncio.Queue) -> None:
-    """Wait for the client's ``http.disconnect``; then stop the job's row and tell the
-    route (a :data:`_GONE` item in its queue). Started once the body has been read."""
+async def _listen(receive: Any, job: Job | list[Job], q: asyncio.Queue) -> None:
+    """Wait for the client's ``http.disconnect``; then stop the job's row (each job's,
+    for a list) and tell the route (a :data:`_GONE` item in its queue). Started once the
+    body has been read."""
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            job.stop.set()
+            for one in job if isinstance(job, list) else [job]:
+                one.stop.set()
             q.put_nowait((_GONE, None))
             return
 
@@ -147,6 +149,36 @@ async def _result(request: Any, job: Job, q: asyncio.Queue) -> Any:
     finally:
         listener.cancel()
         job.stop.set()  # ends the row at once if it still runs
+
+
+def _tagged(emit: Any, index: int) -> Any:
+    """``emit`` for choice ``index`` of a request: its values as ``(index, value)``."""
+
+    def tagged(kind: str, value: Any) -> None:
+        emit(kind, (index, value))
+
+    return tagged
+
+
+async def _results(request: Any, jobs: list[Job], q: asyncio.Queue) -> list | None:
+    """The results of a request's choices (their sinks :func:`_tagged` into one queue),
+    raced against its client's disconnect; ``None`` when the client went away."""
+    listener = asyncio.create_task(_listen(request.receive, jobs, q))
+    found: dict[int, Any] = {}
+    try:
+        while len(found) < len(jobs):
+            kind, value = await q.get()
+            if kind == _GONE:
+                return None
+            if kind == "error":
+                raise _failure(value[1])
+            if kind == "done":
+                found[value[0]] = value[1]
+        return [found[i] for i in range(len(jobs))]
+    finally:
+        listener.cancel()
+        for job in jobs:
+            job.stop.set()  # ends the rows at once if they still run
 
 
 def _cancelled(server: ServerState) -> Any:
@@ -209,22 +241,45 @@ async def completions(request: Any) -> Any:
     prepared = server.prepare(req.messages, req, req.max_tokens)
     q: asyncio.Queue = asyncio.Queue()
     sink = _sink(asyncio.get_running_loop(), q, server, tokens=req.stream)
-    job = Job(emit=sink, prepared=prepared, seed=req.seed)
-    server.submit(job)
     rid = R.new_id()
     if req.stream:
+        job = Job(emit=sink, prepared=prepared, seed=req.seed, stop_strings=req.stop)
+        server.submit(job)
         return _EventStream(server, req, job, q, rid=rid, n_prompt=len(prepared.ids))
-    result = await _result(request, job, q)
-    if result is None:
+    jobs = [
+        Job(
+            emit=_tagged(sink, i),
+            prepared=prepared,
+            seed=None if req.seed is None else req.seed + i,
+            stop_strings=req.stop,
+        )
+        for i in range(req.n)
+    ]
+    try:
+        for job in jobs:
+            server.submit(job)
+    except APIError:
+        for job in jobs:
+            job.stop.set()  # the choices already queued are dropped
+        raise
+    results = await _results(request, jobs, q)
+    if results is None:
         return _cancelled(server)
-    content = result.text if req.prefix else _bare(server.chat, result)
+    choices = [
+        R.choice(
+            index=i,
+            content=result.text if req.prefix else _bare(server.chat, result),
+            finish_reason="length" if result.truncated else "stop",
+            confidence=server.confidence(result),
+        )
+        for i, result in enumerate(results)
+    ]
+    n_answer = sum(len(result.token_ids) for result in results)
     body = R.completion(
         rid=rid,
         model=req.model,
-        content=content,
-        finish_reason="length" if result.truncated else "stop",
-        confidence=server.confidence(result),
-        usage_=R.usage(len(prepared.ids), len(result.token_ids)),
+        choices=choices,
+        usage_=R.usage(len(prepared.ids), n_answer),
         fingerprint=server.fingerprint,
     )
     server.metrics.request("ok")

@@ -47,6 +47,8 @@ class Job:
         Instead: a conversation and the answer to score.
     seed : int, optional
         A seeded request runs in a batch of its own, after ``torch.manual_seed(seed)``.
+    stop_strings : tuple of str, default ()
+        The request's ``stop`` (see :class:`howsure.plugin.batch.Row`).
     stop : threading.Event
         Set when the client went away.
     """
@@ -55,6 +57,7 @@ class Job:
     prepared: Prepared | None = None
     score: tuple[list[dict], str] | None = None
     seed: int | None = None
+    stop_strings: tuple[str, ...] = ()
     stop: threading.Event = field(default_factory=threading.Event)
     arrived: float = field(default_factory=time.monotonic)
 
@@ -175,7 +178,10 @@ class Batcher:
                 else:
                     if batch[0].seed is not None:
                         torch.manual_seed(batch[0].seed)
-                    rows = [Row(prepared=j.prepared, emit=j.emit, stop=j.stop) for j in batch]
+                    rows = [
+                        Row(j.prepared, j.emit, stop=j.stop, stop_strings=j.stop_strings)
+                        for j in batch
+                    ]
                     run_rows_reporting(self.chat, rows)
             finally:
                 self.batches += 1

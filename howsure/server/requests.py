@@ -1,9 +1,10 @@
 """Reading the JSON bodies of ``/v1/chat/completions`` and ``/v1/score``, strictly.
 
 A field the server does not serve is refused with a 400 naming it and the fix, never
-ignored: ``n > 1``, tools, ``logprobs``, ``stop``, penalties, ``logit_bias``, non-text
-content, a JSON response format. Sampling follows the wrapper, not OpenAI's default:
-greedy unless ``temperature`` > 0 (the detector was fitted on greedy answers).
+ignored: ``n`` above the server's cap (or ``n > 1`` with ``stream``), tools,
+``logprobs``, penalties, ``logit_bias``, non-text content, a JSON response format.
+Sampling follows the wrapper, not OpenAI's default: greedy unless ``temperature`` > 0
+(the detector was fitted on greedy answers).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from howsure.core.errors import ContextLengthError, SettingError
+from howsure.plugin.stops import check_stop_strings
 from howsure.server.errors import APIError, bad_request
 from howsure.server.settings import ServerSettings
 
@@ -26,6 +28,9 @@ __all__ = [
     "parse_score",
     "setting_error",
 ]
+
+MAX_STOP = 4
+"""The most stop strings a request may send (OpenAI's limit)."""
 
 ROLES = ("system", "developer", "user", "assistant")
 """Message roles served (``developer`` is read as ``system``)."""
@@ -66,8 +71,6 @@ def setting_error(err: SettingError) -> APIError:
 _IGNORED = {"user", "metadata", "store", "service_tier", "safety_identifier", "prompt_cache_key"}
 # fields that are fine at their "off" value and refused otherwise, with the reason
 _OFF_ONLY: dict[str, tuple[tuple[Any, ...], str]] = {
-    "n": ((1, None), "one choice per request is served; send n=1 or leave it out"),
-    "stop": ((None, [], ""), "stop sequences are not served; leave stop out"),
     "logprobs": ((False, None), "log-probabilities are not served; leave logprobs out"),
     "top_logprobs": ((None, 0), "log-probabilities are not served; leave top_logprobs out"),
     "tools": ((None, []), "tool calls are not served; leave tools out"),
@@ -95,6 +98,8 @@ _CHAT_FIELDS = {
     "top_p",
     "seed",
     "response_format",
+    "n",
+    "stop",
     "howsure",
 }
 
@@ -114,6 +119,10 @@ class ChatRequest:
         ``temperature`` > 0 samples; ``None`` or 0 is greedy.
     seed : int or None
         Sampling seed; a seeded request is generated in a batch of its own.
+    n : int
+        How many choices (independent rows).
+    stop : tuple of str
+        Stop strings (up to 4): the answer ends right before the first one.
     stream, include_usage : bool
     prefix : bool
         Whether the content starts with "The model is N% sure.".
@@ -125,6 +134,8 @@ class ChatRequest:
     temperature: float | None
     top_p: float | None
     seed: int | None
+    n: int
+    stop: tuple[str, ...]
     stream: bool
     include_usage: bool
     prefix: bool
@@ -325,6 +336,26 @@ def parse_chat(body: dict, settings: ServerSettings, names: tuple[str, ...]) -> 
     seed = body.get("seed")
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
         raise bad_request(f"seed must be an integer; got {seed!r}", "seed")
+    n = body.get("n")
+    n = 1 if n is None else n
+    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= settings.max_n:
+        raise bad_request(
+            f"n must be an integer in [1, {settings.max_n}] (this server's cap); got {n!r}",
+            "n",
+        )
+    if n > 1 and stream:
+        raise bad_request(
+            "n > 1 is not served with stream=true; stream one choice per request, or send "
+            "stream=false to get n choices at once",
+            "n",
+            "unsupported",
+        )
+    try:
+        stop = check_stop_strings(body.get("stop"), max_count=MAX_STOP)
+    except (TypeError, ValueError) as err:
+        raise bad_request(
+            f"{err}; send a string or a list of up to {MAX_STOP} non-empty strings", "stop"
+        ) from None
     ext = body.get("howsure") or {}
     if not isinstance(ext, dict) or set(ext) - {"prefix"}:
         raise bad_request(f'howsure must be {{"prefix": true|false}}; got {ext!r}', "howsure")
@@ -338,6 +369,8 @@ def parse_chat(body: dict, settings: ServerSettings, names: tuple[str, ...]) -> 
         temperature=_number(body, "temperature", 0.0, 2.0),
         top_p=_number(body, "top_p", 0.0, 1.0),
         seed=seed,
+        n=n,
+        stop=stop,
         stream=stream,
         include_usage=bool(options.get("include_usage", False)),
         prefix=prefix,

@@ -76,32 +76,37 @@ def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
     }
 
 
-def completion(
-    *,
-    rid: str,
-    model: str,
-    content: str,
-    finish_reason: str,
-    confidence: dict | None,
-    usage_: dict[str, int],
-    fingerprint: str,
+def choice(
+    *, index: int, content: str, finish_reason: str, confidence: dict | None
 ) -> dict[str, Any]:
-    """A ``chat.completion`` object with one choice."""
-    choice: dict[str, Any] = {
-        "index": 0,
+    """One choice of a ``chat.completion`` object, with its own confidence."""
+    out: dict[str, Any] = {
+        "index": index,
         "message": {"role": "assistant", "content": content, "refusal": None},
         "logprobs": None,
         "finish_reason": finish_reason,
     }
     if confidence is not None:
-        choice["confidence"] = confidence
+        out["confidence"] = confidence
+    return out
+
+
+def completion(
+    *,
+    rid: str,
+    model: str,
+    choices: list[dict[str, Any]],
+    usage_: dict[str, int],
+    fingerprint: str,
+) -> dict[str, Any]:
+    """A ``chat.completion`` object with its choices (from :func:`choice`)."""
     return {
         "id": rid,
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
         "system_fingerprint": fingerprint,
-        "choices": [choice],
+        "choices": choices,
         "usage": usage_,
     }
 

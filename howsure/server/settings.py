@@ -26,6 +26,8 @@ class ServerSettings:
         it stops waiting once none has arrived for a fifth of it (10 ms by default).
     max_tokens : int, default 512
         The largest ``max_tokens`` a request may ask for (400 above it).
+    max_n : int, default 8
+        The most choices (``n``) one request may ask for (400 above it).
     max_messages : int, default 64
         The most messages in one conversation.
     max_body_bytes : int, default 1_000_000
@@ -42,6 +44,7 @@ class ServerSettings:
     batch_window_ms: float = 50.0
     max_tokens: int = 512
     max_messages: int = 64
+    max_n: int = 8
     max_body_bytes: int = 1_000_000
     api_key: str | None = None
     prefix: bool = True
@@ -52,6 +55,7 @@ class ServerSettings:
         check_real(self.batch_window_ms, "batch_window_ms", min_val=0.0, max_val=10_000.0)
         check_int(self.max_tokens, "max_tokens", min_val=1)
         check_int(self.max_messages, "max_messages", min_val=1)
+        check_int(self.max_n, "max_n", min_val=1)
         check_int(self.max_body_bytes, "max_body_bytes", min_val=1_000)
         if self.api_key is not None and (
             not isinstance(self.api_key, str) or not self.api_key.strip()
