@@ -15,6 +15,13 @@ value)`` with, in order,
 ``("token", token_id)``
     Each answer token as it is chosen, up to the row's own ``max_new_tokens``; nothing
     after the row ended (EOS, its limit, or its ``stop`` flag).
+``("logprob", (token_id, logprob, top))``
+    Right before each answer token's ``"token"`` (EOS excluded), for a row that asked
+    for log-probabilities (``Row.top_logprobs``): its log-probability and the step's
+    ``top_logprobs`` most likely ``(token_id, logprob)``, most likely first.
+``("logprobs", list of (token_id, logprob, top))``
+    Just before ``"done"``, for such a row: the same for every token of the final
+    answer (after any stop string's cut).
 ``("done", ConfidentGeneration)``
     When the batch ends, with the row's full result.
 ``("error", exception)``
@@ -32,14 +39,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from howsure.plugin.generation import ConfidentGeneration
 from howsure.plugin.stops import StopWatch, cut_reading
 from howsure.probes.generate import GenRow, RowReading, generate_rows
 
-__all__ = ["Generating", "Prepared", "Row", "run_rows", "run_rows_reporting"]
+__all__ = ["Generating", "Prepared", "Row", "logprob_items", "run_rows", "run_rows_reporting"]
 
 Emit = Callable[[str, Any], None]
 
@@ -83,12 +90,21 @@ class Row:
         End the row once its decoded answer contains one of them, and cut the answer
         right before it (:mod:`howsure.plugin.stops`): the sink never sees text from
         the stop string on, and the result's confidence is read for the kept tokens.
+    top_logprobs : int, optional
+        Send the answer tokens' log-probabilities and the top ``top_logprobs`` of each
+        step (``"logprob"`` and ``"logprobs"`` items); ``None``: none.
+    restartable : bool, default False
+        The sink needs only ``"done"`` or ``"error"`` (a plain request, not a stream):
+        after a failed batch the row may be generated again alone
+        (:func:`run_rows_reporting`) even when it was sent tokens already.
     """
 
     prepared: Prepared
     emit: Emit
     stop: threading.Event = field(default_factory=threading.Event)
     stop_strings: tuple[str, ...] = ()
+    top_logprobs: int | None = None
+    restartable: bool = False
 
 
 class Generating(Protocol):
@@ -164,7 +180,13 @@ def run_rows(chat: Generating, rows: Sequence[Row]) -> list[ConfidentGeneration]
     readings = generate_rows(
         chat.model,
         [
-            GenRow(r.prepared.ids, r.prepared.max_new_tokens, emit=sink, stop=r.stop)
+            GenRow(
+                r.prepared.ids,
+                r.prepared.max_new_tokens,
+                emit=sink,
+                stop=r.stop,
+                top_logprobs=r.top_logprobs,
+            )
             for r, sink in zip(rows, sinks, strict=True)
         ],
         config=first.config,
@@ -183,16 +205,57 @@ def run_rows(chat: Generating, rows: Sequence[Row]) -> list[ConfidentGeneration]
         for reading, sink in zip(readings, sinks, strict=True)
     ]
     results = chat.results(readings)
-    for sink, result in zip(sinks, results, strict=True):
+    for row, sink, reading, result in zip(rows, sinks, readings, results, strict=True):
+        if row.top_logprobs is not None:
+            sink("logprobs", logprob_items(reading))
         sink("done", result)
     return results
 
 
+def logprob_items(reading: RowReading) -> list[tuple[int, float, list[tuple[int, float]]]]:
+    """Each answer token of ``reading`` as ``(token_id, logprob, top)``, ``top`` the
+    step's recorded most likely ``(token_id, logprob)`` (empty when none were kept)."""
+    lps = reading.logprob.tolist()
+    ids, vals = reading.top_ids.tolist(), reading.top_logprobs.tolist()
+    return [
+        (int(tok), float(lps[i]), list(zip(ids[i], vals[i], strict=True)) if i < len(ids) else [])
+        for i, tok in enumerate(reading.answer_ids)
+    ]
+
+
+class _Watched:
+    """A row's sink that remembers whether it was sent anything."""
+
+    def __init__(self, emit: Emit) -> None:
+        self.emit, self.sent = emit, False
+
+    def __call__(self, kind: str, value: Any) -> None:
+        self.sent = True
+        self.emit(kind, value)
+
+
 def run_rows_reporting(chat: Generating, rows: Sequence[Row]) -> None:
-    """:func:`run_rows`, sending an exception to every row's sink (``"error"``) instead
-    of raising it: for a worker thread that has no caller to raise to."""
+    """:func:`run_rows`, sending an exception to the rows' sinks (``"error"``) instead
+    of raising it: for a worker thread that has no caller to raise to.
+
+    When a batch of several rows fails, each row that can be generated again (its sink
+    was sent nothing yet, or it is ``restartable``, and its ``stop`` flag is not set) is
+    generated alone, so a row whose generation raises fails alone and its batch-mates
+    get their answers; the others get the error.
+    """
+    watched = [_Watched(r.emit) for r in rows]
     try:
-        run_rows(chat, rows)
+        run_rows(chat, [replace(r, emit=w) for r, w in zip(rows, watched, strict=True)])
     except BaseException as err:  # handed to the consumers, re-raised there
-        for row in rows:
-            row.emit("error", err)
+        if len(rows) == 1 or not isinstance(err, Exception):
+            for row in rows:
+                row.emit("error", err)
+            return
+        for row, sink in zip(rows, watched, strict=True):
+            if row.stop.is_set() or (sink.sent and not row.restartable):
+                row.emit("error", err)
+                continue
+            try:
+                run_rows(chat, [row])
+            except Exception as alone:  # this row's own failure
+                row.emit("error", alone)

@@ -80,14 +80,17 @@ class StopWatch:
         self.emit, self.stops, self.tokenizer = emit, stops, tokenizer
         self.flag, self.eos = stop_flag, eos
         self.ids: list[int] = []
+        self.logprobs: list[Any] = []  # "logprob" items, one per token of ids (if asked)
         self.sent = 0  # tokens forwarded
         self.reads: list[Any] = []  # "read" items not yet forwarded, in token order
         self.n_read = 0  # "read" items forwarded
         self.kept: int | None = None  # set once a stop string appeared
 
     def _forward(self, upto: int) -> None:
-        for tok in self.ids[self.sent : upto]:
-            self.emit("token", tok)
+        for i in range(self.sent, min(upto, len(self.ids))):
+            if i < len(self.logprobs):
+                self.emit("logprob", self.logprobs[i])
+            self.emit("token", self.ids[i])
         self.sent = max(self.sent, upto)
         while self.reads and self.n_read < self.sent:
             self.emit("read", self.reads.pop(0))
@@ -98,6 +101,10 @@ class StopWatch:
             if self.kept is None or self.n_read + len(self.reads) < self.kept:
                 self.reads.append(value)
                 self._forward(self.sent)
+            return
+        if kind == "logprob":
+            if self.kept is None:
+                self.logprobs.append(value)
             return
         if kind != "token":
             if kind == "done" and self.kept is None:
@@ -136,4 +143,6 @@ def cut_reading(reading: RowReading, kept: int) -> RowReading:
         token_states={la: s[:kept] for la, s in reading.token_states.items()},
         logprob=reading.logprob[:n_stat],
         entropy=reading.entropy[:n_stat],
+        top_ids=reading.top_ids[:n_stat],
+        top_logprobs=reading.top_logprobs[:n_stat],
     )

@@ -76,12 +76,18 @@ class GenRow:
         its log-probability and its distribution's entropy (floats, nats).
     stop : threading.Event
         Set it to end this row after the current step (its consumer went away).
+    top_logprobs : int, optional
+        Ask for OpenAI-style log-probabilities: each answer token (EOS excluded) is
+        preceded by ``emit("logprob", (token_id, logprob, top))``, ``top`` a list of the
+        step's ``top_logprobs`` most likely ``(token_id, logprob)``, and the reading keeps
+        them (``RowReading.top_ids`` / ``top_logprobs``). ``None``: nothing of it.
     """
 
     ids: Sequence[int]
     max_new_tokens: int
     emit: Emit = _ignore
     stop: threading.Event = field(default_factory=threading.Event)
+    top_logprobs: int | None = None
 
 
 @dataclass
@@ -104,6 +110,11 @@ class RowReading:
     logprob, entropy : torch.Tensor of float32, shape (max(len(answer_ids), 1),)
         Each answer token's log-probability and its distribution's entropy, in nats
         (for an empty answer: the EOS step). Empty when the call recorded no statistics.
+    top_ids : torch.Tensor of int64, shape (len(logprob), k)
+        Each step's ``k`` most likely tokens (``k``: the row's ``top_logprobs``), most
+        likely first; shape (0, 0) when the row asked for none.
+    top_logprobs : torch.Tensor of float32, shape (len(logprob), k)
+        Their log-probabilities.
     """
 
     answer_ids: list[int]
@@ -113,6 +124,8 @@ class RowReading:
     token_states: dict[int, torch.Tensor]
     logprob: torch.Tensor
     entropy: torch.Tensor
+    top_ids: torch.Tensor = field(default_factory=lambda: torch.zeros(0, 0, dtype=torch.long))
+    top_logprobs: torch.Tensor = field(default_factory=lambda: torch.zeros(0, 0))
 
     @property
     def seen(self) -> int:
@@ -278,6 +291,17 @@ class _RowStreamer:
         self.counts = [0] * len(rows)
         self.ended = [False] * len(rows)
         self._prompt_seen = False
+        self.stats: AnswerStats | None = None  # set when rows ask for log-probabilities
+
+    def _logprob(self, b: int, tok: int) -> tuple[int, float, list[tuple[int, float]]]:
+        """Row ``b``'s ``"logprob"`` item for the token it just chose."""
+        logp = self.stats.last[b]
+        k = min(self.rows[b].top_logprobs or 0, logp.shape[-1])
+        top = torch.topk(logp, k) if k else None
+        pairs = (
+            [] if top is None else list(zip(top.indices.tolist(), top.values.tolist(), strict=True))
+        )
+        return tok, float(logp[tok]), pairs
 
     def put(self, value: torch.Tensor) -> None:
         if not self._prompt_seen:  # generate first puts the prompts
@@ -289,6 +313,8 @@ class _RowStreamer:
                 continue
             self.counts[i] += 1
             self.ended[i] = tok in self.eos or row.stop.is_set()
+            if row.top_logprobs is not None and tok not in self.eos and self.stats is not None:
+                row.emit("logprob", self._logprob(i, int(tok)))
             row.emit("token", int(tok))
 
     def end(self) -> None:
@@ -391,7 +417,10 @@ def generate_rows(
             f"stream_layer {stream_layer} must be one of the layers read {layers}, with "
             "record_stats=True"
         )
-    stats = AnswerStats() if record_stats else None
+    asked = [r.top_logprobs for r in rows if r.top_logprobs is not None]
+    record_stats = record_stats or bool(asked)
+    top_k = max(asked, default=0)
+    stats = AnswerStats(top_k=top_k) if record_stats else None
     capture = LayerCapture(
         model,
         layers,
@@ -400,6 +429,7 @@ def generate_rows(
         on_record=on_record,
     )
     streamer = _RowStreamer(rows, eos)
+    streamer.stats = stats
     processor: Any = stats
     if stats is not None and stream_layer is not None:
         processor = _StepReads(stats, capture, stream_layer, streamer)
@@ -415,9 +445,10 @@ def generate_rows(
     limits = [r.max_new_tokens for r in rows]
     new = [row[:limit] for row, limit in zip(seqs[:, width:].cpu().tolist(), limits, strict=True)]
     answer_ids, truncated = split_answers(new, eos)
-    logprob = entropy = None
+    logprob = entropy = top_ids = top_lps = None
     if stats is not None:
         logprob, entropy = (t.float().cpu() for t in stats.finish(seqs[:, -1]))
+        top_ids, top_lps = (t.cpu() for t in stats.tops())
     steps = {
         layer: torch.stack([c.float().cpu() for c in calls[1:]], 1)
         if len(calls) > 1
@@ -431,6 +462,10 @@ def generate_rows(
         # row's limit never was (alone, the generation would have ended there)
         seen = 0 if prefill_only else min(n, limit - 1, steps[layers[0]].shape[1] if layers else 0)
         n_stat = max(n, 1)
+        k = rows[b].top_logprobs or 0
+        tops = {}
+        if k and top_ids is not None:
+            tops = {"top_ids": top_ids[b, :n_stat, :k], "top_logprobs": top_lps[b, :n_stat, :k]}
         out.append(
             RowReading(
                 answer_ids=ids,
@@ -440,6 +475,7 @@ def generate_rows(
                 token_states={la: steps[la][b, :seen] for la in layers},
                 logprob=logprob[b, :n_stat] if logprob is not None else torch.zeros(0),
                 entropy=entropy[b, :n_stat] if entropy is not None else torch.zeros(0),
+                **tops,
             )
         )
     return out

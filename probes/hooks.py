@@ -118,11 +118,20 @@ class AnswerStats:
     It sees the raw logits of every step; the token chosen at step ``k`` is read from
     the ``input_ids`` of step ``k + 1`` (and from the final sequences for the last step),
     so only one step's log-softmax is held at a time. It never changes the scores.
+
+    Parameters
+    ----------
+    top_k : int, default 0
+        Also keep each step's ``top_k`` most likely tokens and their log-probabilities
+        (for OpenAI's ``top_logprobs``); 0 keeps none.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, top_k: int = 0) -> None:
+        self.top_k = check_int(top_k, "top_k", min_val=0)
         self.chosen_logprob: list[torch.Tensor] = []
         self.entropy: list[torch.Tensor] = []
+        self.top_ids: list[torch.Tensor] = []
+        self.top_logprobs: list[torch.Tensor] = []
         self._prev: torch.Tensor | None = None
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
@@ -130,8 +139,31 @@ class AnswerStats:
         if self._prev is not None:
             self.chosen_logprob.append(self._prev.gather(1, input_ids[:, -1:]).squeeze(1))
         self.entropy.append(torch.special.entr(logp.exp()).sum(-1))  # 0 log 0 = 0
+        if self.top_k:
+            top = torch.topk(logp, min(self.top_k, logp.shape[-1]), dim=-1)
+            self.top_ids.append(top.indices)
+            self.top_logprobs.append(top.values)
         self._prev = logp
         return scores
+
+    @property
+    def last(self) -> torch.Tensor | None:
+        """The log-softmax of the latest step, shape (batch, vocab): the distribution the
+        token chosen at that step came from (``None`` before the first step)."""
+        return self._prev
+
+    def tops(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each step's top ``top_k`` token ids and log-probabilities, each of shape
+        ``(batch, steps, top_k)`` (``top_k`` 0: shape ``(batch, steps, 0)``), sorted
+        from the most likely."""
+        if not self.top_logprobs:
+            steps = len(self.entropy)
+            batch = self.entropy[0].shape[0] if self.entropy else 0
+            return (
+                torch.zeros(batch, steps, 0, dtype=torch.long),
+                torch.zeros(batch, steps, 0),
+            )
+        return torch.stack(self.top_ids, 1), torch.stack(self.top_logprobs, 1)
 
     def finish(self, last_tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(logprob, entropy)``, each of shape ``(batch, steps)``."""

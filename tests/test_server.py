@@ -286,7 +286,7 @@ def test_bad_requests(served):
     assert err["code"] == "model_not_found" and MODEL in err["message"]
     for field, value in [
         ("tools", [{"type": "function", "function": {"name": "f"}}]),
-        ("logprobs", True),
+        ("presence_penalty", 0.5),
         ("frequency_penalty", 0.5),
         ("response_format", {"type": "json_object"}),
         ("best_of", 3),

@@ -108,7 +108,7 @@ def _sink(
             if first[0]:
                 first[0] = False
                 metrics.first_token(time.monotonic() - start)
-        if kind in ("token", "read") and not tokens:
+        if kind in ("token", "read", "logprob") and not tokens:
             return
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody listens
             loop.call_soon_threadsafe(q.put_nowait, (kind, value))
@@ -160,11 +160,13 @@ def _tagged(emit: Any, index: int) -> Any:
     return tagged
 
 
-async def _results(request: Any, jobs: list[Job], q: asyncio.Queue) -> list | None:
-    """The results of a request's choices (their sinks :func:`_tagged` into one queue),
-    raced against its client's disconnect; ``None`` when the client went away."""
+async def _results(request: Any, jobs: list[Job], q: asyncio.Queue) -> tuple | None:
+    """The results of a request's choices (their sinks :func:`_tagged` into one queue)
+    and their log-probability items (``None`` each where not asked), raced against its
+    client's disconnect; ``None`` when the client went away."""
     listener = asyncio.create_task(_listen(request.receive, jobs, q))
     found: dict[int, Any] = {}
+    logprobs: dict[int, Any] = {}
     try:
         while len(found) < len(jobs):
             kind, value = await q.get()
@@ -172,9 +174,11 @@ async def _results(request: Any, jobs: list[Job], q: asyncio.Queue) -> list | No
                 return None
             if kind == "error":
                 raise _failure(value[1])
+            if kind == "logprobs":
+                logprobs[value[0]] = value[1]
             if kind == "done":
                 found[value[0]] = value[1]
-        return [found[i] for i in range(len(jobs))]
+        return [found[i] for i in range(len(jobs))], [logprobs.get(i) for i in range(len(jobs))]
     finally:
         listener.cancel()
         for job in jobs:
@@ -243,7 +247,14 @@ async def completions(request: Any) -> Any:
     sink = _sink(asyncio.get_running_loop(), q, server, tokens=req.stream)
     rid = R.new_id()
     if req.stream:
-        job = Job(emit=sink, prepared=prepared, seed=req.seed, stop_strings=req.stop)
+        job = Job(
+            emit=sink,
+            prepared=prepared,
+            seed=req.seed,
+            stop_strings=req.stop,
+            top_logprobs=req.top_logprobs,
+            streamed=True,
+        )
         server.submit(job)
         return _EventStream(server, req, job, q, rid=rid, n_prompt=len(prepared.ids))
     jobs = [
@@ -252,6 +263,7 @@ async def completions(request: Any) -> Any:
             prepared=prepared,
             seed=None if req.seed is None else req.seed + i,
             stop_strings=req.stop,
+            top_logprobs=req.top_logprobs,
         )
         for i in range(req.n)
     ]
@@ -262,17 +274,20 @@ async def completions(request: Any) -> Any:
         for job in jobs:
             job.stop.set()  # the choices already queued are dropped
         raise
-    results = await _results(request, jobs, q)
-    if results is None:
+    found = await _results(request, jobs, q)
+    if found is None:
         return _cancelled(server)
+    results, logprobs = found
+    tok = server.chat.tokenizer
     choices = [
         R.choice(
             index=i,
             content=result.text if req.prefix else _bare(server.chat, result),
             finish_reason="length" if result.truncated else "stop",
             confidence=server.confidence(result),
+            logprobs=None if items is None else R.logprobs_json(items, tok),
         )
-        for i, result in enumerate(results)
+        for i, (result, items) in enumerate(zip(results, logprobs, strict=True))
     ]
     n_answer = sum(len(result.token_ids) for result in results)
     body = R.completion(
@@ -440,6 +455,17 @@ class _EventStream:
         meta["fingerprint"] = server.fingerprint
         decoder, view = EventDecoder(chat), TextView(chat, prefix=req.prefix)
         yield R.sse(R.chunk(**meta, delta={"role": "assistant", "content": ""}))
+        pending: list = []  # "logprob" items of tokens not yet in a chunk
+
+        def logprobs(text: str) -> dict | None:
+            """The ``logprobs`` of a chunk with ``text`` (none without it): the pending
+            tokens' (taken)."""
+            if req.top_logprobs is None or not text:
+                return None
+            items = pending[:]
+            pending.clear()
+            return R.logprobs_json(items, chat.tokenizer)
+
         while True:
             kind, value = await self.q.get()
             if kind == _GONE:
@@ -448,23 +474,35 @@ class _EventStream:
                 self.outcome = "error"
                 yield R.sse(_failure(value).body())
                 return
+            if kind in ("logprob", "logprobs"):
+                if kind == "logprob":
+                    pending.append(value)
+                continue
             events = decoder.finish(value) if kind == "done" else decoder.feed(kind, value)
             for event in events:
                 text = "".join(view.pieces(event))
                 delta = {"content": text} if text else {}
                 if isinstance(event, ConfidenceEvent):
-                    yield R.sse(R.chunk(**meta, delta=delta, confidence=server.confidence(event)))
+                    yield R.sse(
+                        R.chunk(
+                            **meta,
+                            delta=delta,
+                            confidence=server.confidence(event),
+                            logprobs=logprobs(text),
+                        )
+                    )
                 elif isinstance(event, TextEvent) and text:
-                    yield R.sse(R.chunk(**meta, delta=delta))
+                    yield R.sse(R.chunk(**meta, delta=delta, logprobs=logprobs(text)))
                 elif isinstance(event, SentenceEvent):
                     one = {"sentences": [event.sentence.to_dict()]}
                     yield R.sse(R.chunk(**meta, confidence=one))
                 elif isinstance(event, EndEvent):
                     if text:
-                        yield R.sse(R.chunk(**meta, delta=delta))
+                        yield R.sse(R.chunk(**meta, delta=delta, logprobs=logprobs(text)))
                     result = event.result
                     reason = "length" if result.truncated else "stop"
-                    yield R.sse(R.chunk(**meta, finish_reason=reason))
+                    last = logprobs("end") if pending else None
+                    yield R.sse(R.chunk(**meta, finish_reason=reason, logprobs=last))
                     if req.include_usage:
                         used = R.usage(self.n_prompt, len(result.token_ids))
                         yield R.sse(R.chunk(**meta, usage_=used))

@@ -5,7 +5,9 @@ refuses one more at once); the worker takes the oldest, waits for others with th
 settings to join (see :meth:`Batcher._take`: up to ``window_s``; a lone request waits
 ``window_s / 5``), and runs up to ``max_batch_size`` of them in one ``generate``
 (:func:`howsure.plugin.batch.run_rows`) or one teacher-forced scoring pass
-(:meth:`howsure.plugin.detector.Detector.assess`). A request whose ``stop`` flag is set
+(:meth:`howsure.plugin.detector.Detector.assess`). When a batch's generation raises,
+its rows are generated again one by one (:func:`howsure.plugin.batch.run_rows_reporting`),
+so only the request whose generation fails gets the error. A request whose ``stop`` flag is set
 (its client went away) is dropped before it starts and ends its row after the current
 step once it runs. The forward hook is on the model only while a batch runs.
 """
@@ -49,6 +51,12 @@ class Job:
         A seeded request runs in a batch of its own, after ``torch.manual_seed(seed)``.
     stop_strings : tuple of str, default ()
         The request's ``stop`` (see :class:`howsure.plugin.batch.Row`).
+    top_logprobs : int, optional
+        The request's log-probabilities: ``None`` none, else how many of each step's
+        most likely tokens (see :class:`howsure.plugin.batch.Row`).
+    streamed : bool, default False
+        The request streams its tokens (a failed batch-mate's retry cannot restart it
+        once it was sent some).
     stop : threading.Event
         Set when the client went away.
     """
@@ -58,6 +66,8 @@ class Job:
     score: tuple[list[dict], str] | None = None
     seed: int | None = None
     stop_strings: tuple[str, ...] = ()
+    top_logprobs: int | None = None
+    streamed: bool = False
     stop: threading.Event = field(default_factory=threading.Event)
     arrived: float = field(default_factory=time.monotonic)
 
@@ -179,7 +189,14 @@ class Batcher:
                     if batch[0].seed is not None:
                         torch.manual_seed(batch[0].seed)
                     rows = [
-                        Row(j.prepared, j.emit, stop=j.stop, stop_strings=j.stop_strings)
+                        Row(
+                            j.prepared,
+                            j.emit,
+                            stop=j.stop,
+                            stop_strings=j.stop_strings,
+                            top_logprobs=j.top_logprobs,
+                            restartable=not j.streamed,
+                        )
                         for j in batch
                     ]
                     run_rows_reporting(self.chat, rows)

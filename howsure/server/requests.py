@@ -2,7 +2,7 @@
 
 A field the server does not serve is refused with a 400 naming it and the fix, never
 ignored: ``n`` above the server's cap (or ``n > 1`` with ``stream``), tools,
-``logprobs``, penalties, ``logit_bias``, non-text content, a JSON response format.
+penalties, ``logit_bias``, non-text content, a JSON response format.
 Sampling follows the wrapper, not OpenAI's default: greedy unless ``temperature`` > 0
 (the detector was fitted on greedy answers).
 """
@@ -71,8 +71,6 @@ def setting_error(err: SettingError) -> APIError:
 _IGNORED = {"user", "metadata", "store", "service_tier", "safety_identifier", "prompt_cache_key"}
 # fields that are fine at their "off" value and refused otherwise, with the reason
 _OFF_ONLY: dict[str, tuple[tuple[Any, ...], str]] = {
-    "logprobs": ((False, None), "log-probabilities are not served; leave logprobs out"),
-    "top_logprobs": ((None, 0), "log-probabilities are not served; leave top_logprobs out"),
     "tools": ((None, []), "tool calls are not served; leave tools out"),
     "tool_choice": ((None, "none"), "tool calls are not served; leave tool_choice out"),
     "parallel_tool_calls": ((None,), "tool calls are not served; leave it out"),
@@ -100,8 +98,12 @@ _CHAT_FIELDS = {
     "response_format",
     "n",
     "stop",
+    "logprobs",
+    "top_logprobs",
     "howsure",
 }
+MAX_TOP_LOGPROBS = 20
+"""The most ``top_logprobs`` a request may ask for (OpenAI's limit)."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,9 @@ class ChatRequest:
         How many choices (independent rows).
     stop : tuple of str
         Stop strings (up to 4): the answer ends right before the first one.
+    top_logprobs : int or None
+        ``None``: no log-probabilities (``logprobs`` false); else each answer token's
+        log-probability and this many of each step's most likely tokens (0 to 20).
     stream, include_usage : bool
     prefix : bool
         Whether the content starts with "The model is N% sure.".
@@ -136,6 +141,7 @@ class ChatRequest:
     seed: int | None
     n: int
     stop: tuple[str, ...]
+    top_logprobs: int | None
     stream: bool
     include_usage: bool
     prefix: bool
@@ -299,6 +305,27 @@ def _refuse_unserved(body: dict, fields: set[str]) -> None:
         )
 
 
+def _logprobs(body: dict) -> int | None:
+    """``None`` when ``logprobs`` is off, else the ``top_logprobs`` asked for (0 to 20)."""
+    on = body.get("logprobs")
+    if on is not None and not isinstance(on, bool):
+        raise bad_request(f"logprobs must be true or false; got {on!r}", "logprobs")
+    top = body.get("top_logprobs")
+    if top is None:
+        return 0 if on else None
+    if not isinstance(top, int) or isinstance(top, bool) or not 0 <= top <= MAX_TOP_LOGPROBS:
+        raise bad_request(
+            f"top_logprobs must be an integer in [0, {MAX_TOP_LOGPROBS}]; got {top!r}",
+            "top_logprobs",
+        )
+    if not on:
+        raise bad_request(
+            "top_logprobs needs logprobs=true; send both, or leave top_logprobs out",
+            "top_logprobs",
+        )
+    return top
+
+
 def parse_chat(body: dict, settings: ServerSettings, names: tuple[str, ...]) -> ChatRequest:
     """Check a ``/v1/chat/completions`` body (400 or 404 :class:`APIError` on bad input).
 
@@ -356,6 +383,7 @@ def parse_chat(body: dict, settings: ServerSettings, names: tuple[str, ...]) -> 
         raise bad_request(
             f"{err}; send a string or a list of up to {MAX_STOP} non-empty strings", "stop"
         ) from None
+    top_logprobs = _logprobs(body)
     ext = body.get("howsure") or {}
     if not isinstance(ext, dict) or set(ext) - {"prefix"}:
         raise bad_request(f'howsure must be {{"prefix": true|false}}; got {ext!r}', "howsure")
@@ -371,6 +399,7 @@ def parse_chat(body: dict, settings: ServerSettings, names: tuple[str, ...]) -> 
         seed=seed,
         n=n,
         stop=stop,
+        top_logprobs=top_logprobs,
         stream=stream,
         include_usage=bool(options.get("include_usage", False)),
         prefix=prefix,

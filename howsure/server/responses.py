@@ -76,14 +76,35 @@ def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
     }
 
 
+def logprobs_json(items: list, tokenizer: Any) -> dict[str, Any]:
+    """OpenAI's ``logprobs`` object of a choice (or chunk) from ``(token_id, logprob,
+    top)`` items (:func:`howsure.plugin.batch.logprob_items`): each token's text, its
+    UTF-8 bytes, its log-probability and its step's most likely tokens."""
+
+    def one(tok: int, logprob: float) -> dict[str, Any]:
+        text = tokenizer.decode([tok])
+        return {"token": text, "logprob": float(logprob), "bytes": list(text.encode("utf-8"))}
+
+    content = [
+        {**one(tok, lp), "top_logprobs": [one(t, v) for t, v in top]} for tok, lp, top in items
+    ]
+    return {"content": content, "refusal": None}
+
+
 def choice(
-    *, index: int, content: str, finish_reason: str, confidence: dict | None
+    *,
+    index: int,
+    content: str,
+    finish_reason: str,
+    confidence: dict | None,
+    logprobs: dict | None = None,
 ) -> dict[str, Any]:
-    """One choice of a ``chat.completion`` object, with its own confidence."""
+    """One choice of a ``chat.completion`` object, with its own confidence (and its
+    ``logprobs`` object from :func:`logprobs_json` when asked)."""
     out: dict[str, Any] = {
         "index": index,
         "message": {"role": "assistant", "content": content, "refusal": None},
-        "logprobs": None,
+        "logprobs": logprobs,
         "finish_reason": finish_reason,
     }
     if confidence is not None:
@@ -121,9 +142,10 @@ def chunk(
     finish_reason: str | None = None,
     confidence: dict | None = None,
     usage_: dict[str, int] | None = None,
+    logprobs: dict | None = None,
 ) -> dict[str, Any]:
     """A ``chat.completion.chunk``: one delta (or, with ``usage_``, the usage chunk with no
-    choices, as OpenAI sends it)."""
+    choices, as OpenAI sends it); ``logprobs`` those of the delta's tokens."""
     out: dict[str, Any] = {
         "id": rid,
         "object": "chat.completion.chunk",
@@ -138,7 +160,7 @@ def chunk(
     choice: dict[str, Any] = {
         "index": 0,
         "delta": delta or {},
-        "logprobs": None,
+        "logprobs": logprobs,
         "finish_reason": finish_reason,
     }
     if confidence is not None:

@@ -32,6 +32,9 @@ class ServerSettings:
         The most messages in one conversation.
     max_body_bytes : int, default 1_000_000
         The largest request body (413 above it).
+    body_timeout_s : float, default 10
+        How long reading a request's body may take at most (408 after it): a client that
+        stalls mid-body is cut off before it gets near the queue.
     api_key : str, optional
         When set, every ``/v1`` request needs ``Authorization: Bearer <api_key>``.
     prefix : bool, default True
@@ -46,6 +49,7 @@ class ServerSettings:
     max_messages: int = 64
     max_n: int = 8
     max_body_bytes: int = 1_000_000
+    body_timeout_s: float = 10.0
     api_key: str | None = None
     prefix: bool = True
 
@@ -57,6 +61,13 @@ class ServerSettings:
         check_int(self.max_messages, "max_messages", min_val=1)
         check_int(self.max_n, "max_n", min_val=1)
         check_int(self.max_body_bytes, "max_body_bytes", min_val=1_000)
+        check_real(
+            self.body_timeout_s,
+            "body_timeout_s",
+            min_val=0.0,
+            max_val=3600.0,
+            include_boundaries="right",
+        )
         if self.api_key is not None and (
             not isinstance(self.api_key, str) or not self.api_key.strip()
         ):

@@ -3,6 +3,7 @@ batcher, its metrics, names and settings, and the checks the routes share."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,8 @@ class ServerState:
 
     # -- checks ------------------------------------------------------------------------
     async def body(self, request: Any) -> dict:
-        """The JSON body, read up to ``max_body_bytes`` (413 above it, 400 not JSON)."""
+        """The JSON body, read up to ``max_body_bytes`` within ``body_timeout_s`` (413
+        above the size, 408 past the time, 400 not JSON)."""
         limit = self.settings.max_body_bytes
         declared = request.headers.get("content-length", "")
         too_big = APIError(
@@ -81,12 +83,25 @@ class ServerState:
         )
         if declared.isdigit() and int(declared) > limit:
             raise too_big
-        parts, size = [], 0
-        async for part in request.stream():
-            size += len(part)
-            if size > limit:
-                raise too_big
-            parts.append(part)
+        parts: list[bytes] = []
+
+        async def read() -> None:
+            size = 0
+            async for part in request.stream():
+                size += len(part)
+                if size > limit:
+                    raise too_big
+                parts.append(part)
+
+        timeout = self.settings.body_timeout_s
+        try:
+            await asyncio.wait_for(read(), timeout)
+        except asyncio.TimeoutError:
+            raise APIError(
+                408,
+                f"the request body did not arrive within {timeout:g} s; send it at once",
+                code="request_timeout",
+            ) from None
         return parse_json(b"".join(parts))
 
     def prepare(self, messages: list[dict], req: ChatRequest | None, n_new: int | None) -> Any:
