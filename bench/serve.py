@@ -67,18 +67,23 @@ def pct(values: list[float], q: float) -> float:
 class Client:
     """Requests to the server, timed; failures kept."""
 
-    def __init__(self, url: str, model: str) -> None:
+    def __init__(self, url: str, model: str, max_tokens: int) -> None:
         import httpx
 
         self.url = url
         self.model = model
+        self.max_tokens = max_tokens
         self.http = httpx.Client(timeout=300)
 
     def plain(self, question: str) -> dict:
         t0 = time.perf_counter()
         r = self.http.post(
             self.url + "/v1/chat/completions",
-            json={"model": self.model, "messages": [{"role": "user", "content": question}]},
+            json={
+                "model": self.model,
+                "messages": [{"role": "user", "content": question}],
+                "max_tokens": self.max_tokens,
+            },
         )
         dt = time.perf_counter() - t0
         ok = r.status_code == 200 and "confidence" in r.json()["choices"][0]
@@ -91,6 +96,7 @@ class Client:
             "model": self.model,
             "messages": [{"role": "user", "content": question}],
             "stream": True,
+            "max_tokens": self.max_tokens,
         }
         conf = done = False
         with self.http.stream("POST", self.url + "/v1/chat/completions", json=body) as r:
@@ -121,7 +127,9 @@ class Client:
         }
 
 
-def run_clients(url: str, model: str, jobs: list[tuple[str, str]], clients: int) -> tuple:
+def run_clients(
+    url: str, model: str, jobs: list[tuple[str, str]], clients: int, max_tokens: int
+) -> tuple:
     """Run ``(kind, question)`` jobs from ``clients`` threads, each with its own
     connection, taking the next job as soon as it has its answer; the clock starts once
     every client is ready (a barrier), as an offline batch's would. Returns (results in
@@ -133,7 +141,7 @@ def run_clients(url: str, model: str, jobs: list[tuple[str, str]], clients: int)
     ready = threading.Barrier(clients + 1)
 
     def work() -> None:
-        client = Client(url, model)
+        client = Client(url, model, max_tokens)
         ready.wait()
         while True:
             try:
@@ -186,6 +194,13 @@ def main() -> int:
     ap.add_argument("--n-single", type=int, default=24, help="requests one at a time")
     ap.add_argument("--n-batch", type=int, default=96, help="requests from 8 clients")
     ap.add_argument("--max-batch-size", type=int, default=8)
+    ap.add_argument(
+        "--max-new-tokens",
+        type=int,
+        default=32,
+        help="answer length limit of every request and of the offline generate (default 32; "
+        "without it the server would use the detector's own, 256 for the shipped one)",
+    )
     ap.add_argument("--disconnect-every", type=int, default=8, help="every k-th stream leaves")
     ap.add_argument("--out", default=str(RESULTS), help="results folder")
     ARGS = args = ap.parse_args()
@@ -204,6 +219,7 @@ def main() -> int:
         cmd += ["--model", args.model]
     if args.detector:
         cmd += ["--detector", args.detector]
+    Path(args.out).mkdir(parents=True, exist_ok=True)
     log = open(Path(args.out) / "serve-server.log", "w")
     server = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -218,24 +234,20 @@ def main() -> int:
                 time.sleep(0.5)
         model = health["model"]
         # warm-up (also the batched path)
-        run_clients(url, model, [("plain", q) for q in questions[:16]], 8)
+        run_clients(url, model, [("plain", q) for q in questions[:16]], 8, args.max_new_tokens)
         rss = {"after_warmup": rss_mb(server.pid)}
 
         single, t_single = run_clients(
-            url, model, [("plain", q) for q in questions[: args.n_single]], 1
+            url, model, [("plain", q) for q in questions[: args.n_single]], 1, args.max_new_tokens
         )
         batch_q = questions[: args.n_batch]
         h0 = httpx.get(url + "/health", timeout=5).json()
-        eight, t_eight = run_clients(url, model, [("plain", q) for q in batch_q], 8)
+        eight, t_eight = run_clients(
+            url, model, [("plain", q) for q in batch_q], 8, args.max_new_tokens
+        )
         h1 = httpx.get(url + "/health", timeout=5).json()
         eight_batches = h1["batches"] - h0["batches"]
-        n_new = (
-            32
-            if args.detector is None
-            else json.loads((Path(args.detector) / "config.json").read_text())["reader"][
-                "max_new_tokens"
-            ]
-        )
+        n_new = args.max_new_tokens
         t_offline = offline(batch_q, args.max_batch_size, n_new)
 
         jobs = []
@@ -257,7 +269,7 @@ def main() -> int:
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
         h2 = httpx.get(url + "/health", timeout=5).json()
-        load, t_load = run_clients(url, model, jobs, args.clients)
+        load, t_load = run_clients(url, model, jobs, args.clients, args.max_new_tokens)
         stop.set()
         sampler.join()
         time.sleep(1.0)
@@ -281,6 +293,7 @@ def main() -> int:
     stream_lat = [r["latency"] for r in load if r["kind"] == "stream" and r["ok"]]
     first_lat = [r["first"] for r in load if r["kind"] == "stream" and r["ok"]]
     growth = rss["last_third_mean"] - rss["first_third_mean"]
+    single_p50 = pct([r["latency"] for r in single if r["ok"]], 50)
     res = {
         "model": model,
         "platform": platform.platform(),
@@ -298,6 +311,14 @@ def main() -> int:
         "offline_generate": {"requests": len(batch_q), "seconds": t_offline, "per_s": r_off},
         "ratio_8_vs_1": r8 / r1,
         "ratio_8_vs_offline": r8 / r_off,
+        # issue 23's names for the same measurements (16 clients = the load test)
+        "single_p50_s": single_p50,
+        "clients16_plain_p50_s": pct(plain_lat, 50),
+        "clients16_plain_p95_s": pct(plain_lat, 95),
+        "clients16_ttft_p50_s": pct(first_lat, 50),
+        "clients8_throughput_ratio_sequential": r8 / r1,
+        "clients8_throughput_ratio_offline": r8 / r_off,
+        "failed": len(failed),
         "load": {
             "clients": args.clients,
             "requests": len(load),
@@ -329,6 +350,11 @@ def main() -> int:
         "8 clients >= 3x one at a time": r8 / r1 >= 3.0,
         "8 clients >= 0.8x offline batched generate": r8 / r_off >= 0.8,
         f"load test >= 300 requests from {args.clients} clients": len(load) >= 300,
+        "issue 23: plain p50 under load <= 2.0x one request's p50": pct(plain_lat, 50)
+        <= 2.0 * single_p50,
+        "issue 23: plain p95 under load <= 3.0x one request's p50": pct(plain_lat, 95)
+        <= 3.0 * single_p50,
+        "issue 23: 8 clients >= 0.9x offline batched generate": r8 / r_off >= 0.9,
     }
     res["checks"] = checks
     out = Path(args.out)
