@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -221,3 +222,16 @@ def plain_generate(model, tok, prompt: str, max_new_tokens: int) -> list[int]:
     row = seqs[0, ids.shape[1] :].tolist()
     eos = tok.eos_token_id
     return row[: row.index(eos) + 1] if eos in row else row
+
+
+@contextlib.contextmanager
+def tiny_server(tiny, detector, *, key: str = "test-key", name: str = "tiny", **settings):
+    """``(url, chat)`` of a ``howsure serve`` app on the tiny model with ``detector``,
+    running in a thread for the ``with`` block (``settings``: :class:`ServerSettings`'s)."""
+    import howsure
+    from howsure.server import RunningServer, ServerSettings, create_app
+
+    chat = howsure.wrap(*tiny, detector)
+    app = create_app(chat, settings=ServerSettings(api_key=key, **settings), model_name=name)
+    with RunningServer(app) as server:
+        yield server.url, chat

@@ -12,7 +12,7 @@ import httpx
 import numpy as np
 import openai
 import pytest
-from conftest import fit_tiny_detectors
+from conftest import fit_tiny_detectors, tiny_server
 
 import howsure
 from howsure.cli import main
@@ -52,12 +52,10 @@ def dets(tiny):
 @pytest.fixture(scope="module", params=["last_prompt", "mean_answer"])
 def served(request, tiny, dets):
     """``(url, chat)``: a server per detector position, with a key, 20 ms batch window."""
-    model, tok = tiny
-    chat = howsure.wrap(model, tok, dets[request.param])
-    settings = ServerSettings(api_key=KEY, batch_window_ms=20, max_tokens=64, max_body_bytes=4000)
-    app = create_app(chat, settings=settings, model_name=MODEL)
-    with RunningServer(app) as server:
-        yield server.url, chat
+    model, _ = tiny
+    settings = dict(batch_window_ms=20, max_tokens=64, max_body_bytes=4000)
+    with tiny_server(tiny, dets[request.param], key=KEY, name=MODEL, **settings) as served:
+        yield served
     assert n_hooks(model) == 0  # no hook outlives the server
     assert not any(t.name == "howsure-serve" and t.is_alive() for t in threading.enumerate())
 

@@ -15,10 +15,7 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 import torch
-from conftest import fit_tiny_detectors
-
-import howsure
-from howsure.server import RunningServer, ServerSettings, create_app
+from conftest import fit_tiny_detectors, tiny_server
 
 KEY = "test-key"
 MODEL = "tiny"
@@ -34,13 +31,9 @@ def user(text: str) -> list[dict]:
 def served(request, tiny):
     """``(url, chat)``: a server per detector position, with a short body timeout."""
     det = fit_tiny_detectors(*tiny)[request.param]
-    chat = howsure.wrap(*tiny, det)
-    settings = ServerSettings(
-        api_key=KEY, batch_window_ms=300, max_tokens=24, max_n=4, body_timeout_s=0.5
-    )
-    app = create_app(chat, settings=settings, model_name=MODEL)
-    with RunningServer(app) as server:
-        yield server.url, chat
+    settings = dict(batch_window_ms=300, max_tokens=24, max_n=4, body_timeout_s=0.5)
+    with tiny_server(tiny, det, key=KEY, name=MODEL, **settings) as served:
+        yield served
 
 
 def post(url: str, body: dict, **kw) -> httpx.Response:

@@ -6,10 +6,7 @@ from __future__ import annotations
 import httpx
 import openai
 import pytest
-from conftest import fit_tiny_detectors
-
-import howsure
-from howsure.server import RunningServer, ServerSettings, create_app
+from conftest import fit_tiny_detectors, tiny_server
 
 KEY = "test-key"
 MODEL = "tiny"
@@ -29,12 +26,9 @@ def dets(tiny):
 @pytest.fixture(scope="module", params=["last_prompt", "mean_answer"])
 def served(request, tiny, dets):
     """``(url, chat)``: a server per detector position."""
-    model, tok = tiny
-    chat = howsure.wrap(model, tok, dets[request.param])
-    settings = ServerSettings(api_key=KEY, batch_window_ms=20, max_tokens=64, max_n=4)
-    app = create_app(chat, settings=settings, model_name=MODEL)
-    with RunningServer(app) as server:
-        yield server.url, chat
+    settings = dict(batch_window_ms=20, max_tokens=64, max_n=4)
+    with tiny_server(tiny, dets[request.param], key=KEY, name=MODEL, **settings) as served:
+        yield served
 
 
 def client(url: str) -> openai.OpenAI:
