@@ -150,7 +150,7 @@ def familiarity_report(
             batch_size=batch_size,
             progress=progress,
         )
-        return np.hstack([found[la] for la in layers]).astype(np.float64)
+        return detector.prompt_features(found)
 
     X_fit = states([it.question for it in fit_rows])
     X_test = states([it.question for it in test_rows])

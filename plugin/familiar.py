@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from howsure.plugin.detector import Detector
+from howsure.plugin.grouped import topic_groups
 from howsure.probes.familiarity import candidate_layers, fit_familiarity
 from howsure.probes.models import find_layers
 from howsure.probes.prompt_states import prompt_states
@@ -97,7 +98,7 @@ def fit_reader_familiarity(
         batch_size=batch_size,
         progress=progress,
     )
-    groups = [f"{it.source or 'unknown'}/{it.topic}" for it in rows]
+    groups = topic_groups(rows)
     fam, fam_layers, table = fit_familiarity(states, groups, setting=setting)
     for det in detectors:  # one fitted model, read-only, shared
         det.familiarity, det.familiarity_layers = fam, fam_layers

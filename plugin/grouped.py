@@ -44,6 +44,7 @@ __all__ = [
     "familiarity_for",
     "fit_grouped_detector",
     "oof_logits",
+    "topic_groups",
 ]
 
 STACKED_INPUTS: tuple[str, ...] = ("probe", *ANSWER_STATS)
@@ -230,6 +231,11 @@ def fit_grouped_detector(
     return detector, GroupedFit(scheme=scheme, oof_inputs=oof_inputs, oof_confidence=oof_conf)
 
 
+def topic_groups(items: Sequence[Any]) -> list[str]:
+    """Each item's ``source/topic``: the groups a familiarity model's choice holds out."""
+    return [f"{it.source or 'unknown'}/{it.topic}" for it in items]
+
+
 def familiarity_for(
     rows: Collection,
     *,
@@ -263,7 +269,7 @@ def familiarity_for(
         )
         return None, (), []
     states = {la: rows.features(la, "last_prompt") for la in usable}
-    groups = [f"{it.source or 'unknown'}/{it.topic}" for it in rows.items]
+    groups = topic_groups(rows.items)
     return fit_familiarity(states, groups, setting=setting)
 
 
