@@ -416,7 +416,8 @@ def test_batcher_groups_by_settings_and_bounds_its_queue(tiny, dets):
         with pytest.raises(QueueFull):
             batcher.submit(Job(emit=lambda k, v: None, prepared=greedy))
         deadline = time.monotonic() + 30
-        while done.count("done") < 3 and time.monotonic() < deadline:
+        # the worker counts a batch just after its rows' "done": wait for both
+        while (done.count("done") < 3 or batcher.batches < 2) and time.monotonic() < deadline:
             time.sleep(0.01)
         assert done.count("done") == 3
         assert (batcher.batches, batcher.batch_rows) == (2, 3)  # greedy pair, then sampled
