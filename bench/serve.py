@@ -7,8 +7,8 @@ over HTTP, with questions of the training mixture's test split:
 1. **one at a time**: 1 client, ``--n-single`` plain requests in a row;
 2. **8 clients**: 8 clients, ``--n-batch`` plain requests in all;
 3. **offline**: plain ``model.generate`` in this process over the same questions as (2)
-   in batches of ``--max-batch-size``, greedy, the same ``max_new_tokens`` (the server is
-   idle meanwhile);
+   in batches of 8 (as many as the clients of (2)), greedy, the same ``max_new_tokens``
+   (the server is idle meanwhile);
 4. **load**: ``--clients`` (16) clients, ``--n-load`` (>= 300) requests, every other one
    streamed; every ``--disconnect-every``-th streamed request leaves after its first
    piece of content (deliberately). Any other failure counts.
@@ -22,7 +22,8 @@ queue afterwards. Results: ``<out>/serve.json`` and ``<out>/serve.md``; exit cod
 when a target or a check fails.
 
     .venv/bin/python bench/serve.py [--model M] [--detector DIR] [--clients 16]
-        [--n-load 320] [--n-single 24] [--n-batch 96] [--max-batch-size 8] [--out DIR]
+        [--n-load 320] [--n-single 24] [--n-batch 96] [--max-batch-size 16]
+        [--batching auto|continuous|static] [--out DIR]
 """
 
 from __future__ import annotations
@@ -166,8 +167,9 @@ def run_clients(
     return results, time.perf_counter() - t0
 
 
-def offline(questions: list[str], batch_size: int, n_new: int) -> float:
-    """Seconds for plain batched ``model.generate`` over the questions (after a warm-up)."""
+def offline(questions: list[str], batch_sizes: list[int], n_new: int) -> dict[int, float]:
+    """Seconds for plain batched ``model.generate`` over the questions (after a warm-up),
+    per batch size."""
     from howsure.plugin.defaults import shipped_detector_for
     from howsure.plugin.detector import Detector
     from howsure.probes.models import load_model
@@ -175,13 +177,15 @@ def offline(questions: list[str], batch_size: int, n_new: int) -> float:
     model, tok = load_model(ARGS.model, device="cpu")
     det = Detector.load(ARGS.detector or shipped_detector_for(model))
 
-    def run(qs: list[str]) -> None:
-        plain_generate(model, tok, det, qs, batch_size=batch_size, max_new_tokens=n_new)
-
-    run(questions[:batch_size])  # warm-up
-    t0 = time.perf_counter()
-    run(questions)
-    return time.perf_counter() - t0
+    out = {}
+    for batch_size in batch_sizes:
+        plain_generate(
+            model, tok, det, questions[:batch_size], batch_size=batch_size, max_new_tokens=n_new
+        )  # warm-up
+        t0 = time.perf_counter()
+        plain_generate(model, tok, det, questions, batch_size=batch_size, max_new_tokens=n_new)
+        out[batch_size] = time.perf_counter() - t0
+    return out
 
 
 def main() -> int:
@@ -193,7 +197,8 @@ def main() -> int:
     ap.add_argument("--n-load", type=int, default=320, help="requests in the load phase")
     ap.add_argument("--n-single", type=int, default=24, help="requests one at a time")
     ap.add_argument("--n-batch", type=int, default=96, help="requests from 8 clients")
-    ap.add_argument("--max-batch-size", type=int, default=8)
+    ap.add_argument("--max-batch-size", type=int, default=16)
+    ap.add_argument("--batching", default="auto", choices=["auto", "continuous", "static"])
     ap.add_argument(
         "--max-new-tokens",
         type=int,
@@ -215,6 +220,7 @@ def main() -> int:
     url = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "howsure", "serve", "--port", str(port)]
     cmd += ["--max-batch-size", str(args.max_batch_size), "--max-queue", "64"]
+    cmd += ["--batching", args.batching]
     if args.model:
         cmd += ["--model", args.model]
     if args.detector:
@@ -248,7 +254,8 @@ def main() -> int:
         h1 = httpx.get(url + "/health", timeout=5).json()
         eight_batches = h1["batches"] - h0["batches"]
         n_new = args.max_new_tokens
-        t_offline = offline(batch_q, args.max_batch_size, n_new)
+        # batches as large as the 8 clients, and as the load's 16: its throughput ceiling
+        t_offline, t_offline16 = offline(batch_q, [8, 16], n_new).values()
 
         jobs = []
         for i, q in enumerate(questions[: args.n_load]):
@@ -299,6 +306,7 @@ def main() -> int:
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
         "max_batch_size": args.max_batch_size,
+        "batching": after.get("batching", "static"),
         "max_new_tokens": n_new,
         "one_at_a_time": {"requests": len(single), "seconds": t_single, "per_s": r1},
         "eight_clients": {
@@ -309,6 +317,15 @@ def main() -> int:
             "mean_batch_size": len(eight) / eight_batches,
         },
         "offline_generate": {"requests": len(batch_q), "seconds": t_offline, "per_s": r_off},
+        "offline_generate_batch16": {
+            "requests": len(batch_q),
+            "seconds": t_offline16,
+            "per_s": len(batch_q) / t_offline16,
+        },
+        # closed-loop clients wait clients / throughput on average: with the offline
+        # batch-16 throughput as the ceiling, the least mean latency 16 clients can see
+        "clients16_latency_floor_s": args.clients * t_offline16 / len(batch_q),
+        "clients16_latency_floor_ratio": args.clients * t_offline16 / len(batch_q) / single_p50,
         "ratio_8_vs_1": r8 / r1,
         "ratio_8_vs_offline": r8 / r_off,
         # issue 23's names for the same measurements (16 clients = the load test)
@@ -340,6 +357,7 @@ def main() -> int:
         "rss_growth_during_load_mib": growth,
         "health_after": {k: after[k] for k in ("hooks", "queue_depth", "running", "batches")},
         "load_batches": after["batches"] - h2["batches"],
+        "mean_occupancy": after.get("mean_occupancy"),  # rows a decoding step, whole run
     }
     checks = {
         "no failed request (besides the deliberate disconnects)": not failed,
@@ -365,13 +383,14 @@ def main() -> int:
         "# howsure serve: load test on loopback",
         "",
         f"`.venv/bin/python bench/serve.py` — model {model}, {os.cpu_count()} CPUs, "
-        f"--max-batch-size {args.max_batch_size}, max_new_tokens {n_new}.",
+        f"--max-batch-size {args.max_batch_size}, {res['batching']} batching, "
+        f"max_new_tokens {n_new}.",
         "",
         "| run | requests | seconds | answers/s |",
         "|---|---:|---:|---:|",
         f"| one at a time (1 client) | {len(single)} | {t_single:.1f} | {r1:.2f} |",
         f"| 8 clients | {len(eight)} | {t_eight:.1f} | {r8:.2f} |",
-        f"| offline batched `model.generate` (batch {args.max_batch_size}) | {len(batch_q)} "
+        f"| offline batched `model.generate` (batch 8) | {len(batch_q)} "
         f"| {t_offline:.1f} | {r_off:.2f} |",
         "",
         f"8 clients vs one at a time: **{r8 / r1:.2f}x** (target >= 3x); vs offline batched "
@@ -391,6 +410,13 @@ def main() -> int:
         f"| streamed, first content | {L['stream_first_content_p50_s']:.2f} "
         f"| {L['stream_first_content_p95_s']:.2f} |",
         f"| streamed, to the end | {L['stream_end_p50_s']:.2f} | {L['stream_end_p95_s']:.2f} |",
+        "",
+        f"One request alone: p50 {single_p50:.2f} s. Closed-loop clients wait about clients / "
+        f"throughput: at offline batch-16 `generate`'s "
+        f"{res['offline_generate_batch16']['per_s']:.2f} answers/s (the ceiling here) "
+        f"{L['clients']} clients would wait {res['clients16_latency_floor_s']:.2f} s, "
+        f"{res['clients16_latency_floor_ratio']:.2f}x one request's p50; the load's plain p50 "
+        f"is {L['plain_p50_s'] / single_p50:.2f}x.",
         "",
         f"Server memory (RSS, MiB): after warm-up {rss['after_warmup']:.0f}, first third of "
         f"the load {rss['first_third_mean']:.0f}, last third {rss['last_third_mean']:.0f}, "

@@ -41,6 +41,9 @@
     :func:`run_rows`: one ``generate`` for several :class:`Prepared` requests, each
     :class:`Row` with its own sink, stop flag and length (the wrapper's one generation
     path; ``howsure serve`` batches through it).
+``continuous``
+    :class:`RunningRows`: the wrapper's rows joining and leaving one running
+    generation (continuous batching, ``howsure serve``), read as :func:`run_rows` reads.
 ``events``
     Typed stream events (:class:`ConfidenceEvent`, :class:`TextEvent`,
     :class:`SentenceEvent`, :class:`EndEvent`),
@@ -84,6 +87,7 @@ _EXPORTS = {
     "Prepared": "howsure.plugin.batch",
     "Row": "howsure.plugin.batch",
     "run_rows": "howsure.plugin.batch",
+    "RunningRows": "howsure.plugin.continuous",
     "ConfidenceEvent": "howsure.plugin.events",
     "EventDecoder": "howsure.plugin.events",
     "TextView": "howsure.plugin.events",

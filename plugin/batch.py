@@ -2,7 +2,8 @@
 
 This is the single generation path of the wrapper: :meth:`ConfidentModel.events
 <howsure.plugin.confident_model.ConfidentModel.events>` runs it for one row in a worker
-thread, and ``howsure serve`` for the requests that arrived together (dynamic batching).
+thread, and ``howsure serve`` for the requests that arrived together (static batching;
+continuous batching is :mod:`howsure.plugin.continuous`).
 
 A :class:`Prepared` request is checked and tokenized before any work starts
 (:meth:`ConfidentModel.prepare <howsure.plugin.confident_model.ConfidentModel.prepare>`).
@@ -42,11 +43,25 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+import torch
+
 from howsure.plugin.generation import ConfidentGeneration
 from howsure.plugin.stops import StopWatch, cut_reading
 from howsure.probes.generate import GenRow, RowReading, generate_rows
 
-__all__ = ["Generating", "Prepared", "Row", "logprob_items", "run_rows", "run_rows_reporting"]
+__all__ = [
+    "Generating",
+    "Prepared",
+    "ReadingSettings",
+    "Row",
+    "finish_rows",
+    "logprob_items",
+    "prefill_confidences",
+    "reading_settings",
+    "row_sink",
+    "run_rows",
+    "run_rows_reporting",
+]
 
 Emit = Callable[[str, Any], None]
 
@@ -97,6 +112,9 @@ class Row:
         The sink needs only ``"done"`` or ``"error"`` (a plain request, not a stream):
         after a failed batch the row may be generated again alone
         (:func:`run_rows_reporting`) even when it was sent tokens already.
+    seed : int, optional
+        Sample from a generator seeded so (:class:`~howsure.plugin.continuous.RunningRows`;
+        :func:`run_rows` leaves seeding to its caller).
     """
 
     prepared: Prepared
@@ -105,6 +123,7 @@ class Row:
     stop_strings: tuple[str, ...] = ()
     top_logprobs: int | None = None
     restartable: bool = False
+    seed: int | None = None
 
 
 class Generating(Protocol):
@@ -152,31 +171,8 @@ def run_rows(chat: Generating, rows: Sequence[Row]) -> list[ConfidentGeneration]
     first = rows[0].prepared
     if any(r.prepared.key != first.key for r in rows):
         raise ValueError("rows generated together must share their settings (Prepared.key)")
-    detector = chat.detector
-    layers = [] if detector is None else detector.layers
-    sentences = detector is not None and detector.sentences is not None
-
-    def on_prefill(states: dict) -> None:
-        if not chat.scores_before_answer:
-            return
-        prompt = detector.prompt_features({la: states[la].numpy() for la in layers})
-        found = detector.assess_features(states[layers[0]].numpy(), prompt=prompt)
-        for i, row in enumerate(rows):
-            fam = None if found.familiarity is None else float(found.familiarity[i])
-            row.emit("confidence", (float(found.confidence[i]), fam))
-
-    sinks: list[Any] = [
-        StopWatch(
-            r.emit,
-            stops=r.stop_strings,
-            tokenizer=chat.tokenizer,
-            stop_flag=r.stop,
-            eos=chat.eos_ids,
-        )
-        if r.stop_strings
-        else r.emit
-        for r in rows
-    ]
+    reading = reading_settings(chat)
+    sinks = [row_sink(chat, r) for r in rows]
     readings = generate_rows(
         chat.model,
         [
@@ -192,12 +188,85 @@ def run_rows(chat: Generating, rows: Sequence[Row]) -> list[ConfidentGeneration]
         config=first.config,
         eos=chat.eos_ids,
         pad_token_id=chat.pad_id,
-        layers=layers,
+        layers=reading.layers,
+        prefill_only=reading.prefill_only,
+        record_stats=reading.record_stats,
+        on_prefill=lambda states: prefill_confidences(chat, rows, states),
+        stream_layer=reading.stream_layer,
+    )
+    return finish_rows(chat, rows, sinks, readings)
+
+
+@dataclass(frozen=True)
+class ReadingSettings:
+    """What a generation for ``chat`` reads (the same for every batch of its rows).
+
+    Attributes
+    ----------
+    layers : list of int
+        The detector's layers (none without a detector).
+    prefill_only : bool
+        Only the prompt is read (a ``last_prompt`` detector without sentences).
+    record_stats : bool
+        The answer tokens' statistics are recorded.
+    stream_layer : int or None
+        The sentence detector's layer, read as the answer streams.
+    """
+
+    layers: list[int]
+    prefill_only: bool
+    record_stats: bool
+    stream_layer: int | None
+
+
+def reading_settings(chat: Generating) -> ReadingSettings:
+    """:class:`ReadingSettings` of ``chat``'s detector."""
+    detector = chat.detector
+    sentences = detector is not None and detector.sentences is not None
+    return ReadingSettings(
+        layers=[] if detector is None else list(detector.layers),
         prefill_only=chat.scores_before_answer and not sentences,
         record_stats=detector is not None and (bool(detector.stats) or sentences),
-        on_prefill=on_prefill,
         stream_layer=detector.sentences.reader.layer if sentences else None,
     )
+
+
+def row_sink(chat: Generating, row: Row) -> Emit:
+    """Where ``row``'s generation sends its news: its ``emit``, behind a
+    :class:`~howsure.plugin.stops.StopWatch` when it has stop strings."""
+    if not row.stop_strings:
+        return row.emit
+    return StopWatch(
+        row.emit,
+        stops=row.stop_strings,
+        tokenizer=chat.tokenizer,
+        stop_flag=row.stop,
+        eos=chat.eos_ids,
+    )
+
+
+def prefill_confidences(
+    chat: Generating, rows: Sequence[Row], states: dict[int, torch.Tensor]
+) -> None:
+    """Send each row its ``"confidence"`` read from the prefill (``states``: per layer,
+    shape (len(rows), d)), for a detector that scores before the answer; nothing
+    otherwise."""
+    if not chat.scores_before_answer:
+        return
+    detector = chat.detector
+    layers = detector.layers
+    prompt = detector.prompt_features({la: states[la].numpy() for la in layers})
+    found = detector.assess_features(states[layers[0]].numpy(), prompt=prompt)
+    for i, row in enumerate(rows):
+        fam = None if found.familiarity is None else float(found.familiarity[i])
+        row.emit("confidence", (float(found.confidence[i]), fam))
+
+
+def finish_rows(
+    chat: Generating, rows: Sequence[Row], sinks: Sequence[Emit], readings: Sequence[RowReading]
+) -> list[ConfidentGeneration]:
+    """The rows' results from their readings (cut where a stop string began), sent to
+    their sinks (``"logprobs"`` when asked, then ``"done"``)."""
     readings = [
         cut_reading(reading, sink.kept)
         if isinstance(sink, StopWatch) and sink.kept is not None

@@ -29,6 +29,10 @@
 ``generate``
     The one generate-and-read core (:func:`generate_rows`): answers, per-token states
     and statistics from the same forward passes, for collection and serving alike.
+``stepping``
+    Continuous batching's step loop (:class:`StepBatch`): rows join a running
+    generation between decoding steps and leave when they end, each read as alone
+    (:func:`steppable` says which models it can step).
 ``spans``
     Sentences located in an answer's tokens, with their features (:func:`sentence_reads`).
 ``activations``
@@ -72,6 +76,8 @@ _EXPORTS = {
     "GenRow": "howsure.probes.generate",
     "RowReading": "howsure.probes.generate",
     "generate_rows": "howsure.probes.generate",
+    "StepBatch": "howsure.probes.stepping",
+    "steppable": "howsure.probes.stepping",
     "SENTENCE_STATS": "howsure.probes.spans",
     "SentenceTable": "howsure.probes.spans",
     "sentence_reads": "howsure.probes.spans",

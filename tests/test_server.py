@@ -15,7 +15,8 @@ import pytest
 from conftest import fit_tiny_detectors, tiny_server
 
 import howsure
-from howsure.cli import main
+from howsure.cli import build_parser, main
+from howsure.cli.serve import server_settings
 from howsure.plugin.batch import Row, run_rows
 from howsure.plugin.events import TextView
 from howsure.probes.hooks import howsure_hooks
@@ -196,6 +197,9 @@ def test_requests_that_arrive_together_are_batched(served):
         t.join()
     after = httpx.get(url + "/health").json()
     assert after["batches"] - before["batches"] < len(Q)  # some shared a generate
+    assert after["batching"] == "continuous"  # the tiny Llama steps row by row
+    assert after["steps"] > before["steps"]
+    assert 1 <= after["mean_occupancy"] <= after["max_batch_size"]
     for i, q in enumerate(Q):
         ref = chat.generate(user(q), max_new_tokens=lengths[i])
         got = results[i].choices[0]
@@ -451,6 +455,27 @@ def test_cli_serve_checks_flags_before_loading(tiny_dir, capsys):
     assert "--port" in capsys.readouterr().err
     assert main(["serve", "--model", str(tiny_dir), "--flag"]) == 2
     assert "--abstain-below" in capsys.readouterr().err
+    assert main(["serve", "--model", str(tiny_dir), "--max-n", "0"]) == 2
+    assert "--max-n must be an int >= 1" in capsys.readouterr().err
+    for bad in ("0", "-1", "nan", "4000"):
+        assert main(["serve", "--model", str(tiny_dir), "--body-timeout-s", bad]) == 2
+        assert "--body-timeout-s must be a number in (0, 3600]" in capsys.readouterr().err
+    assert main(["serve", "--model", str(tiny_dir), "--batching", "dynamic"]) == 2  # argparse
+    err = capsys.readouterr().err
+    assert "--batching" in err and "'auto', 'continuous', 'static'" in err
+
+
+def test_cli_serve_flags_reach_the_settings():
+    argv = ["serve", "--model", "m"]
+    default = server_settings(build_parser().parse_args(argv))
+    assert default == ServerSettings()  # the flags' defaults are the settings' defaults
+    assert (default.max_batch_size, default.batching, default.max_n) == (16, "auto", 8)
+    assert default.body_timeout_s == 10.0
+    flags = ["--batching", "static", "--max-n", "3", "--body-timeout-s", "2.5"]
+    got = server_settings(build_parser().parse_args([*argv, *flags, "--max-batch-size", "4"]))
+    assert got == ServerSettings(batching="static", max_n=3, body_timeout_s=2.5, max_batch_size=4)
+    got = server_settings(build_parser().parse_args([*argv, "--batching", "continuous"]))
+    assert got.batching == "continuous"
 
 
 def test_cli_serve_runs_the_server(tiny, tiny_dir, dets, tmp_path, monkeypatch, capsys):

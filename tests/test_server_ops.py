@@ -118,6 +118,13 @@ def test_metrics_parse_move_and_tell_no_secret(served):
     conf = "howsure_served_confidence_count"
     assert after[conf] - before[conf] == 2
     assert after["howsure_batches_total"] > before["howsure_batches_total"]
+    steps = after["howsure_decode_steps_total"]
+    assert steps > before["howsure_decode_steps_total"] and steps > 0  # continuous on Llama
+    rows = after["howsure_step_rows_total"]
+    assert steps <= rows <= steps * after["howsure_max_batch_size"]
+    health = httpx.get(url + "/health").json()
+    assert health["batching"] == "continuous" and health["steps"] == steps
+    assert health["mean_occupancy"] == pytest.approx(rows / steps)
     text = httpx.get(url + "/metrics").text
     assert KEY not in text and "guess" not in text and "Bearer" not in text
     assert "3 plus 4" not in text

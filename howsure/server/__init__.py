@@ -7,7 +7,7 @@
 ``responses``
     The JSON sent: OpenAI's objects with a ``confidence`` field.
 ``batcher``
-    Dynamic batching in one worker thread, with a bounded queue.
+    Continuous (or static) batching in one worker, with a bounded queue.
 ``state``
     What the routes share (``app.state.server``): the model, batcher, metrics, settings.
 ``auth``

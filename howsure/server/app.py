@@ -380,6 +380,8 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
+        if not server.worker_in_caller:
+            server.batcher.start()  # in a thread of its own
         yield
         await asyncio.to_thread(server.batcher.close)
 

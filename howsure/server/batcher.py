@@ -1,15 +1,28 @@
-"""Dynamic batching: requests that arrive together are generated together.
+"""Batching: continuous (requests join the running generation at its next step) or
+static (requests that arrive together are generated together).
 
 One worker thread owns the model. Requests wait in a bounded queue (:meth:`Batcher.submit`
-refuses one more at once); the worker takes the oldest, waits for others with the same
-settings to join (see :meth:`Batcher._take`: up to ``window_s``; a lone request waits
-``window_s / 5``), and runs up to ``max_batch_size`` of them in one ``generate``
-(:func:`howsure.plugin.batch.run_rows`) or one teacher-forced scoring pass
-(:meth:`howsure.plugin.detector.Detector.assess`). When a batch's generation raises,
-its rows are generated again one by one (:func:`howsure.plugin.batch.run_rows_reporting`),
-so only the request whose generation fails gets the error. A request whose ``stop`` flag is set
-(its client went away) is dropped before it starts and ends its row after the current
-step once it runs. The forward hook is on the model only while a batch runs.
+refuses one more at once).
+
+Continuous (``continuous=True``, for models :func:`~howsure.probes.stepping.steppable`
+accepts): while rows are generating, before each decoding step the worker lets up to
+``max_batch_size - live`` waiting requests join (:class:`howsure.plugin.continuous.
+RunningRows`: prefilled together, then stepped with the others, whatever their
+settings) and runs waiting scoring requests; a row leaves as soon as it ends. When none
+is generating, the oldest request waits for company as in static batching.
+
+Static: the worker takes the oldest, waits for others with the same settings to join
+(see :meth:`Batcher._take`: up to ``window_s``; a lone request waits ``window_s / 5``),
+and runs up to ``max_batch_size`` of them in one ``generate``
+(:func:`howsure.plugin.batch.run_rows`); a request arriving meanwhile waits for the
+whole batch to end. When a batch's generation raises, its rows are generated again one
+by one (:func:`howsure.plugin.batch.run_rows_reporting`).
+
+Either way teacher-forced scoring requests run together in one pass
+(:meth:`howsure.plugin.detector.Detector.assess`), only the request whose generation
+fails gets the error, a request whose ``stop`` flag is set (its client went away) is
+dropped before it starts and ends its row after the current step once it runs, and the
+forward hooks are on the model only while rows generate.
 """
 
 from __future__ import annotations
@@ -24,10 +37,30 @@ from typing import Any
 import torch
 
 from howsure.core.checks import check_int, check_real
+from howsure.core.errors import SettingError
 from howsure.plugin.batch import Prepared, Row, run_rows_reporting
+from howsure.plugin.continuous import RunningRows
 from howsure.plugin.sentences import score_sentences
+from howsure.probes.stepping import steppable
 
-__all__ = ["Batcher", "Job", "QueueFull"]
+__all__ = ["Batcher", "Job", "QueueFull", "continuous_for"]
+
+
+def continuous_for(chat: Any, batching: str) -> bool:
+    """Whether ``howsure serve`` batches ``chat``'s requests continuously: ``"auto"``
+    when its model can be stepped row by row, ``"continuous"`` (``SettingError`` when
+    it cannot), ``"static"`` never."""
+    if batching == "static":
+        return False
+    able = steppable(chat.model)
+    if batching == "continuous" and not able:
+        raise SettingError(
+            "batching",
+            "{param}={value!r} needs a model whose cache and positions can be stepped row "
+            "by row; " + type(chat.model).__name__ + " cannot: use 'static' or 'auto'",
+            value=batching,
+        )
+    return able
 
 
 class QueueFull(Exception):
@@ -48,7 +81,8 @@ class Job:
     score : (list of dict, str), optional
         Instead: a conversation and the answer to score.
     seed : int, optional
-        A seeded request runs in a batch of its own, after ``torch.manual_seed(seed)``.
+        A seeded request samples from its own generator (continuous batching), or runs
+        in a batch of its own after ``torch.manual_seed(seed)`` (static).
     stop_strings : tuple of str, default ()
         The request's ``stop`` (see :class:`howsure.plugin.batch.Row`).
     top_logprobs : int, optional
@@ -92,13 +126,40 @@ class Batcher:
     window_s : float
         How long the oldest waiting request waits for company at most; it stops waiting
         once no request has arrived for ``window_s / 5``.
+    continuous : bool, default False
+        Requests join the running generation between steps (see the module docstring).
+    start : bool, default True
+        Start the worker thread now; ``False``: call :meth:`start` or :meth:`run` later.
+
+    Attributes
+    ----------
+    running : int
+        Rows generating now (the batch's occupancy).
+    batches, batch_rows : int
+        Groups started (a static batch, or the requests that joined at one step) and
+        the rows in them.
+    steps, step_rows : int
+        Decoding steps of the continuous batch and the rows they carried (their ratio is
+        the mean occupancy).
     """
 
-    def __init__(self, chat: Any, *, max_batch_size: int, max_queue: int, window_s: float):
+    def __init__(
+        self,
+        chat: Any,
+        *,
+        max_batch_size: int,
+        max_queue: int,
+        window_s: float,
+        continuous: bool = False,
+        start: bool = True,
+    ):
         self.chat = chat
         self.max_batch_size = check_int(max_batch_size, "max_batch_size", min_val=1)
         self.max_queue = check_int(max_queue, "max_queue", min_val=1)
         self.window_s = check_real(window_s, "window_s", min_val=0.0)
+        self.continuous = bool(continuous)
+        self.steps = 0
+        self.step_rows = 0
         self.running = 0
         self._last_size = 0
         self._current: list[Job] = []
@@ -107,8 +168,38 @@ class Batcher:
         self._pending: collections.deque[Job] = collections.deque()
         self._cond = threading.Condition()
         self._closed = False
-        self._thread = threading.Thread(target=self._loop, name="howsure-serve", daemon=True)
-        self._thread.start()
+        self._worker: threading.Thread | None = None
+        self._stopped = threading.Event()
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        """Run the worker loop in a thread of its own (nothing when a worker runs)."""
+        with self._cond:
+            if self._worker is not None:
+                return
+            self._worker = threading.Thread(target=self._run, name="howsure-serve", daemon=True)
+        self._worker.start()
+
+    def run(self) -> None:
+        """Run the worker loop in the calling thread until :meth:`close`.
+
+        ``howsure serve`` runs it in the process's main thread (the HTTP server in
+        another): with torch's OpenMP pool, a thread that is not the first to run
+        parallel work steps the model markedly slower (about 1.4x on 2 cores, see
+        ``bench/results/serve.md``).
+        """
+        with self._cond:
+            if self._worker is not None:
+                raise RuntimeError("the batcher's worker runs already")
+            self._worker = threading.current_thread()
+        self._run()
+
+    def _run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            self._stopped.set()
 
     @property
     def depth(self) -> int:
@@ -135,9 +226,17 @@ class Batcher:
             for job in self._current:  # the running batch ends after its current step
                 job.stop.set()
             self._cond.notify_all()
-        self._thread.join(timeout=60)
+            started = self._worker is not None
+        if started and self._worker is not threading.current_thread():
+            self._stopped.wait(timeout=60)
 
     # -- the worker --------------------------------------------------------------------
+    def _key(self, job: Job) -> tuple:
+        """Jobs with equal keys may share a batch (any generation, when continuous)."""
+        if self.continuous and job.score is None:
+            return ("chat",)
+        return job.key
+
     def _take(self) -> list[Job] | None:
         """The next batch: the oldest live job and up to ``max_batch_size - 1`` more with
         its key (``None`` once closed).
@@ -160,17 +259,18 @@ class Batcher:
                     break
                 self._cond.wait()
             first = self._pending[0]
+            key = self._key(first)
             deadline = max(first.arrived, free) + self.window_s
             while not self._closed:
-                same = [j for j in self._pending if j.key == first.key and not j.stop.is_set()]
+                same = [j for j in self._pending if self._key(j) == key and not j.stop.is_set()]
                 came = sum(j.arrived >= free for j in self._pending)
                 now = time.monotonic()
                 quiet = max(free, *(j.arrived for j in same)) + self.window_s / 5
                 left = deadline - now if came < expected else min(deadline, quiet) - now
-                if len(same) >= self.max_batch_size or left <= 0 or first.key[0] == "seeded":
+                if len(same) >= self.max_batch_size or left <= 0 or key[0] == "seeded":
                     break
                 self._cond.wait(left)
-            batch = [j for j in self._pending if j.key == first.key and not j.stop.is_set()]
+            batch = [j for j in self._pending if self._key(j) == key and not j.stop.is_set()]
             batch = batch[: self.max_batch_size]
             taken = {id(j) for j in batch}
             self._pending = collections.deque(
@@ -180,7 +280,24 @@ class Batcher:
             self._current = batch
             return batch
 
+    def _take_now(self, room: int) -> tuple[list[Job], list[Job]] | None:
+        """Without waiting: up to ``room`` waiting generation requests (oldest first)
+        and every waiting scoring request (up to ``max_batch_size``); ``None`` once
+        closed."""
+        with self._cond:
+            if self._closed:
+                return None
+            live = [j for j in self._pending if not j.stop.is_set()]
+            gen = [j for j in live if j.score is None][:room]
+            score = [j for j in live if j.score is not None][: self.max_batch_size]
+            taken = {id(j) for j in gen + score}
+            self._pending = collections.deque(j for j in live if id(j) not in taken)
+            return gen, score
+
     def _loop(self) -> None:
+        if self.continuous:
+            self._loop_continuous()
+            return
         while (batch := self._take()) is not None:
             try:
                 if batch[0].score is not None:
@@ -188,23 +305,62 @@ class Batcher:
                 else:
                     if batch[0].seed is not None:
                         torch.manual_seed(batch[0].seed)
-                    rows = [
-                        Row(
-                            j.prepared,
-                            j.emit,
-                            stop=j.stop,
-                            stop_strings=j.stop_strings,
-                            top_logprobs=j.top_logprobs,
-                            restartable=not j.streamed,
-                        )
-                        for j in batch
-                    ]
-                    run_rows_reporting(self.chat, rows)
+                    run_rows_reporting(self.chat, [self._row(j) for j in batch])
             finally:
                 self.batches += 1
                 self.batch_rows += len(batch)
                 self.running = 0
                 self._current = []
+
+    def _loop_continuous(self) -> None:
+        running = RunningRows(self.chat)
+        try:
+            while True:
+                if running.live:
+                    got = self._take_now(self.max_batch_size - running.live)
+                    if got is None:
+                        break
+                    gen, score = got
+                else:
+                    batch = self._take()
+                    if batch is None:
+                        break
+                    gen, score = ([], batch) if batch[0].score is not None else (batch, [])
+                if score:
+                    self._counted(len(score))
+                    self._score(score)
+                if gen:
+                    self._counted(len(gen))
+                    running.join([self._row(j) for j in gen])
+                live = {id(r.stop) for r in running.rows}
+                joined = [*self._current, *(j for j in gen if j not in self._current)]
+                self._current = [j for j in joined if id(j.stop) in live]
+                self.running = running.live
+                running.step()
+                self.steps += 1 if self.running else 0
+                self.step_rows += self.running
+                self.running = running.live
+        finally:
+            running.close()
+            self.running = 0
+            self._current = []
+
+    def _counted(self, rows: int) -> None:
+        """Count a group of ``rows`` jobs that starts now as a batch."""
+        self.batches += 1
+        self.batch_rows += rows
+
+    @staticmethod
+    def _row(job: Job) -> Row:
+        return Row(
+            job.prepared,
+            job.emit,
+            stop=job.stop,
+            stop_strings=job.stop_strings,
+            top_logprobs=job.top_logprobs,
+            restartable=not job.streamed,
+            seed=job.seed,
+        )
 
     def _score(self, batch: list[Job]) -> None:
         detector = self.chat.detector

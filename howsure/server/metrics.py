@@ -11,6 +11,9 @@ Written by hand (a few lines; no ``prometheus_client`` needed). What is counted:
     Requests waiting; rows in the running batch (its occupancy) and its bound.
 ``howsure_batches_total``, ``howsure_batch_rows_total``
     Batches run and the rows they held (their ratio: the mean batch size).
+``howsure_decode_steps_total``, ``howsure_step_rows_total``
+    Decoding steps of the continuous batch and the rows they carried (their ratio: the
+    mean occupancy).
 ``howsure_generated_tokens_total``
     Answer tokens generated (``rate()`` of it: tokens per second).
 ``howsure_time_to_first_token_seconds``
@@ -164,6 +167,18 @@ class Metrics:
                 "counter",
                 "Rows in the batches run.",
                 [f"howsure_batch_rows_total {batcher.batch_rows}"],
+            ),
+            (
+                "howsure_decode_steps_total",
+                "counter",
+                "Decoding steps of the continuous batch.",
+                [f"howsure_decode_steps_total {batcher.steps}"],
+            ),
+            (
+                "howsure_step_rows_total",
+                "counter",
+                "Rows carried by those steps (divide by the steps for the mean occupancy).",
+                [f"howsure_step_rows_total {batcher.step_rows}"],
             ),
             (
                 "howsure_generated_tokens_total",

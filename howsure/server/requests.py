@@ -120,7 +120,9 @@ class ChatRequest:
     temperature, top_p : float or None
         ``temperature`` > 0 samples; ``None`` or 0 is greedy.
     seed : int or None
-        Sampling seed; a seeded request is generated in a batch of its own.
+        Sampling seed: a seeded row samples from its own generator (continuous
+        batching) or runs alone after ``torch.manual_seed`` (static batching); either
+        way the same seed gives the same answer.
     n : int
         How many choices (independent rows).
     stop : tuple of str

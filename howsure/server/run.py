@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from typing import Any
@@ -19,11 +20,39 @@ def check_port(port: Any) -> int:
 
 
 def serve_forever(app: Any, *, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serve ``app`` until interrupted (Ctrl-C), with uvicorn's access log."""
+    """Serve ``app`` until interrupted (Ctrl-C or SIGTERM), with uvicorn's access log.
+
+    The model runs in this (main) thread and uvicorn in another: torch's OpenMP pool
+    steps the model fastest in the thread that ran parallel work first, the one that
+    loaded it (see :meth:`howsure.server.batcher.Batcher.run`).
+    """
     web_stack()
     import uvicorn
 
-    uvicorn.run(app, host=host, port=check_port(port), log_level="info", lifespan="on")
+    config = uvicorn.Config(app, host=host, port=check_port(port), log_level="info", lifespan="on")
+    server = uvicorn.Server(config)  # in a thread it leaves the signals to this one
+    state = app.state.server
+    state.worker_in_caller = True
+    http = threading.Thread(target=server.run, name="howsure-http", daemon=True)
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    http.start()
+    try:
+        while not server.started:  # the port is open (or uvicorn failed) before work
+            if not http.is_alive():
+                raise RuntimeError(f"the server did not start on {host}:{port} (port in use?)")
+            time.sleep(0.02)
+        state.batcher.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.should_exit = True
+        state.batcher.close()
+        http.join(timeout=60)
 
 
 class RunningServer:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 from howsure.core.checks import check_int, check_real
 from howsure.core.errors import SettingError, SettingTypeError
 
-__all__ = ["ServerSettings"]
+__all__ = ["Batching", "ServerSettings"]
+
+Batching = Literal["auto", "continuous", "static"]
 
 
 @dataclass(frozen=True)
@@ -16,8 +19,14 @@ class ServerSettings:
 
     Attributes
     ----------
-    max_batch_size : int, default 8
-        Requests generated together at most (dynamic batching).
+    max_batch_size : int, default 16
+        Requests generated together at most (rows of the running batch).
+    batching : {"auto", "continuous", "static"}, default "auto"
+        ``"continuous"``: a request joins the running generation at its next step and
+        leaves it when done (:mod:`howsure.plugin.continuous`); ``"static"``: requests
+        that arrived together are generated as one batch, which a later request waits
+        out; ``"auto"``: continuous for every model that can be stepped row by row
+        (:func:`howsure.probes.stepping.steppable`), static for the others.
     max_queue : int, default 64
         Requests waiting for a batch at most; one more is refused at once with a
         retryable 503.
@@ -42,7 +51,8 @@ class ServerSettings:
         not say (``"howsure": {"prefix": ...}``).
     """
 
-    max_batch_size: int = 8
+    max_batch_size: int = 16
+    batching: Batching = "auto"
     max_queue: int = 64
     batch_window_ms: float = 50.0
     max_tokens: int = 512
@@ -56,6 +66,12 @@ class ServerSettings:
     def __post_init__(self) -> None:
         check_int(self.max_batch_size, "max_batch_size", min_val=1)
         check_int(self.max_queue, "max_queue", min_val=1)
+        if self.batching not in get_args(Batching):
+            raise SettingError(
+                "batching",
+                "{param} must be one of 'auto', 'continuous', 'static', got {value!r}",
+                value=self.batching,
+            )
         check_real(self.batch_window_ms, "batch_window_ms", min_val=0.0, max_val=10_000.0)
         check_int(self.max_tokens, "max_tokens", min_val=1)
         check_int(self.max_messages, "max_messages", min_val=1)

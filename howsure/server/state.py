@@ -13,7 +13,7 @@ from howsure.core.version import __version__
 from howsure.probes.hooks import howsure_hooks
 from howsure.probes.models import fingerprint_key, model_fingerprint
 from howsure.server import responses as R
-from howsure.server.batcher import Batcher, Job, QueueFull
+from howsure.server.batcher import Batcher, Job, QueueFull, continuous_for
 from howsure.server.errors import APIError, bad_request
 from howsure.server.metrics import Metrics
 from howsure.server.requests import ChatRequest, parse_json, setting_error
@@ -62,11 +62,14 @@ class ServerState:
         self.fingerprint = f"howsure-{__version__}-{fingerprint_key(self.model_fingerprint)}"
         self.started = int(time.time())
         self.metrics = Metrics()
+        self.worker_in_caller = False  # serve_forever runs the batcher in the main thread
         self.batcher = Batcher(
             chat,
             max_batch_size=settings.max_batch_size,
             max_queue=settings.max_queue,
             window_s=settings.batch_window_ms / 1000,
+            continuous=continuous_for(chat, settings.batching),
+            start=False,  # the app's startup starts it, unless the caller runs it
         )
 
     # -- checks ------------------------------------------------------------------------
@@ -166,6 +169,9 @@ class ServerState:
             "max_queue": b.max_queue,
             "batches": b.batches,
             "mean_batch_size": (b.batch_rows / b.batches) if b.batches else None,
+            "batching": "continuous" if b.continuous else "static",
+            "steps": b.steps,
+            "mean_occupancy": (b.step_rows / b.steps) if b.steps else None,
         }
 
     def models(self) -> dict:
