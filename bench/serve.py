@@ -7,9 +7,12 @@ over HTTP, with questions of the training mixture's test split:
 1. **one at a time**: 1 client, ``--n-single`` plain requests in a row;
 2. **8 clients**: 8 clients, ``--n-batch`` plain requests in all;
 3. **offline**: plain ``model.generate`` in this process over the same questions as (2)
-   in batches of 8 (as many as the clients of (2)), greedy, the same ``max_new_tokens``
+   in batches of 8 (as many as the clients of (2)) and of 16 (the ceiling of the load
+   test), greedy, the same ``max_new_tokens``
    (the server is idle meanwhile);
-4. **load**: ``--clients`` (16) clients, ``--n-load`` (>= 300) requests, every other one
+4. **mixed lengths**: 8 clients, ``--n-mixed`` requests, every other one with
+   ``max_tokens`` 4 among ones with 64 (what continuous batching is for);
+5. **load**: ``--clients`` (16) clients, ``--n-load`` (>= 300) requests, every other one
    streamed; every ``--disconnect-every``-th streamed request leaves after its first
    piece of content (deliberately). Any other failure counts.
 
@@ -44,6 +47,8 @@ from pathlib import Path
 from plain import plain_generate
 
 RESULTS = Path(__file__).parent / "results"
+MIXED = {"short": 4, "long": 64}
+"""The mixed-length phase's answer limits: short requests among long ones."""
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -76,19 +81,19 @@ class Client:
         self.max_tokens = max_tokens
         self.http = httpx.Client(timeout=300)
 
-    def plain(self, question: str) -> dict:
+    def plain(self, question: str, *, max_tokens: int | None = None, kind: str = "plain") -> dict:
         t0 = time.perf_counter()
         r = self.http.post(
             self.url + "/v1/chat/completions",
             json={
                 "model": self.model,
                 "messages": [{"role": "user", "content": question}],
-                "max_tokens": self.max_tokens,
+                "max_tokens": max_tokens or self.max_tokens,
             },
         )
         dt = time.perf_counter() - t0
         ok = r.status_code == 200 and "confidence" in r.json()["choices"][0]
-        return {"kind": "plain", "ok": ok, "status": r.status_code, "latency": dt}
+        return {"kind": kind, "ok": ok, "status": r.status_code, "latency": dt}
 
     def streamed(self, question: str, *, leave_early: bool) -> dict:
         t0 = time.perf_counter()
@@ -152,6 +157,8 @@ def run_clients(
             try:
                 if kind == "plain":
                     results[i] = client.plain(q)
+                elif kind in MIXED:
+                    results[i] = client.plain(q, max_tokens=MIXED[kind], kind=kind)
                 else:
                     results[i] = client.streamed(q, leave_early=kind == "leave")
             except Exception as err:  # counted as a failure
@@ -206,6 +213,9 @@ def main() -> int:
         help="answer length limit of every request and of the offline generate (default 32; "
         "without it the server would use the detector's own, 256 for the shipped one)",
     )
+    ap.add_argument(
+        "--n-mixed", type=int, default=48, help="requests from 8 clients, short and long mixed"
+    )
     ap.add_argument("--disconnect-every", type=int, default=8, help="every k-th stream leaves")
     ap.add_argument("--out", default=str(RESULTS), help="results folder")
     ARGS = args = ap.parse_args()
@@ -257,6 +267,12 @@ def main() -> int:
         # batches as large as the 8 clients, and as the load's 16: its throughput ceiling
         t_offline, t_offline16 = offline(batch_q, [8, 16], n_new).values()
 
+        # mixed lengths: every other request short (a quick question among long answers)
+        mixed_jobs = [
+            ("short" if i % 2 else "long", q) for i, q in enumerate(questions[: args.n_mixed])
+        ]
+        mixed, t_mixed = run_clients(url, model, mixed_jobs, 8, args.max_new_tokens)
+
         jobs = []
         for i, q in enumerate(questions[: args.n_load]):
             if i % 2 == 0:
@@ -295,7 +311,9 @@ def main() -> int:
         return sum(r["ok"] for r in results) / seconds
 
     r1, r8, r_off = rate(single, t_single), rate(eight, t_eight), len(batch_q) / t_offline
-    failed = [r for r in load if not r["ok"]] + [r for r in single + eight if not r["ok"]]
+    failed = [r for r in load if not r["ok"]] + [r for r in single + eight + mixed if not r["ok"]]
+    short_lat = [r["latency"] for r in mixed if r["kind"] == "short" and r["ok"]]
+    long_lat = [r["latency"] for r in mixed if r["kind"] == "long" and r["ok"]]
     plain_lat = [r["latency"] for r in load if r["kind"] == "plain" and r["ok"]]
     stream_lat = [r["latency"] for r in load if r["kind"] == "stream" and r["ok"]]
     first_lat = [r["first"] for r in load if r["kind"] == "stream" and r["ok"]]
@@ -352,6 +370,16 @@ def main() -> int:
             "stream_first_content_p95_s": pct(first_lat, 95),
             "stream_end_p50_s": pct(stream_lat, 50),
             "stream_end_p95_s": pct(stream_lat, 95),
+        },
+        "mixed_lengths": {
+            "clients": 8,
+            "requests": len(mixed),
+            "max_tokens": MIXED,
+            "seconds": t_mixed,
+            "short_p50_s": pct(short_lat, 50),
+            "short_p95_s": pct(short_lat, 95),
+            "long_p50_s": pct(long_lat, 50),
+            "long_p95_s": pct(long_lat, 95),
         },
         "server_rss_mib": rss,
         "rss_growth_during_load_mib": growth,
@@ -417,6 +445,12 @@ def main() -> int:
         f"{L['clients']} clients would wait {res['clients16_latency_floor_s']:.2f} s, "
         f"{res['clients16_latency_floor_ratio']:.2f}x one request's p50; the load's plain p50 "
         f"is {L['plain_p50_s'] / single_p50:.2f}x.",
+        "",
+        f"Mixed lengths, 8 clients, {len(mixed)} requests, every other one with max_tokens "
+        f"{MIXED['short']} among ones with {MIXED['long']}: short p50 "
+        f"{res['mixed_lengths']['short_p50_s']:.2f} s / p95 "
+        f"{res['mixed_lengths']['short_p95_s']:.2f} s, long p50 "
+        f"{res['mixed_lengths']['long_p50_s']:.2f} s, in {t_mixed:.1f} s.",
         "",
         f"Server memory (RSS, MiB): after warm-up {rss['after_warmup']:.0f}, first third of "
         f"the load {rss['first_third_mean']:.0f}, last third {rss['last_third_mean']:.0f}, "

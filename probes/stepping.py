@@ -207,13 +207,14 @@ class StepBatch:
         return [r.row for r in self._rows]
 
     # -- settings -----------------------------------------------------------------------
-    def _settings(self, config: Any, prompt_len: int) -> tuple[Any, bool]:
-        """``(processors or None, do_sample)`` of one generation config (built once per
-        config object): transformers' list for it, with a :class:`_Tap` after the
-        processors and before the warpers."""
+    def _settings(self, config: Any, prompt_len: int) -> tuple[Any, bool, _Tap]:
+        """``(processors or None, do_sample, tap)`` of one generation config and prompt
+        length (built once per pair; some processors count from the prompt's end):
+        transformers' list for it, with a :class:`_Tap` after the processors and before
+        the warpers."""
         from transformers import LogitsProcessorList
 
-        key = config.to_json_string()
+        key = f"{prompt_len}:{config.to_json_string()}"
         if key not in self._processors:
             if len(self._processors) >= 64:
                 self._processors.clear()

@@ -17,6 +17,8 @@ import pytest
 import torch
 from conftest import fit_tiny_detectors, tiny_server
 
+from howsure.server.responses import token_bytes
+
 KEY = "test-key"
 MODEL = "tiny"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -58,7 +60,9 @@ def check_content(chat, question: str, content: list[dict], k: int) -> None:
     ref = reference(chat, question, answer)
     for j, (entry, tok) in enumerate(zip(content, answer, strict=True)):
         assert entry["token"] == chat.tokenizer.decode([tok])
-        assert entry["bytes"] == list(entry["token"].encode("utf-8"))
+        assert entry["bytes"] == list(token_bytes(chat.tokenizer, tok))
+        if "\ufffd" not in entry["token"]:
+            assert entry["bytes"] == list(entry["token"].encode("utf-8"))
         assert abs(entry["logprob"] - float(ref[j, tok])) < 1e-4
         top = entry["top_logprobs"]
         assert len(top) == k
@@ -86,6 +90,22 @@ def test_logprobs_match_a_teacher_forced_pass(served):
     r = post(url, {"logprobs": True, "top_logprobs": 2, "n": 2})
     for one in r.json()["choices"]:
         check_content(chat, Q[0], one["logprobs"]["content"], 2)
+
+
+def test_sampled_logprobs_are_the_models_own_distribution(served):
+    """Under sampling the log-probabilities are the model's log-softmax (before
+    temperature), as greedy ones: the seeded answer's tokens against a teacher-forced
+    pass."""
+    url, chat = served
+    body = {"logprobs": True, "top_logprobs": 2, "temperature": 1.7, "seed": 5}
+    content = post(url, body).json()["choices"][0]["logprobs"]["content"]
+    torch.manual_seed(5)
+    full = chat.generate(user(Q[0]), max_new_tokens=12, do_sample=True, temperature=1.7)
+    answer = [t for t in full.token_ids if t not in chat.eos_ids]
+    assert [e["token"] for e in content] == [chat.tokenizer.decode([t]) for t in answer]
+    ref = reference(chat, Q[0], answer)
+    for j, (entry, tok) in enumerate(zip(content, answer, strict=True)):
+        assert abs(entry["logprob"] - float(ref[j, tok])) < 1e-4
 
 
 def test_streamed_logprobs_come_with_their_chunks(served):
@@ -206,3 +226,28 @@ def test_a_failing_generation_fails_alone(served):
         assert results[q].status_code == 200, results[q].text
         assert results[q].json()["choices"][0]["message"]["content"]
     assert after - before < 4  # they were batched together (then retried one by one)
+
+
+def test_token_bytes_are_exact_for_pieces_of_a_character(tiny):
+    """A byte-level BPE token holding part of a multi-byte character gives its own
+    bytes (its lone decoding shows U+FFFD); an answer's tokens join to its UTF-8."""
+    from howsure.server.responses import logprobs_json, token_bytes
+
+    tok = tiny[1]
+    text = "héllo ✓ 日本 ok"
+    ids = tok(text, add_special_tokens=False)["input_ids"]
+    parts = [token_bytes(tok, i) for i in ids]
+    assert b"".join(parts) == text.encode("utf-8")
+    assert any("\ufffd" in tok.decode([i]) for i in ids)  # some token is part of a character
+    got = logprobs_json([(i, -0.5, []) for i in ids], tok)["content"]
+    assert b"".join(bytes(c["bytes"]) for c in got) == text.encode("utf-8")
+
+    class Fallback:  # a SentencePiece-style tokenizer with byte-fallback pieces
+        def convert_ids_to_tokens(self, i):
+            return {0: "<0xE2>", 1: "\u2581ok"}[i]
+
+        def decode(self, ids):
+            return {0: "\ufffd", 1: " ok"}[ids[0]]
+
+    assert token_bytes(Fallback(), 0) == b"\xe2"
+    assert token_bytes(Fallback(), 1) == b" ok"

@@ -25,7 +25,9 @@ as it is finished and read (the last ones when the answer ends), with the same n
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 import time
 import uuid
 from typing import Any
@@ -38,6 +40,7 @@ __all__ = [
     "confidence_json",
     "new_id",
     "sse",
+    "token_bytes",
     "usage",
 ]
 
@@ -76,6 +79,33 @@ def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
     }
 
 
+@functools.cache
+def _byte_decoder() -> dict[str, int]:
+    """Byte-level BPE's printable stand-in characters back to their bytes."""
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    return {char: byte for byte, char in bytes_to_unicode().items()}
+
+
+def token_bytes(tokenizer: Any, tok: int) -> bytes:
+    """The exact bytes of one token, as OpenAI's ``bytes`` field gives them: a token
+    that holds part of a character (byte-level BPE's pieces of a multi-byte character,
+    SentencePiece's ``<0xE2>`` fallbacks) gives its own bytes, not the UTF-8 of the
+    replacement character its lone decoding shows; the tokens of an answer give its
+    UTF-8 bytes when joined. Other tokenizers: the UTF-8 of the token's decoding."""
+    piece = tokenizer.convert_ids_to_tokens(int(tok))
+    if isinstance(piece, str):
+        fallback = re.fullmatch(r"<0x([0-9A-Fa-f]{2})>", piece)
+        if fallback:
+            return bytes([int(fallback.group(1), 16)])
+        backend = getattr(tokenizer, "backend_tokenizer", None)
+        if type(getattr(backend, "decoder", None)).__name__ == "ByteLevel":
+            table = _byte_decoder()
+            if piece and all(c in table for c in piece):
+                return bytes(table[c] for c in piece)
+    return tokenizer.decode([tok]).encode("utf-8")
+
+
 def logprobs_json(items: list, tokenizer: Any) -> dict[str, Any]:
     """OpenAI's ``logprobs`` object of a choice (or chunk) from ``(token_id, logprob,
     top)`` items (:func:`howsure.plugin.batch.logprob_items`): each token's text, its
@@ -83,7 +113,11 @@ def logprobs_json(items: list, tokenizer: Any) -> dict[str, Any]:
 
     def one(tok: int, logprob: float) -> dict[str, Any]:
         text = tokenizer.decode([tok])
-        return {"token": text, "logprob": float(logprob), "bytes": list(text.encode("utf-8"))}
+        return {
+            "token": text,
+            "logprob": float(logprob),
+            "bytes": list(token_bytes(tokenizer, tok)),
+        }
 
     content = [
         {**one(tok, lp), "top_logprobs": [one(t, v) for t, v in top]} for tok, lp, top in items
