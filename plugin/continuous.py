@@ -107,6 +107,13 @@ class RunningRows:
         self._batch = None
         self._members = {}
 
+    def abort(self, err: BaseException) -> None:
+        """Send ``err`` to every live row (``"error"``) and :meth:`close`: the server is
+        going away mid-generation."""
+        members = list(self._members.values())
+        self.close()
+        self._fail(members, err)
+
     # -- joining ------------------------------------------------------------------------
     def join(self, rows: Sequence[Row]) -> None:
         """Prefill ``rows`` together and add them to the batch (their first tokens are

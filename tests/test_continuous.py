@@ -123,3 +123,16 @@ def test_a_failed_step_starts_plain_rows_again_and_fails_streamed_ones(chat):
     ref = chat.generate(user(Q[1]), max_new_tokens=10)
     assert plain.kinds()[-1] == "done"
     assert plain.one("done").confidence == pytest.approx(ref.confidence, abs=1e-5)
+
+
+def test_abort_tells_every_live_row_and_takes_the_hooks_off(chat):
+    sinks = [Sink(), Sink()]
+    running = RunningRows(chat)
+    running.join([row(chat, q, s, max_new_tokens=12) for q, s in zip(Q[:2], sinks, strict=True)])
+    running.step()
+    live = running.live
+    running.abort(RuntimeError("going away"))
+    assert running.live == 0 and howsure_hooks(chat.model) == 0
+    told = [s for s in sinks if s.kinds() and s.kinds()[-1] == "error"]
+    assert len(told) == live  # the rows still generating got the error, once each
+    assert all("going away" in str(s.one("error")) for s in told)

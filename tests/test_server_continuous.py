@@ -171,3 +171,29 @@ def howsure_wrap(tiny, det):
     import howsure
 
     return howsure.wrap(*tiny, det)
+
+
+def test_closing_the_batcher_mid_generation_tells_the_running_requests(tiny, dets):
+    from howsure.server.batcher import Batcher, Job
+
+    chat = howsure_wrap(tiny, dets["mean_answer"])
+    question = long_question(chat, 40)
+    got: list = []
+    started = threading.Event()
+
+    def emit(kind, value):
+        got.append((kind, value))
+        if kind == "token":
+            started.set()
+
+    batcher = Batcher(chat, max_batch_size=4, max_queue=4, window_s=0.01, continuous=True)
+    try:
+        job = Job(emit=emit, prepared=chat.prepare(user(question), max_new_tokens=40))
+        job.streamed = True
+        batcher.submit(job)
+        assert started.wait(30)
+    finally:
+        batcher.close()
+    kinds = [k for k, _ in got]
+    assert kinds[-1] in ("error", "done") and kinds.count("error") + kinds.count("done") == 1
+    assert batcher.running == 0

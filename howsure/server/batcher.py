@@ -340,8 +340,8 @@ class Batcher:
                 self.steps += 1 if self.running else 0
                 self.step_rows += self.running
                 self.running = running.live
-        finally:
-            running.close()
+        finally:  # closed (or failed): the rows still generating get told
+            running.abort(RuntimeError("the server is shutting down"))
             self.running = 0
             self._current = []
 
