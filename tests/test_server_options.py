@@ -153,3 +153,22 @@ def test_bad_options_are_refused_by_name(served):
         model=MODEL, messages=user("hi"), max_tokens=2, response_format={"type": "text"}
     )
     assert ok.choices[0].message.content
+
+
+def test_max_completion_tokens_is_the_answer_limit(served):
+    """OpenAI's newer name for ``max_tokens``, through the official client: the same
+    answer and confidence as the wrapper with that limit; both names, differing, are
+    refused by name."""
+    url, chat = served
+    got = client(url).chat.completions.create(
+        model=MODEL,
+        messages=user(Q[1]),
+        max_completion_tokens=3,
+        extra_body={"howsure": {"prefix": False}},
+    )
+    ref = chat.generate(user(Q[1]), max_new_tokens=3)
+    assert got.usage.completion_tokens == len(ref.token_ids) <= 3
+    assert got.choices[0].message.content == ref.answer
+    assert got.choices[0].confidence["value"] == pytest.approx(ref.confidence, abs=1e-5)
+    err = error_of(url, {"max_tokens": 3, "max_completion_tokens": 4})
+    assert "max_completion_tokens" in err["message"]

@@ -185,9 +185,9 @@ class Batcher:
         """Run the worker loop in the calling thread until :meth:`close`.
 
         ``howsure serve`` runs it in the process's main thread (the HTTP server in
-        another): with torch's OpenMP pool, a thread that is not the first to run
-        parallel work steps the model markedly slower (about 1.4x on 2 cores, see
-        ``bench/results/serve.md``).
+        another): once the main thread has run parallel torch work (loading the model
+        does), torch's OpenMP pool steps the model markedly slower in any other thread
+        (about 1.4x on 2 cores; see the README's load test).
         """
         with self._cond:
             if self._worker is not None:

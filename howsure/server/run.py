@@ -22,9 +22,9 @@ def check_port(port: Any) -> int:
 def serve_forever(app: Any, *, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Serve ``app`` until interrupted (Ctrl-C or SIGTERM), with uvicorn's access log.
 
-    The model runs in this (main) thread and uvicorn in another: torch's OpenMP pool
-    steps the model fastest in the thread that ran parallel work first, the one that
-    loaded it (see :meth:`howsure.server.batcher.Batcher.run`).
+    The model runs in this (main) thread and uvicorn in another: once the main thread
+    has run parallel torch work (loading the model does), torch's OpenMP pool steps the
+    model slower in any other thread (see :meth:`howsure.server.batcher.Batcher.run`).
     """
     web_stack()
     import uvicorn
