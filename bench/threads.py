@@ -51,16 +51,10 @@ def main() -> int:
     from howsure.qa.load import load_qa
 
     model, tok = howsure.load_model()
-    pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+    chat = howsure.wrap(model, tok)
+    pad = chat.pad_id
     questions = [it.question for it in load_qa("mix", split="test", limit=16)]
-    ids = [
-        list(
-            tok.apply_chat_template(
-                [{"role": "user", "content": q}], add_generation_prompt=True, return_dict=True
-            )["input_ids"]
-        )
-        for q in questions
-    ]
+    ids = [list(chat.prepare(q).ids) for q in questions]  # as the server renders them
     cfg, _ = generation_config(model, default_max_new_tokens=64, pad_token_id=pad)
     main_ms = step_ms(model, tok, ids, cfg, pad)
     other: list[float] = []
@@ -68,7 +62,6 @@ def main() -> int:
     worker.start()
     worker.join()
 
-    chat = howsure.wrap(model, tok)
     messages = [{"role": "user", "content": "Tell me about the history of Paris in detail."}]
     chat.generate(messages, max_new_tokens=8)  # warm-up
     gen_s, ev_s = [], []

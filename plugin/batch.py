@@ -54,6 +54,7 @@ __all__ = [
     "Prepared",
     "ReadingSettings",
     "Row",
+    "Watched",
     "finish_rows",
     "logprob_items",
     "prefill_confidences",
@@ -292,7 +293,7 @@ def logprob_items(reading: RowReading) -> list[tuple[int, float, list[tuple[int,
     ]
 
 
-class _Watched:
+class Watched:
     """A row's sink that remembers whether it was sent anything."""
 
     def __init__(self, emit: Emit) -> None:
@@ -312,7 +313,7 @@ def run_rows_reporting(chat: Generating, rows: Sequence[Row]) -> None:
     generated alone, so a row whose generation raises fails alone and its batch-mates
     get their answers; the others get the error.
     """
-    watched = [_Watched(r.emit) for r in rows]
+    watched = [Watched(r.emit) for r in rows]
     try:
         run_rows(chat, [replace(r, emit=w) for r, w in zip(rows, watched, strict=True)])
     except BaseException as err:  # handed to the consumers, re-raised there

@@ -20,12 +20,12 @@ the others get the error.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from howsure.plugin.batch import (
     Generating,
     Row,
+    Watched,
     finish_rows,
     prefill_confidences,
     reading_settings,
@@ -37,19 +37,13 @@ from howsure.probes.stepping import StepBatch
 __all__ = ["RunningRows"]
 
 
-@dataclass(eq=False)
-class _Member:
+class _Member(Watched):
     """A row in the running batch: the request, the sink its generation sends to (which
     remembers whether it sent anything), and whether it was started again already."""
 
-    row: Row
-    sink: Any
-    sent: bool = False
-    retried: bool = False
-
-    def __call__(self, kind: str, value: Any) -> None:
-        self.sent = True
-        self.sink(kind, value)
+    def __init__(self, row: Row, sink: Any) -> None:
+        super().__init__(sink)
+        self.row, self.retried = row, False
 
 
 class RunningRows:
@@ -205,7 +199,7 @@ class RunningRows:
             finish_rows(
                 self.chat,
                 [m.row for m in members],
-                [m.sink for m in members],
+                [m.emit for m in members],
                 [reading for _, reading in done],
             )
         except Exception as err:
